@@ -1,0 +1,277 @@
+//! Account use cases: sign-up, email verification, password reset and change,
+//! and the operator's account commands.
+
+use crate::error::{AppError, FieldErrors};
+use crate::mails;
+use crate::ports::{AccountLookup, EmailTokenPurpose, NewAccount, NewEmailToken, StoreError};
+use crate::App;
+use guildhall_core::accounts::{Account, AccountStatus, DisplayName, Email, Username, check_password};
+use guildhall_core::tokens::SecretToken;
+use guildhall_core::{AccountId, SessionId};
+
+/// What a person typed on the sign-up form.
+pub struct SignUp<'a> {
+    pub email: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+}
+
+/// What the operator asks for with `guildhall admin account create`.
+pub struct AdminCreate<'a> {
+    pub email: &'a str,
+    pub username: &'a str,
+    pub display_name: Option<&'a str>,
+    pub password: &'a str,
+    pub verified: bool,
+}
+
+pub struct AccountService<'a> {
+    app: &'a App,
+}
+
+struct ParsedSignUp {
+    email: Email,
+    username: Username,
+    display_name: DisplayName,
+}
+
+impl<'a> AccountService<'a> {
+    pub(crate) fn new(app: &'a App) -> Self {
+        Self { app }
+    }
+
+    fn parse(&self, email: &str, username: &str, display_name: &str, password: &str) -> Result<ParsedSignUp, AppError> {
+        let mut errors = FieldErrors::default();
+        let email = Email::parse(email).map_err(|e| errors.add("email", e)).ok();
+        let username = Username::parse(username).map_err(|e| errors.add("username", e)).ok();
+        let display_name = DisplayName::parse(display_name).map_err(|e| errors.add("display_name", e)).ok();
+        if let Err(e) = check_password(password, &self.app.settings().password_policy) {
+            errors.add("password", e);
+        }
+        match (email, username, display_name) {
+            (Some(email), Some(username), Some(display_name)) if errors.is_empty() => {
+                Ok(ParsedSignUp { email, username, display_name })
+            }
+            _ => Err(AppError::Invalid(errors)),
+        }
+    }
+
+    /// Sign-up. On success a verification link is mailed. If the email already
+    /// has an account, that account's owner is told instead and the caller
+    /// sees the same outcome, so the form never reveals which emails exist.
+    pub async fn sign_up(&self, form: SignUp<'_>) -> Result<(), AppError> {
+        let p = self.parse(form.email, form.username, form.display_name, form.password)?;
+        let store = self.app.store();
+        if let Some(existing) = store.find_account(AccountLookup::Email(&p.email)).await? {
+            return self.send(mails::already_registered(&self.app.settings().public_url, &p.email, &existing.account)).await;
+        }
+        let hash = self.app.passwords().hash(form.password).await?;
+        let token = self.app.new_token();
+        let new = NewAccount {
+            id: AccountId::from_uuid(self.app.new_uuid()),
+            email: p.email.clone(),
+            username: p.username,
+            display_name: p.display_name,
+            password_hash: Some(hash),
+            email_verified: false,
+            is_operator: false,
+            must_change_password: false,
+            now: self.app.now(),
+        };
+        let verification = self.verification_token(&token);
+        match store.create_account(&new, Some(&verification)).await {
+            Ok(account) => self.send_verification(&account, &token).await,
+            Err(StoreError::Conflict("username")) => {
+                Err(AppError::invalid("username", "That username is taken; choose another."))
+            }
+            Err(StoreError::Conflict(_)) => {
+                // Lost a race with another sign-up for the same email.
+                match store.find_account(AccountLookup::Email(&p.email)).await? {
+                    Some(existing) => {
+                        self.send(mails::already_registered(&self.app.settings().public_url, &p.email, &existing.account)).await
+                    }
+                    None => Err(AppError::Conflict("email".into())),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn verification_token(&self, token: &SecretToken) -> NewEmailToken {
+        NewEmailToken {
+            hash: token.hash(),
+            purpose: EmailTokenPurpose::VerifyEmail,
+            expires_at: self.app.now().plus(self.app.settings().verification_ttl),
+        }
+    }
+
+    async fn send_verification(&self, account: &Account, token: &SecretToken) -> Result<(), AppError> {
+        let s = self.app.settings();
+        self.send(mails::verify_email(&s.public_url, account, token, s.verification_ttl.as_secs() / 3600)).await
+    }
+
+    async fn send(&self, mail: crate::ports::OutgoingMail) -> Result<(), AppError> {
+        self.app.deps.mailer.send(mail).await.map_err(AppError::internal)
+    }
+
+    /// Consumes a verification link.
+    pub async fn verify_email(&self, token: &str) -> Result<Account, AppError> {
+        let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
+        self.app.store().verify_email(&token.hash(), self.app.now()).await?.ok_or(AppError::InvalidLink)
+    }
+
+    /// Sends a fresh verification link, which kills the previous one. Rate
+    /// limited per account.
+    pub async fn resend_verification(&self, account: &Account) -> Result<(), AppError> {
+        if account.email_verified {
+            return Err(AppError::Conflict("This email address is already verified.".into()));
+        }
+        let key = format!("resend:{}", account.id);
+        let now = self.app.now();
+        let store = self.app.store();
+        if let Some(retry_after) = store.throttle_state(&key, now).await?.locked(now) {
+            return Err(AppError::Throttled { retry_after });
+        }
+        store.throttle_hit(&key, &self.app.settings().resend_throttle, now).await?;
+        let token = self.app.new_token();
+        store.issue_email_token(account.id, &self.verification_token(&token), now).await?;
+        self.send_verification(account, &token).await
+    }
+
+    /// Mails a reset link if the address has an account. The caller always
+    /// shows the same answer. Rate limited per address, silently.
+    pub async fn forgot_password(&self, email: &str) -> Result<(), AppError> {
+        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+        let store = self.app.store();
+        let now = self.app.now();
+        let key = format!("reset:{}", email.normalized());
+        if store.throttle_state(&key, now).await?.locked(now).is_some() {
+            tracing::info!("password reset mail suppressed by rate limit");
+            return Ok(());
+        }
+        store.throttle_hit(&key, &self.app.settings().reset_throttle, now).await?;
+        let Some(found) = store.find_account(AccountLookup::Email(&email)).await? else {
+            return Ok(());
+        };
+        if found.account.status != AccountStatus::Active {
+            return Ok(());
+        }
+        let token = self.app.new_token();
+        let s = self.app.settings();
+        let new = NewEmailToken { hash: token.hash(), purpose: EmailTokenPurpose::ResetPassword, expires_at: now.plus(s.reset_ttl) };
+        store.issue_email_token(found.account.id, &new, now).await?;
+        self.send(mails::reset_password(&s.public_url, &found.account, &token, s.reset_ttl.as_secs() / 60)).await
+    }
+
+    /// Whether a reset link is still usable (to show the form or an error).
+    pub async fn reset_link_valid(&self, token: &str) -> Result<bool, AppError> {
+        let Some(token) = SecretToken::parse(token) else { return Ok(false) };
+        Ok(self.app.store().email_token_valid(&token.hash(), EmailTokenPurpose::ResetPassword, self.app.now()).await?)
+    }
+
+    /// Consumes a reset link and sets the new password; every session of the
+    /// account except `keep` ends.
+    pub async fn reset_password(&self, token: &str, password: &str, keep: Option<SessionId>) -> Result<Account, AppError> {
+        let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
+        check_password(password, &self.app.settings().password_policy).map_err(|e| AppError::invalid("password", e))?;
+        if !self.app.store().email_token_valid(&token.hash(), EmailTokenPurpose::ResetPassword, self.app.now()).await? {
+            return Err(AppError::InvalidLink);
+        }
+        let hash = self.app.passwords().hash(password).await?;
+        self.app
+            .store()
+            .reset_password(&token.hash(), &hash, keep, self.app.now())
+            .await?
+            .ok_or(AppError::InvalidLink)
+    }
+
+    /// A signed-in person changes their password; other sessions end.
+    pub async fn change_password(&self, account: &Account, current: &str, new: &str, keep: SessionId) -> Result<(), AppError> {
+        let store = self.app.store();
+        let found = store.find_account(AccountLookup::Id(account.id)).await?.ok_or(AppError::NotFound)?;
+        let ok = match &found.password_hash {
+            Some(h) => self.app.passwords().verify(current, h).await?,
+            None => false,
+        };
+        if !ok {
+            return Err(AppError::invalid("current_password", "That is not your current password."));
+        }
+        check_password(new, &self.app.settings().password_policy).map_err(|e| AppError::invalid("password", e))?;
+        if new == current {
+            return Err(AppError::invalid("password", "Choose a password different from the current one."));
+        }
+        let hash = self.app.passwords().hash(new).await?;
+        Ok(store.set_password(account.id, &hash, Some(keep), self.app.now()).await?)
+    }
+
+    /// The operator creates an account directly (no verification mail).
+    pub async fn admin_create(&self, req: AdminCreate<'_>) -> Result<Account, AppError> {
+        let display = req.display_name.unwrap_or(req.username);
+        let p = self.parse(req.email, req.username, display, req.password)?;
+        let hash = self.app.passwords().hash(req.password).await?;
+        let new = NewAccount {
+            id: AccountId::from_uuid(self.app.new_uuid()),
+            email: p.email,
+            username: p.username,
+            display_name: p.display_name,
+            password_hash: Some(hash),
+            email_verified: req.verified,
+            is_operator: false,
+            must_change_password: false,
+            now: self.app.now(),
+        };
+        self.app.store().create_account(&new, None).await.map_err(|e| match e {
+            StoreError::Conflict(field) => AppError::invalid(field, format!("That {field} is taken.")),
+            e => e.into(),
+        })
+    }
+
+    pub async fn by_username(&self, username: &str) -> Result<Account, AppError> {
+        let username = Username::parse(username).map_err(|_| AppError::NotFound)?;
+        self.app
+            .store()
+            .find_account(AccountLookup::Username(&username))
+            .await?
+            .map(|f| f.account)
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Deactivating ends every session; a deactivated account cannot sign in.
+    pub async fn set_status(&self, username: &str, status: AccountStatus) -> Result<Account, AppError> {
+        let account = self.by_username(username).await?;
+        self.app
+            .store()
+            .set_account_status(account.id, status, self.app.now())
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// On a fresh database, creates the operator account with a random
+    /// one-time password and returns both; `None` if an operator exists.
+    pub async fn ensure_operator(&self, email: &str) -> Result<Option<(Account, String)>, AppError> {
+        let store = self.app.store();
+        if store.operator_exists().await? {
+            return Ok(None);
+        }
+        let password = self.app.new_token().expose()[..24].to_owned();
+        let hash = self.app.passwords().hash(&password).await?;
+        let new = NewAccount {
+            id: AccountId::from_uuid(self.app.new_uuid()),
+            email: Email::parse(email).map_err(|e| AppError::invalid("email", e))?,
+            username: Username::parse("operator").map_err(|e| AppError::invalid("username", e))?,
+            display_name: DisplayName::parse("Operator").map_err(|e| AppError::invalid("display_name", e))?,
+            password_hash: Some(hash),
+            email_verified: true,
+            is_operator: true,
+            must_change_password: true,
+            now: self.app.now(),
+        };
+        match store.create_account(&new, None).await {
+            Ok(account) => Ok(Some((account, password))),
+            // Another node created it first.
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

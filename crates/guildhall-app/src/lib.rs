@@ -1,0 +1,90 @@
+//! Guildhall's use cases (`App::accounts()`, `App::signin()`, …) and the port
+//! traits they need: stores, `Mailer`, `Clock`, `SecretRng`.
+//!
+//! Depends on `guildhall-core` only. Must not depend on sqlx, axum, lettre or
+//! any concrete adapter: those implement the ports from the outside.
+
+pub mod accounts;
+pub mod error;
+mod mails;
+pub mod passwords;
+pub mod ports;
+pub mod sessions;
+pub mod settings;
+pub mod signin;
+
+pub use error::{AppError, FieldErrors};
+pub use settings::AppSettings;
+
+use passwords::Passwords;
+use ports::{Clock, Mailer, SecretRng, Store};
+use std::sync::Arc;
+
+/// Everything the use cases need, wired once at start-up.
+pub struct Deps {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn SecretRng>,
+    pub settings: AppSettings,
+}
+
+/// The application: cheap to clone, one per server (tests run many at once).
+#[derive(Clone)]
+pub struct App {
+    deps: Arc<Deps>,
+    passwords: Passwords,
+}
+
+impl App {
+    pub fn new(deps: Deps) -> Self {
+        let passwords = Passwords::new(deps.settings.argon2);
+        Self { deps: Arc::new(deps), passwords }
+    }
+
+    pub fn accounts(&self) -> accounts::AccountService<'_> {
+        accounts::AccountService::new(self)
+    }
+
+    pub fn signin(&self) -> signin::SignInService<'_> {
+        signin::SignInService::new(self)
+    }
+
+    pub fn sessions(&self) -> sessions::SessionService<'_> {
+        sessions::SessionService::new(self)
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.deps.settings
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.deps.store.as_ref()
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
+    pub(crate) fn now(&self) -> guildhall_core::Timestamp {
+        self.deps.clock.now()
+    }
+
+    pub(crate) fn new_token(&self) -> guildhall_core::tokens::SecretToken {
+        let mut bytes = [0u8; guildhall_core::tokens::TOKEN_BYTES];
+        self.deps.rng.fill(&mut bytes);
+        guildhall_core::tokens::SecretToken::from_random_bytes(bytes)
+    }
+
+    pub(crate) fn new_uuid(&self) -> uuid::Uuid {
+        let mut bytes = [0u8; 10];
+        self.deps.rng.fill(&mut bytes);
+        let ms = u64::try_from(self.now().as_millis()).unwrap_or(0);
+        uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid()
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ready(&self) -> Result<(), AppError> {
+        self.deps.store.ping().await.map_err(AppError::from)
+    }
+}

@@ -1,0 +1,55 @@
+//! The text of every message Guildhall sends. Plain text, one link each.
+
+use crate::ports::OutgoingMail;
+use guildhall_core::accounts::{Account, Email};
+use guildhall_core::tokens::SecretToken;
+
+fn to(account: &Account, subject: &str, text: String) -> OutgoingMail {
+    OutgoingMail {
+        to: account.email.clone(),
+        to_name: Some(account.display_name.as_str().to_owned()),
+        subject: subject.to_owned(),
+        text,
+    }
+}
+
+pub fn verify_email(base: &str, account: &Account, token: &SecretToken, hours: u64) -> OutgoingMail {
+    to(
+        account,
+        "Verify your email address",
+        format!(
+            "Hello {name},\n\nOpen this link to verify the email address of your Guildhall account ({username}):\n\n{base}/verify?token={t}\n\nThe link works once and expires in {hours} hours. If you did not sign up, ignore this message.\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+            t = token.expose(),
+        ),
+    )
+}
+
+pub fn reset_password(base: &str, account: &Account, token: &SecretToken, minutes: u64) -> OutgoingMail {
+    to(
+        account,
+        "Reset your password",
+        format!(
+            "Hello {name},\n\nSomeone (hopefully you) asked to reset the password of your Guildhall account ({username}). Open this link to choose a new one:\n\n{base}/password/reset?token={t}\n\nThe link works once and expires in {minutes} minutes. Resetting signs you out everywhere else. If you did not ask, ignore this message: your password stays as it is.\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+            t = token.expose(),
+        ),
+    )
+}
+
+/// Sent instead of a second account when someone signs up with an address
+/// that already has one, so the sign-up page never reveals which addresses exist.
+pub fn already_registered(base: &str, email: &Email, account: &Account) -> OutgoingMail {
+    OutgoingMail {
+        to: email.clone(),
+        to_name: Some(account.display_name.as_str().to_owned()),
+        subject: "You already have an account".to_owned(),
+        text: format!(
+            "Hello {name},\n\nSomeone tried to create a Guildhall account with this address, which already has one (username {username}).\n\nSign in: {base}/login\nForgot your password? {base}/password/forgot\n\nIf this was not you, no action is needed.\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+        ),
+    }
+}

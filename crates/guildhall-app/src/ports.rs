@@ -1,0 +1,83 @@
+//! The ports: what the use cases need from the outside world.
+//!
+//! Store methods are command-shaped: each one is one transaction in the
+//! adapter, and no transaction type leaks through these traits.
+
+mod accounts;
+mod sessions;
+mod throttle;
+
+pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
+pub use sessions::{NewSession, Session, SessionStore};
+pub use throttle::ThrottleStore;
+
+use async_trait::async_trait;
+use guildhall_core::Timestamp;
+use guildhall_core::accounts::Email;
+
+/// A store error. Constraint violations the use cases can act on are named;
+/// everything else is a backend failure whose text never reaches a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint on the named field (`"email"`, `"username"`).
+    #[error("{0} already taken")]
+    Conflict(&'static str),
+    #[error("database error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Every store port, implemented by `guildhall-store-sqlite` and
+/// `guildhall-store-postgres` and checked by the conformance suite.
+#[async_trait]
+pub trait Store: AccountStore + SessionStore + ThrottleStore + Send + Sync {
+    /// A trivial query, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Wall-clock time. Tests substitute a clock they advance.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_offset_datetime(time::OffsetDateTime::now_utc())
+    }
+}
+
+/// Cryptographically secure randomness for tokens and identifiers.
+pub trait SecretRng: Send + Sync {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The operating system's CSPRNG (via `rand`'s thread-local, OS-seeded ChaCha).
+pub struct OsSecretRng;
+
+impl SecretRng for OsSecretRng {
+    fn fill(&self, buf: &mut [u8]) {
+        rand::fill(buf);
+    }
+}
+
+/// A message to send. Bodies may contain secret links: adapters must not log them.
+#[derive(Clone, Debug)]
+pub struct OutgoingMail {
+    pub to: Email,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("mail could not be queued: {0}")]
+pub struct MailError(pub String);
+
+/// Outgoing mail. The adapter must make the message durable (the outbox)
+/// before returning; delivery over SMTP may happen afterwards.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: OutgoingMail) -> Result<(), MailError>;
+}

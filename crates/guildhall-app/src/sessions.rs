@@ -1,0 +1,37 @@
+//! Looking up, listing and ending browser sessions.
+
+use crate::error::AppError;
+use crate::ports::Session;
+use crate::App;
+use guildhall_core::accounts::Account;
+use guildhall_core::tokens::SecretToken;
+use guildhall_core::SessionId;
+
+pub struct SessionService<'a> {
+    app: &'a App,
+}
+
+impl<'a> SessionService<'a> {
+    pub(crate) fn new(app: &'a App) -> Self {
+        Self { app }
+    }
+
+    /// The live session behind a cookie value, if any.
+    pub async fn authenticate(&self, cookie: &str) -> Result<Option<(Session, Account)>, AppError> {
+        let Some(token) = SecretToken::parse(cookie) else { return Ok(None) };
+        Ok(self.app.store().session_by_token(&token.hash(), self.app.now()).await?)
+    }
+
+    pub async fn list(&self, account: &Account) -> Result<Vec<Session>, AppError> {
+        Ok(self.app.store().list_sessions(account.id, self.app.now()).await?)
+    }
+
+    /// Ends one of the account's own sessions.
+    pub async fn revoke(&self, account: &Account, session: SessionId) -> Result<(), AppError> {
+        if self.app.store().revoke_session(account.id, session).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Settings the use cases read. Loaded once by the binary and passed down.
+
+use guildhall_core::accounts::PasswordPolicy;
+use guildhall_core::throttle::ThrottlePolicy;
+use std::time::Duration;
+
+/// Argon2id cost parameters (SPEC §1 default: m=19 MiB, t=2, p=1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AppSettings {
+    /// The externally visible base URL, without a trailing slash.
+    pub public_url: String,
+    pub argon2: Argon2Params,
+    pub password_policy: PasswordPolicy,
+    pub session_ttl: Duration,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+    /// Failed sign-ins per account (by email) before a lockout.
+    pub signin_account_throttle: ThrottlePolicy,
+    /// Failed sign-ins per source address before a lockout.
+    pub signin_address_throttle: ThrottlePolicy,
+    /// Verification resends per account.
+    pub resend_throttle: ThrottlePolicy,
+    /// Password-reset mails per address.
+    pub reset_throttle: ThrottlePolicy,
+}
+
+impl AppSettings {
+    pub fn with_public_url(public_url: &str) -> Self {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            argon2: Argon2Params::default(),
+            password_policy: PasswordPolicy::default(),
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            verification_ttl: Duration::from_secs(24 * 3600),
+            reset_ttl: minutes(60),
+            signin_account_throttle: ThrottlePolicy { max_hits: 5, window: minutes(15), lockout: minutes(15) },
+            signin_address_throttle: ThrottlePolicy { max_hits: 50, window: minutes(15), lockout: minutes(15) },
+            resend_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },
+            reset_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Signing in with email and password (SPEC §2), throttled per account and
+//! per source address. Every failure looks the same from outside: the same
+//! message, and a full Argon2 verification even when the account is missing.
+//!
+//! External identity providers and second factors plug in here later: a
+//! successful first factor yields `FirstFactor`, which today goes straight to
+//! a session.
+
+use crate::error::AppError;
+use crate::ports::{AccountLookup, NewSession};
+use crate::App;
+use guildhall_core::accounts::{Account, AccountStatus, Email};
+use guildhall_core::tokens::SecretToken;
+use guildhall_core::SessionId;
+
+/// Where a request came from, for throttling and the session list.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A new session: the cookie value (shown once) and who it belongs to.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: SecretToken,
+    pub session: SessionId,
+    pub account: Account,
+}
+
+/// The outcome as a metric label.
+pub fn outcome_label(r: &Result<SignedIn, AppError>) -> &'static str {
+    match r {
+        Ok(_) => "success",
+        Err(AppError::InvalidCredentials) => "invalid_credentials",
+        Err(AppError::Throttled { .. }) => "throttled",
+        Err(AppError::AccountDeactivated) => "deactivated",
+        Err(AppError::Invalid(_)) => "invalid_input",
+        Err(_) => "error",
+    }
+}
+
+pub struct SignInService<'a> {
+    app: &'a App,
+}
+
+impl<'a> SignInService<'a> {
+    pub(crate) fn new(app: &'a App) -> Self {
+        Self { app }
+    }
+
+    pub async fn with_password(&self, email: &str, password: &str, client: &ClientInfo) -> Result<SignedIn, AppError> {
+        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+        let store = self.app.store();
+        let settings = self.app.settings();
+        let now = self.app.now();
+        let account_key = format!("signin:account:{}", email.normalized());
+        let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
+
+        let mut locked = store.throttle_state(&account_key, now).await?.locked(now);
+        if let Some(key) = &address_key {
+            locked = locked.max(store.throttle_state(key, now).await?.locked(now));
+        }
+        if let Some(retry_after) = locked {
+            return Err(AppError::Throttled { retry_after });
+        }
+
+        let found = store.find_account(AccountLookup::Email(&email)).await?;
+        let verified = match found.as_ref().and_then(|f| f.password_hash.as_deref()) {
+            Some(hash) => self.app.passwords().verify(password, hash).await?,
+            None => {
+                self.app.passwords().verify_dummy(password).await?;
+                false
+            }
+        };
+        let Some(found) = found.filter(|_| verified) else {
+            store.throttle_hit(&account_key, &settings.signin_account_throttle, now).await?;
+            if let Some(key) = &address_key {
+                store.throttle_hit(key, &settings.signin_address_throttle, now).await?;
+            }
+            return Err(AppError::InvalidCredentials);
+        };
+        if found.account.status != AccountStatus::Active {
+            return Err(AppError::AccountDeactivated);
+        }
+        store.throttle_clear(&account_key).await?;
+        self.start_session(found.account, vec!["pwd".to_owned()], client).await
+    }
+
+    async fn start_session(&self, account: Account, amr: Vec<String>, client: &ClientInfo) -> Result<SignedIn, AppError> {
+        let token = self.app.new_token();
+        let now = self.app.now();
+        let new = NewSession {
+            id: SessionId::from_uuid(self.app.new_uuid()),
+            account: account.id,
+            token_hash: token.hash(),
+            now,
+            expires_at: now.plus(self.app.settings().session_ttl),
+            amr,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.as_ref().map(|ua| ua.chars().take(256).collect()),
+        };
+        let session = self.app.store().create_session(&new).await?;
+        Ok(SignedIn { token, session: session.id, account })
+    }
+}

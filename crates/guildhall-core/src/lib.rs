@@ -1,0 +1,17 @@
+//! Guildhall's pure domain: identifiers, parsed values, rules and the decisions
+//! they return, and protocol wire types.
+//!
+//! This crate owns no I/O: it must not depend on tokio, sqlx, axum or any HTTP
+//! client. Values are parsed once at the edge (`Email::parse`, `Username::parse`,
+//! `ReturnTo::parse`) so that no raw `String` travels inward.
+
+pub mod accounts;
+pub mod ids;
+pub mod problem;
+pub mod return_to;
+pub mod throttle;
+pub mod time;
+pub mod tokens;
+
+pub use ids::{AccountId, SessionId};
+pub use time::Timestamp;

@@ -1,0 +1,99 @@
+//! Throttling of repeated attempts (failed sign-ins, verification resends,
+//! password-reset requests): a fixed window per key, then a lockout.
+//!
+//! The rule is a pure function from the stored state to the next state; the
+//! store applies it to the row in one transaction, so every node sees the same
+//! counters.
+
+use crate::Timestamp;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Hits allowed in one window before the key is locked.
+    pub max_hits: u32,
+    pub window: Duration,
+    /// How long the key stays locked once `max_hits` is reached.
+    pub lockout: Duration,
+}
+
+/// A key's stored state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleState {
+    pub hits: u32,
+    pub window_start: Timestamp,
+    pub locked_until: Option<Timestamp>,
+}
+
+impl ThrottleState {
+    pub fn fresh(now: Timestamp) -> Self {
+        Self { hits: 0, window_start: now, locked_until: None }
+    }
+
+    /// `Some(remaining)` while the key is locked at `now`.
+    pub fn locked(&self, now: Timestamp) -> Option<Duration> {
+        self.locked_until.filter(|until| *until > now).map(|until| until.since(now))
+    }
+}
+
+impl ThrottlePolicy {
+    /// The state after one more hit at `now`.
+    pub fn hit(&self, state: ThrottleState, now: Timestamp) -> ThrottleState {
+        let window_over = now.since(state.window_start) >= self.window;
+        let lock_over = state.locked_until.is_some_and(|u| u <= now);
+        let mut next = if window_over || lock_over { ThrottleState::fresh(now) } else { state };
+        next.hits = next.hits.saturating_add(1);
+        if next.hits >= self.max_hits && next.locked_until.is_none() {
+            next.locked_until = Some(now.plus(self.lockout));
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: ThrottlePolicy = ThrottlePolicy {
+        max_hits: 3,
+        window: Duration::from_secs(60),
+        lockout: Duration::from_secs(300),
+    };
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_millis(s * 1000)
+    }
+
+    #[test]
+    fn locks_after_max_hits_within_the_window() {
+        let mut s = ThrottleState::fresh(at(0));
+        for t in 0..2 {
+            s = P.hit(s, at(t));
+            assert_eq!(s.locked(at(t)), None);
+        }
+        s = P.hit(s, at(2));
+        assert_eq!(s.locked(at(2)), Some(Duration::from_secs(300)));
+        assert_eq!(s.locked(at(301)), Some(Duration::from_secs(1)));
+        assert_eq!(s.locked(at(302)), None);
+    }
+
+    #[test]
+    fn hits_in_an_old_window_are_forgotten() {
+        let mut s = ThrottleState::fresh(at(0));
+        s = P.hit(s, at(0));
+        s = P.hit(s, at(1));
+        s = P.hit(s, at(61));
+        assert_eq!(s.hits, 1);
+        assert_eq!(s.locked(at(61)), None);
+    }
+
+    #[test]
+    fn a_hit_after_the_lockout_starts_over() {
+        let mut s = ThrottleState::fresh(at(0));
+        for t in 0..3 {
+            s = P.hit(s, at(t));
+        }
+        s = P.hit(s, at(400));
+        assert_eq!((s.hits, s.locked(at(400))), (1, None));
+    }
+}

@@ -1,0 +1,27 @@
+//! What differs on PostgreSQL: connection settings and row locks.
+
+use crate::store::{SqlStore, db};
+use guildhall_app::ports::StoreError;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+/// Locks the counter row so concurrent hits from several nodes serialise.
+pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
+    "SELECT hits, window_start, locked_until FROM throttles WHERE key = $1 FOR UPDATE";
+
+pub(crate) async fn begin_write(
+    pool: &sqlx::Pool<crate::Db>,
+) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {
+    pool.begin().await
+}
+
+/// Connects to a `postgres://` URL.
+pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(db)?;
+    Ok(SqlStore::from_pool(pool))
+}

@@ -1,0 +1,38 @@
+//! What differs on SQLite: connection settings and write transactions.
+
+use crate::store::{SqlStore, db};
+use guildhall_app::ports::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SQLite has no row locks; `BEGIN IMMEDIATE` (below) already holds the
+/// database's write lock for the whole transaction.
+pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
+    "SELECT hits, window_start, locked_until FROM throttles WHERE key = $1";
+
+/// Write transactions take the write lock up front, so two writers queue on
+/// `busy_timeout` instead of failing on a lock upgrade.
+pub(crate) async fn begin_write(
+    pool: &sqlx::Pool<crate::Db>,
+) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Opens (creating if missing) a database from a `sqlite:` URL, in WAL mode
+/// with foreign keys enforced.
+pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(db)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(db)?;
+    Ok(SqlStore::from_pool(pool))
+}

@@ -1,0 +1,20 @@
+//! The SQLite store: the shared SQL implementation (`crates/sql-shared`)
+//! compiled for `sqlx::Sqlite`, this backend's connection settings and its
+//! migrations. Must not depend on guildhall-http or the binary.
+
+pub type Db = sqlx::Sqlite;
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+mod dialect;
+#[path = "../../sql-shared/accounts.rs"]
+mod accounts;
+#[path = "../../sql-shared/sessions.rs"]
+mod sessions;
+#[path = "../../sql-shared/store.rs"]
+mod store;
+#[path = "../../sql-shared/throttle.rs"]
+mod throttle;
+
+pub use dialect::connect;
+pub use store::SqlStore as SqliteStore;
