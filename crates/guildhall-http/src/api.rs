@@ -1,0 +1,16 @@
+//! `/api/v1`: JSON, with RFC 9457 problem responses for every error.
+
+mod account;
+
+use crate::HttpState;
+use crate::error::ApiError;
+use axum::Router;
+use guildhall_core::problem::Problem;
+
+pub fn router() -> Router<HttpState> {
+    Router::new().merge(account::router()).fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Problem::new("not-found", "No such API endpoint", 404))
+}

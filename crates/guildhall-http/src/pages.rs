@@ -1,0 +1,73 @@
+//! The server-rendered pages. Plain HTML forms that work without JavaScript;
+//! every form posts a CSRF token (see `csrf`).
+
+mod account;
+mod login;
+mod password;
+mod signup;
+mod verify;
+
+use crate::HttpState;
+use askama::Template;
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::get;
+use crate::session::MaybeSignedIn;
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/style.css", get(stylesheet))
+        .merge(signup::router())
+        .merge(login::router())
+        .merge(verify::router())
+        .merge(password::router())
+        .merge(account::router())
+}
+
+async fn home(MaybeSignedIn(who): MaybeSignedIn) -> Redirect {
+    Redirect::to(if who.is_some() { "/account" } else { "/login" })
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/style.css"),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    text: &'a str,
+    link_href: &'a str,
+    link_text: &'a str,
+}
+
+/// A page with a title, a sentence and an optional link.
+pub(crate) fn render_message(title: &str, text: &str, link_href: &str, link_text: &str) -> Html<String> {
+    render(&MessagePage { title, text, link_href, link_text })
+}
+
+/// Renders a template; a template error is a bug, shown as a plain message.
+pub(crate) fn render(t: &impl Template) -> Html<String> {
+    Html(t.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template failed");
+        "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
+    }))
+}
+
+/// Fixed notices chosen by a query key, so no page reflects arbitrary text.
+pub(crate) fn notice(key: Option<&str>) -> &'static str {
+    match key {
+        Some("signed-out") => "You are signed out.",
+        Some("password-reset") => "Your password is set. Sign in with it.",
+        Some("password-changed") => "Your password is changed. Your other sessions were signed out.",
+        Some("verification-sent") => "We sent a new verification link. The previous one no longer works.",
+        Some("verified") => "Your email address is verified.",
+        Some("session-revoked") => "The session was revoked.",
+        _ => "",
+    }
+}

@@ -1,0 +1,87 @@
+//! `/account`: who you are and your sessions, each revocable.
+
+use crate::HttpState;
+use crate::csrf::{self, CsrfForm};
+use crate::error::PageError;
+use crate::pages::{notice, render};
+use crate::session::{self, SignedIn};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use guildhall_core::SessionId;
+use guildhall_core::accounts::Account;
+use serde::Deserialize;
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/account", get(show))
+        .route("/account/sessions/{id}/revoke", post(revoke))
+}
+
+struct SessionRow {
+    id: String,
+    device: String,
+    ip: String,
+    created: String,
+    last_seen: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    csrf: String,
+    account: Account,
+    sessions: Vec<SessionRow>,
+    notice: &'static str,
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn show(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    who: SignedIn,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let sessions = state
+        .app
+        .sessions()
+        .list(&who.account)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id.to_string(),
+            device: s.user_agent.unwrap_or_else(|| "Unknown device".to_owned()),
+            ip: s.ip.unwrap_or_else(|| "unknown".to_owned()),
+            created: s.created_at.rfc3339(),
+            last_seen: s.last_seen_at.rfc3339(),
+            current: s.id == who.session.id,
+        })
+        .collect();
+    let (jar, csrf) = csrf::token(&state, jar);
+    let page = AccountPage { csrf, account: who.account, sessions, notice: notice(q.notice.as_deref()) };
+    Ok((jar, render(&page)).into_response())
+}
+
+async fn revoke(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    who: SignedIn,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    let id: SessionId = id.parse().map_err(|_| PageError::BadRequest("That is not a session identifier."))?;
+    state.app.sessions().revoke(&who.account, id).await?;
+    if id == who.session.id {
+        let jar = session::clear_cookie(&state, jar);
+        return Ok((jar, Redirect::to("/login?notice=signed-out")).into_response());
+    }
+    Ok(Redirect::to("/account?notice=session-revoked").into_response())
+}

@@ -1,0 +1,168 @@
+//! `/login`: identifier first (email, "Next", then password), or the one-step
+//! form with `?form=single`. Every failure shows the same message.
+//!
+//! The identifier step is where an organization's identity provider will
+//! take over for its domains; today every email goes on to the password.
+
+use crate::HttpState;
+use crate::client::Client;
+use crate::csrf::{self, CsrfForm};
+use crate::error::{PageError, human_duration};
+use crate::pages::{notice, render};
+use crate::session;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::cookie::CookieJar;
+use guildhall_app::AppError;
+use guildhall_app::signin::outcome_label;
+use guildhall_core::accounts::Email;
+use guildhall_core::return_to::ReturnTo;
+use serde::Deserialize;
+
+pub fn router() -> Router<HttpState> {
+    Router::new().route("/login", get(show).post(submit)).route("/logout", get(show_logout).post(logout))
+}
+
+#[derive(Template, Default)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    email_error: String,
+    return_to: String,
+    single: bool,
+    step_password: bool,
+    form_error: String,
+    notice: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    return_to: Option<String>,
+    form: Option<String>,
+    email: Option<String>,
+    notice: Option<String>,
+}
+
+/// Only same-origin paths survive; anything else becomes empty (→ /account).
+fn safe_return_to(raw: Option<&str>) -> String {
+    raw.and_then(ReturnTo::parse).map(|r| r.as_str().to_owned()).unwrap_or_default()
+}
+
+async fn show(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> impl IntoResponse {
+    let (jar, csrf) = csrf::token(&state, jar);
+    let page = LoginPage {
+        csrf,
+        email: q.email.unwrap_or_default(),
+        return_to: safe_return_to(q.return_to.as_deref()),
+        single: q.form.as_deref() == Some("single"),
+        notice: notice(q.notice.as_deref()),
+        ..Default::default()
+    };
+    (jar, render(&page))
+}
+
+#[derive(Deserialize)]
+struct Form {
+    #[serde(default)]
+    email: String,
+    password: Option<String>,
+    #[serde(default)]
+    return_to: String,
+    form: Option<String>,
+}
+
+async fn submit(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Client(client): Client,
+    CsrfForm(f): CsrfForm<Form>,
+) -> Result<Response, PageError> {
+    let single = f.form.as_deref() == Some("single");
+    let return_to = safe_return_to(Some(&f.return_to));
+    let (jar, csrf) = csrf::token(&state, jar);
+    let mut page = LoginPage { csrf, email: f.email.trim().to_owned(), return_to: return_to.clone(), single, ..Default::default() };
+
+    let Some(password) = f.password.filter(|p| !p.is_empty()) else {
+        // The identifier step: check the address looks like one, then ask
+        // for the password.
+        return Ok(match Email::parse(&f.email) {
+            Ok(_) => {
+                page.step_password = true;
+                (jar, render(&page)).into_response()
+            }
+            Err(e) => {
+                page.email_error = e.to_string();
+                (StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)).into_response()
+            }
+        });
+    };
+
+    let result = state.app.signin().with_password(&f.email, &password, &client).await;
+    state.metrics.signin(outcome_label(&result));
+    page.step_password = true;
+    let status = match result {
+        Ok(signed_in) => {
+            let jar = session::set_cookie(&state, jar, &signed_in.token);
+            let to = if return_to.is_empty() { "/account".to_owned() } else { return_to };
+            return Ok((jar, Redirect::to(&to)).into_response());
+        }
+        Err(AppError::Invalid(errors)) => {
+            page.step_password = false;
+            page.email_error = errors.get("email").unwrap_or_default().to_owned();
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(AppError::InvalidCredentials) => {
+            page.form_error = "Email or password is incorrect.".to_owned();
+            StatusCode::UNAUTHORIZED
+        }
+        Err(AppError::Throttled { retry_after }) => {
+            page.form_error = format!("Too many failed attempts. Try again in {}.", human_duration(retry_after));
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        Err(AppError::AccountDeactivated) => {
+            page.form_error = "This account is deactivated. Contact your administrator.".to_owned();
+            StatusCode::FORBIDDEN
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((status, jar, render(&page)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    csrf: String,
+    username: String,
+}
+
+async fn show_logout(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    session::MaybeSignedIn(who): session::MaybeSignedIn,
+) -> Response {
+    let Some(who) = who else { return Redirect::to("/login").into_response() };
+    let (jar, csrf) = csrf::token(&state, jar);
+    (jar, render(&LogoutPage { csrf, username: who.account.username.to_string() })).into_response()
+}
+
+/// Ends this browser's session.
+async fn logout(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    session::MaybeSignedIn(who): session::MaybeSignedIn,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    if let Some(who) = who {
+        match state.app.sessions().revoke(&who.account, who.session.id).await {
+            Ok(()) | Err(AppError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let jar = session::clear_cookie(&state, jar);
+    Ok((jar, Redirect::to("/login?notice=signed-out")).into_response())
+}
