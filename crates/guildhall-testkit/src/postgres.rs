@@ -366,8 +366,8 @@ impl Cluster {
             let log_len = fs::metadata(self.log_file()).map(|m| m.len()).unwrap_or(0);
             match self.start(bins, port) {
                 Ok(port) => return Ok(port),
-                Err(e) if attempt < 3 && self.port_was_taken(log_len) => {
-                    eprintln!("guildhall-testkit: port {port} was taken, picking another: {e:#}");
+                Err(_) if attempt < 3 && self.port_was_taken(log_len) => {
+                    eprintln!("guildhall-testkit: test PostgreSQL port {port} was taken, picking another");
                     port = free_port()?;
                     self.write_settings(port)?;
                 }

@@ -1,0 +1,219 @@
+//! The command line: `serve`, `migrate`, `admin …`. Global options work
+//! before or after the subcommand, so admin commands act on the same
+//! database as a running `serve`.
+
+use crate::settings::{Overrides, Settings};
+use crate::startup::{self, Server};
+use clap::{Args, Parser, Subcommand};
+use guildhall_app::AppError;
+use guildhall_app::accounts::AdminCreate;
+use guildhall_core::accounts::{Account, AccountStatus};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "guildhall", version, about = "Guildhall: accounts, workspaces and single sign-on for a family of products")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// TOML settings file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the embedded database and the mail outbox.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…` (default: SQLite in the data dir).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (applies migrations first).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// The URL people reach this server at.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// SMTP server for outgoing mail (`smtp://host:port`).
+        #[arg(long, value_name = "URL")]
+        smtp_url: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator commands.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Admin {
+    /// Accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCmd {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Mark the email as verified.
+        #[arg(long)]
+        verified: bool,
+    },
+    /// Show an account.
+    Show { username: String },
+    /// Deactivate an account: it cannot sign in and its sessions end.
+    Deactivate { username: String },
+    /// Reactivate an account.
+    Reactivate { username: String },
+}
+
+impl Cli {
+    fn overrides(&self) -> Overrides {
+        let mut o = Overrides {
+            config: self.global.config.clone(),
+            data_dir: self.global.data_dir.clone(),
+            database_url: self.global.database_url.clone(),
+            ..Default::default()
+        };
+        if let Command::Serve { listen, public_url, smtp_url } = &self.command {
+            o.listen = *listen;
+            o.public_url.clone_from(public_url);
+            o.smtp_url.clone_from(smtp_url);
+        }
+        o
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&cli.overrides())?;
+    init_tracing(&settings);
+    startup::install_crypto_provider();
+    match cli.command {
+        Command::Serve { .. } => serve(settings).await,
+        Command::Migrate => {
+            startup::open_store(&settings.database_url()).await?;
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Admin(Admin::Account(cmd)) => account(&settings, cmd, cli.global.json).await,
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if settings.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let server = Server::build(&settings, startup::system_clock()).await?;
+    if let Some((account, password)) = &server.new_operator {
+        println!("Created the operator account.");
+        println!("  username: {}", account.username);
+        println!("  email:    {}", account.email);
+        println!("  one-time password: {password}");
+        println!("  (shown only now; you will choose a new password at first sign-in)");
+    }
+    println!("Guildhall is listening on {} (database: {})", server.public_url(), backend_name(&settings));
+    server.run(shutdown_signal()).await
+}
+
+fn backend_name(settings: &Settings) -> &'static str {
+    if settings.database_url().starts_with("sqlite") { "SQLite" } else { "PostgreSQL" }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn account(settings: &Settings, cmd: AccountCmd, json: bool) -> anyhow::Result<()> {
+    let store = startup::open_store(&settings.database_url()).await?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.listen));
+    let app = startup::build_app(settings, &public_url, store, startup::system_clock())?;
+    let accounts = app.accounts();
+    let result = match cmd {
+        AccountCmd::Create { email, username, display_name, password_stdin: _, verified } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            accounts
+                .admin_create(AdminCreate { email: &email, username: &username, display_name: display_name.as_deref(), password, verified })
+                .await
+        }
+        AccountCmd::Show { username } => accounts.by_username(&username).await,
+        AccountCmd::Deactivate { username } => accounts.set_status(&username, AccountStatus::Deactivated).await,
+        AccountCmd::Reactivate { username } => accounts.set_status(&username, AccountStatus::Active).await,
+    };
+    match result {
+        Ok(account) => {
+            print_account(&account, json);
+            Ok(())
+        }
+        Err(AppError::Invalid(errors)) => {
+            let text: Vec<String> = errors.0.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+            anyhow::bail!("{}", text.join("\n"))
+        }
+        Err(AppError::NotFound) => anyhow::bail!("no such account"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn print_account(a: &Account, json: bool) {
+    if json {
+        let v = serde_json::json!({
+            "id": a.id,
+            "username": a.username,
+            "email": a.email,
+            "email_verified": a.email_verified,
+            "display_name": a.display_name,
+            "status": a.status,
+            "is_operator": a.is_operator,
+            "created_at": a.created_at.rfc3339(),
+        });
+        println!("{v}");
+    } else {
+        println!("username:      {}", a.username);
+        println!("email:         {}{}", a.email, if a.email_verified { " (verified)" } else { " (not verified)" });
+        println!("display name:  {}", a.display_name.as_str());
+        println!("status:        {}", a.status.as_str());
+        println!("id:            {}", a.id);
+        println!("created:       {}", a.created_at.rfc3339());
+    }
+}

@@ -1,0 +1,190 @@
+//! Settings: defaults, then a TOML file (`--config`), then `GUILDHALL_*`
+//! environment variables (`__` nests: `GUILDHALL_ARGON2__MEMORY_KIB`), then
+//! command-line flags. Secrets may come from files (`*_file` keys), and are
+//! redacted in `Debug` output so they never reach a log.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret string: `Debug` prints `<redacted>`.
+#[derive(Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Argon2id cost (SPEC §1 defaults: 19 MiB, 2 passes, 1 lane).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Argon2Settings {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Settings {
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the embedded SQLite database and the mail outbox.
+    pub data_dir: PathBuf,
+    /// The URL people and products reach this server at. Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// `sqlite://PATH` or `postgres://…`. Default: SQLite in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// A file holding `database_url` (for secrets managers).
+    pub database_url_file: Option<PathBuf>,
+    /// `smtp://host:port` (plain), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465`. Unset: mail only goes to the outbox folder.
+    pub smtp_url: Option<Secret>,
+    /// A file holding `smtp_url`.
+    pub smtp_url_file: Option<PathBuf>,
+    /// The From: header of outgoing mail.
+    pub mail_from: String,
+    /// Password hashing cost.
+    pub argon2: Argon2Settings,
+    /// Minimum password length in characters.
+    pub password_min_length: usize,
+    /// Session lifetime in hours.
+    pub session_hours: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("guildhall-data"),
+            public_url: None,
+            database_url: None,
+            database_url_file: None,
+            smtp_url: None,
+            smtp_url_file: None,
+            mail_from: "Guildhall <guildhall@localhost>".to_owned(),
+            argon2: Argon2Settings::default(),
+            password_min_length: 8,
+            session_hours: 14 * 24,
+            trust_forwarded_for: false,
+            log_format: "text".to_owned(),
+        }
+    }
+}
+
+/// Flags that override the file and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub database_url: Option<String>,
+    pub smtp_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads settings in order: defaults, file, environment, flags.
+    pub fn load(o: &Overrides) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = &o.config {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("GUILDHALL").prefix_separator("_").separator("__").try_parsing(true),
+        );
+        let mut s: Settings = builder
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        if let Some(v) = o.listen {
+            s.listen = v;
+        }
+        if let Some(v) = &o.data_dir {
+            s.data_dir.clone_from(v);
+        }
+        if let Some(v) = &o.public_url {
+            s.public_url = Some(v.clone());
+        }
+        if let Some(v) = &o.database_url {
+            s.database_url = Some(Secret(v.clone()));
+        }
+        if let Some(v) = &o.smtp_url {
+            s.smtp_url = Some(Secret(v.clone()));
+        }
+        if let Some(f) = s.database_url_file.take() {
+            s.database_url.get_or_insert(Secret(read_secret(&f)?));
+        }
+        if let Some(f) = s.smtp_url_file.take() {
+            s.smtp_url.get_or_insert(Secret(read_secret(&f)?));
+        }
+        anyhow::ensure!(s.password_min_length >= 8, "password_min_length must be at least 8");
+        anyhow::ensure!(matches!(s.log_format.as_str(), "text" | "json"), "log_format must be text or json");
+        Ok(s)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.0.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("guildhall.db").display()),
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("guildhall.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\ndata_dir = \"/tmp/x\"\n[argon2]\nmemory_kib = 4096\n").unwrap();
+        let s = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap();
+        assert_eq!(s.listen.port(), 9999);
+        assert_eq!(s.argon2.memory_kib, 4096);
+        assert_eq!(s.argon2.iterations, 2);
+        let o = Overrides { config: Some(file), data_dir: Some("/tmp/y".into()), ..Default::default() };
+        assert_eq!(Settings::load(&o).unwrap().data_dir, PathBuf::from("/tmp/y"));
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let o = Overrides { config: Some("/nonexistent/guildhall.toml".into()), ..Default::default() };
+        assert!(Settings::load(&o).is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let s = Settings { smtp_url: Some(Secret("smtp://user:hunter2@mail".into())), ..Default::default() };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

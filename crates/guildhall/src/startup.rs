@@ -1,0 +1,117 @@
+//! Wiring: the store chosen by URL scheme, the app, the HTTP server.
+
+use crate::mail::OutboxMailer;
+use crate::settings::Settings;
+use guildhall_app::ports::{Clock, OsSecretRng, Store, SystemClock};
+use guildhall_app::settings::Argon2Params;
+use guildhall_app::{App, AppSettings, Deps};
+use guildhall_core::accounts::{Account, PasswordPolicy};
+use guildhall_http::{HttpConfig, HttpState, Metrics};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Installs the process-wide rustls crypto provider (aws-lc-rs). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Opens the database named by the URL's scheme and applies migrations.
+/// An unknown scheme is an error, never a new database.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    let store: Arc<dyn Store> = match scheme {
+        "sqlite" => {
+            let s = guildhall_store_sqlite::connect(url).await.map_err(|e| anyhow::anyhow!("cannot open SQLite database: {e}: {:?}", std::error::Error::source(&e)))?;
+            s.migrate().await.map_err(|e| anyhow::anyhow!("SQLite migrations failed: {e:?}"))?;
+            Arc::new(s)
+        }
+        "postgres" | "postgresql" => {
+            let s = guildhall_store_postgres::connect(url).await.map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}: {:?}", std::error::Error::source(&e)))?;
+            s.migrate().await.map_err(|e| anyhow::anyhow!("PostgreSQL migrations failed: {e:?}"))?;
+            Arc::new(s)
+        }
+        other => anyhow::bail!("unsupported database URL scheme {other:?}: use sqlite:// or postgres://"),
+    };
+    Ok(store)
+}
+
+/// Builds the application from settings, on the given store and clock.
+pub fn build_app(settings: &Settings, public_url: &str, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    let mailer = OutboxMailer::new(
+        settings.outbox_dir(),
+        &settings.mail_from,
+        settings.smtp_url.as_ref().map(|s| s.0.as_str()),
+    )?;
+    let mut app_settings = AppSettings::with_public_url(public_url);
+    app_settings.argon2 = Argon2Params {
+        memory_kib: settings.argon2.memory_kib,
+        iterations: settings.argon2.iterations,
+        parallelism: settings.argon2.parallelism,
+    };
+    app_settings.password_policy = PasswordPolicy { min_chars: settings.password_min_length };
+    app_settings.session_ttl = Duration::from_secs(settings.session_hours * 3600);
+    Ok(App::new(Deps { store, mailer: Arc::new(mailer), clock, rng: Arc::new(OsSecretRng), settings: app_settings }))
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    listener: TcpListener,
+    state: HttpState,
+    /// The operator account made on this start, with its one-time password.
+    pub new_operator: Option<(Account, String)>,
+}
+
+impl Server {
+    /// Binds the listener, opens and migrates the database, and creates the
+    /// operator account on a fresh database.
+    pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", settings.data_dir.display()))?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let parsed = url::Url::parse(&public_url).map_err(|e| anyhow::anyhow!("public_url {public_url:?}: {e}"))?;
+        let store = open_store(&settings.database_url()).await?;
+        let app = build_app(settings, &public_url, store, clock)?;
+        // An IP literal makes a poor mail domain; the operator's address is
+        // only a placeholder until they change it.
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.to_owned(),
+            _ => "localhost".to_owned(),
+        };
+        let new_operator = app.accounts().ensure_operator(&format!("operator@{host}")).await?;
+        let config = HttpConfig { public_url: parsed, trust_forwarded_for: settings.trust_forwarded_for };
+        let state = HttpState { app, config: Arc::new(config), metrics: Arc::new(Metrics::new()) };
+        Ok(Self { listener, state, new_operator })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn public_url(&self) -> &str {
+        self.state.config.public_url.as_str().trim_end_matches('/')
+    }
+
+    pub fn app(&self) -> &App {
+        &self.state.app
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = guildhall_http::router(self.state);
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The process clock.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
