@@ -266,7 +266,7 @@ impl Cluster {
             && self.version_mismatch(bins)
             && self.status(bins)? != Status::Running;
         if !initialised || unusable {
-            self.wipe()?;
+            self.wipe(bins)?;
             return self.init_and_start(bins);
         }
         let port = self.read_port()?;
@@ -287,12 +287,14 @@ impl Cluster {
     }
 
     /// Removes everything except the lock file (a partial or unusable cluster).
-    fn wipe(&self) -> Result<()> {
-        if self.data_dir().join("postmaster.pid").exists() {
+    fn wipe(&self, bins: &PgBins) -> Result<()> {
+        if self.data_dir().join("postmaster.pid").exists()
+            && self.status(bins).is_ok_and(|s| s == Status::Running)
+        {
             // never delete the files of a live server
             let data = self.data_dir();
             let _ = run_as_pg_owner(
-                PgBins::find().path("pg_ctl"),
+                bins.path("pg_ctl"),
                 ["stop".as_ref(), "-D".as_ref(), data.as_os_str(), "-m".as_ref(), "immediate".as_ref()],
                 &self.root,
             );
@@ -425,10 +427,37 @@ impl Cluster {
             &self.root,
         )?;
         match out.status.code() {
+            Some(0) if self.postmaster_is_zombie() => {
+                // Killed postmaster that nobody reaped (containers whose PID 1 does not reap):
+                // `pg_ctl status` and the postmaster's own lock-file check still see the PID as
+                // alive, so remove its stale lock files to allow a restart.
+                let _ = fs::remove_file(self.data_dir().join("postmaster.pid"));
+                if let Ok(entries) = fs::read_dir(self.sock_dir()) {
+                    for entry in entries.flatten() {
+                        if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
+                            let _ = fs::remove_file(entry.path());
+                        }
+                    }
+                }
+                Ok(Status::Stopped)
+            }
             Some(0) => Ok(Status::Running),
             Some(3) => Ok(Status::Stopped), // not running
             _ => check(&out, "pg_ctl status").map(|()| Status::Stopped),
         }
+    }
+
+    /// Whether the PID in `postmaster.pid` is a zombie (dead but not reaped).
+    fn postmaster_is_zombie(&self) -> bool {
+        let Ok(pidfile) = fs::read_to_string(self.data_dir().join("postmaster.pid")) else {
+            return false;
+        };
+        let Some(pid) = pidfile.lines().next().map(str::trim) else { return false };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+        // "pid (comm) S ..." — comm may contain spaces/parentheses, so split at the last ')'
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X")
     }
 
     fn start(&self, bins: &PgBins, port: u16) -> Result<u16> {

@@ -1,0 +1,248 @@
+//! The store conformance suite: every behaviour the use cases rely on, run
+//! against both store crates (`store_conformance!` in their `tests/it`).
+
+use guildhall_app::ports::{
+    AccountLookup, EmailTokenPurpose, NewAccount, NewEmailToken, NewSession, Store, StoreError,
+};
+use guildhall_core::accounts::{AccountStatus, DisplayName, Email, Username};
+use guildhall_core::throttle::ThrottlePolicy;
+use guildhall_core::tokens::{SecretToken, TokenHash};
+use guildhall_core::{AccountId, SessionId, Timestamp};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Expands to one `#[tokio::test]` per conformance check, each on a fresh
+/// store made by `$make` (an async expression yielding `Arc<dyn Store>`).
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:expr) => {
+        $crate::store_conformance!(@tests $make;
+            accounts_are_found_by_id_username_and_email_in_any_case,
+            taken_email_or_username_is_a_named_conflict_and_changes_nothing,
+            an_email_token_works_once_even_under_a_race,
+            an_expired_token_is_refused,
+            issuing_a_token_kills_the_previous_one_of_that_purpose,
+            a_password_reset_ends_every_session_but_the_kept_one,
+            deactivation_ends_sessions_and_reactivation_restores_sign_in,
+            sessions_expire_and_are_revoked_only_by_their_owner,
+            throttle_hits_are_counted_exactly_under_concurrency,
+            the_operator_is_detected);
+    };
+    (@tests $make:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let store: std::sync::Arc<dyn guildhall_app::ports::Store> = $make.await;
+                $crate::conformance::$name(store).await;
+            }
+        )+
+    };
+}
+
+const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+fn new_account(name: &str, email: &str) -> NewAccount {
+    NewAccount {
+        id: AccountId::from_uuid(uuid::Uuid::now_v7()),
+        email: Email::parse(email).unwrap(),
+        username: Username::parse(name).unwrap(),
+        display_name: DisplayName::parse(name).unwrap(),
+        password_hash: Some("$argon2id$fake".into()),
+        email_verified: false,
+        is_operator: false,
+        must_change_password: false,
+        now: T0,
+    }
+}
+
+fn token(purpose: EmailTokenPurpose, expires_at: Timestamp) -> (TokenHash, NewEmailToken) {
+    let t = SecretToken::from_random_bytes(rand_bytes());
+    (t.hash(), NewEmailToken { hash: t.hash(), purpose, expires_at })
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    b[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    b
+}
+
+fn session(account: AccountId, expires_at: Timestamp) -> (TokenHash, NewSession) {
+    let t = SecretToken::from_random_bytes(rand_bytes());
+    let s = NewSession {
+        id: SessionId::from_uuid(uuid::Uuid::now_v7()),
+        account,
+        token_hash: t.hash(),
+        now: T0,
+        expires_at,
+        amr: vec!["pwd".into()],
+        ip: Some("192.0.2.1".into()),
+        user_agent: Some("test".into()),
+    };
+    (t.hash(), s)
+}
+
+async fn count_accounts(store: &dyn Store, email: &str) -> bool {
+    store.find_account(AccountLookup::Email(&Email::parse(email).unwrap())).await.unwrap().is_some()
+}
+
+pub async fn accounts_are_found_by_id_username_and_email_in_any_case(store: Arc<dyn Store>) {
+    let new = new_account("ada", "Ada@Example.com");
+    let created = store.create_account(&new, None).await.unwrap();
+    assert_eq!(created.email.as_str(), "Ada@Example.com", "stored as given");
+    assert!(!created.email_verified);
+    assert_eq!(created.status, AccountStatus::Active);
+    let by_email = store.find_account(AccountLookup::Email(&Email::parse(" ada@EXAMPLE.com").unwrap())).await.unwrap().unwrap();
+    assert_eq!(by_email.account, created);
+    assert_eq!(by_email.password_hash.as_deref(), Some("$argon2id$fake"));
+    let by_name = store.find_account(AccountLookup::Username(&Username::parse("ada").unwrap())).await.unwrap().unwrap();
+    assert_eq!(by_name.account.id, created.id);
+    let by_id = store.find_account(AccountLookup::Id(created.id)).await.unwrap().unwrap();
+    assert_eq!(by_id.account.username.as_str(), "ada");
+    assert!(store.find_account(AccountLookup::Username(&Username::parse("nobody").unwrap())).await.unwrap().is_none());
+}
+
+pub async fn taken_email_or_username_is_a_named_conflict_and_changes_nothing(store: Arc<dyn Store>) {
+    store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let (_, t) = token(EmailTokenPurpose::VerifyEmail, T0.plus(Duration::from_secs(60)));
+    match store.create_account(&new_account("ada2", "ADA@example.com"), Some(&t)).await {
+        Err(StoreError::Conflict("email")) => {}
+        other => panic!("expected an email conflict, got {:?}", other.map(|a| a.username)),
+    }
+    match store.create_account(&new_account("ada", "other@example.com"), None).await {
+        Err(StoreError::Conflict("username")) => {}
+        other => panic!("expected a username conflict, got {:?}", other.map(|a| a.username)),
+    }
+    assert!(!count_accounts(store.as_ref(), "other@example.com").await);
+    assert!(!store.email_token_valid(&t.hash, EmailTokenPurpose::VerifyEmail, T0).await.unwrap(), "token of a failed sign-up was kept");
+}
+
+pub async fn an_email_token_works_once_even_under_a_race(store: Arc<dyn Store>) {
+    let (hash, t) = token(EmailTokenPurpose::VerifyEmail, T0.plus(Duration::from_secs(60)));
+    let a = store.create_account(&new_account("ada", "ada@example.com"), Some(&t)).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.verify_email(&hash, T0).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        if let Some(verified) = t.await.unwrap() {
+            assert_eq!(verified.id, a.id);
+            assert!(verified.email_verified);
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1, "a single-use token was used {wins} times");
+}
+
+pub async fn an_expired_token_is_refused(store: Arc<dyn Store>) {
+    let (hash, t) = token(EmailTokenPurpose::VerifyEmail, T0.plus(Duration::from_secs(60)));
+    store.create_account(&new_account("ada", "ada@example.com"), Some(&t)).await.unwrap();
+    let late = T0.plus(Duration::from_secs(60));
+    assert!(!store.email_token_valid(&hash, EmailTokenPurpose::VerifyEmail, late).await.unwrap());
+    assert!(store.verify_email(&hash, late).await.unwrap().is_none());
+    let a = store.find_account(AccountLookup::Username(&Username::parse("ada").unwrap())).await.unwrap().unwrap();
+    assert!(!a.account.email_verified);
+}
+
+pub async fn issuing_a_token_kills_the_previous_one_of_that_purpose(store: Arc<dyn Store>) {
+    let later = T0.plus(Duration::from_secs(3600));
+    let (first, t1) = token(EmailTokenPurpose::VerifyEmail, later);
+    let a = store.create_account(&new_account("ada", "ada@example.com"), Some(&t1)).await.unwrap();
+    let (reset, t_reset) = token(EmailTokenPurpose::ResetPassword, later);
+    store.issue_email_token(a.id, &t_reset, T0).await.unwrap();
+    let (second, t2) = token(EmailTokenPurpose::VerifyEmail, later);
+    store.issue_email_token(a.id, &t2, T0).await.unwrap();
+    assert!(!store.email_token_valid(&first, EmailTokenPurpose::VerifyEmail, T0).await.unwrap());
+    assert!(store.email_token_valid(&second, EmailTokenPurpose::VerifyEmail, T0).await.unwrap());
+    assert!(store.email_token_valid(&reset, EmailTokenPurpose::ResetPassword, T0).await.unwrap(), "other purpose untouched");
+    assert!(!store.email_token_valid(&second, EmailTokenPurpose::ResetPassword, T0).await.unwrap(), "purposes do not mix");
+    assert!(store.verify_email(&reset, T0).await.unwrap().is_none(), "a reset token cannot verify");
+}
+
+pub async fn a_password_reset_ends_every_session_but_the_kept_one(store: Arc<dyn Store>) {
+    let a = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let far = T0.plus(Duration::from_secs(86400));
+    let (h1, s1) = session(a.id, far);
+    let (h2, s2) = session(a.id, far);
+    let (h3, s3) = session(a.id, far);
+    for s in [&s1, &s2, &s3] {
+        store.create_session(s).await.unwrap();
+    }
+    let (reset, t) = token(EmailTokenPurpose::ResetPassword, far);
+    store.issue_email_token(a.id, &t, T0).await.unwrap();
+    let done = store.reset_password(&reset, "$argon2id$new", Some(s2.id), T0).await.unwrap().unwrap();
+    assert_eq!(done.id, a.id);
+    assert!(store.session_by_token(&h1, T0).await.unwrap().is_none());
+    assert!(store.session_by_token(&h2, T0).await.unwrap().is_some());
+    assert!(store.session_by_token(&h3, T0).await.unwrap().is_none());
+    let found = store.find_account(AccountLookup::Id(a.id)).await.unwrap().unwrap();
+    assert_eq!(found.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(store.reset_password(&reset, "$argon2id$again", None, T0).await.unwrap().is_none(), "reset link reused");
+    store.set_password(a.id, "$argon2id$third", None, T0).await.unwrap();
+    assert!(store.session_by_token(&h2, T0).await.unwrap().is_none(), "set_password without keep ends all sessions");
+}
+
+pub async fn deactivation_ends_sessions_and_reactivation_restores_sign_in(store: Arc<dyn Store>) {
+    let a = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let (h, s) = session(a.id, T0.plus(Duration::from_secs(600)));
+    store.create_session(&s).await.unwrap();
+    let d = store.set_account_status(a.id, AccountStatus::Deactivated, T0).await.unwrap().unwrap();
+    assert_eq!(d.status, AccountStatus::Deactivated);
+    assert!(store.session_by_token(&h, T0).await.unwrap().is_none());
+    assert!(store.list_sessions(a.id, T0).await.unwrap().is_empty());
+    let r = store.set_account_status(a.id, AccountStatus::Active, T0).await.unwrap().unwrap();
+    assert_eq!(r.status, AccountStatus::Active);
+    let missing = AccountId::from_uuid(uuid::Uuid::now_v7());
+    assert!(store.set_account_status(missing, AccountStatus::Active, T0).await.unwrap().is_none());
+}
+
+pub async fn sessions_expire_and_are_revoked_only_by_their_owner(store: Arc<dyn Store>) {
+    let a = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let b = store.create_account(&new_account("bob", "bob@example.com"), None).await.unwrap();
+    let end = T0.plus(Duration::from_secs(600));
+    let (h, s) = session(a.id, end);
+    store.create_session(&s).await.unwrap();
+    let (found, account) = store.session_by_token(&h, T0).await.unwrap().unwrap();
+    assert_eq!((found.id, account.id), (s.id, a.id));
+    assert_eq!(found.amr, vec!["pwd".to_owned()]);
+    assert!(store.session_by_token(&h, end).await.unwrap().is_none(), "expired session still valid");
+    assert!(!store.revoke_session(b.id, s.id).await.unwrap(), "another account revoked it");
+    assert!(store.session_by_token(&h, T0).await.unwrap().is_some());
+    assert_eq!(store.list_sessions(a.id, T0).await.unwrap().len(), 1);
+    assert!(store.list_sessions(b.id, T0).await.unwrap().is_empty());
+    assert!(store.revoke_session(a.id, s.id).await.unwrap());
+    assert!(store.session_by_token(&h, T0).await.unwrap().is_none());
+}
+
+pub async fn throttle_hits_are_counted_exactly_under_concurrency(store: Arc<dyn Store>) {
+    let policy = ThrottlePolicy { max_hits: 1000, window: Duration::from_secs(60), lockout: Duration::from_secs(60) };
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.throttle_hit("k", &policy, T0).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.throttle_state("k", T0).await.unwrap().hits, 20);
+    let strict = ThrottlePolicy { max_hits: 21, ..policy };
+    let locked = store.throttle_hit("k", &strict, T0).await.unwrap();
+    assert_eq!(locked.locked(T0), Some(Duration::from_secs(60)));
+    assert_eq!(store.throttle_state("other", T0).await.unwrap().hits, 0);
+    store.throttle_clear("k").await.unwrap();
+    assert_eq!(store.throttle_state("k", T0).await.unwrap().locked(T0), None);
+}
+
+pub async fn the_operator_is_detected(store: Arc<dyn Store>) {
+    assert!(!store.operator_exists().await.unwrap());
+    store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    assert!(!store.operator_exists().await.unwrap());
+    let mut op = new_account("operator", "operator@localhost");
+    op.is_operator = true;
+    store.create_account(&op, None).await.unwrap();
+    assert!(store.operator_exists().await.unwrap());
+}
