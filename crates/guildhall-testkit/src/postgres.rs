@@ -79,7 +79,10 @@ fn fresh_database_url_blocking() -> Result<String> {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let bins = PgBins::find();
 
-    if let Some(base) = std::env::var(URL_BASE_ENV).ok().filter(|s| !s.trim().is_empty()) {
+    if let Some(base) = std::env::var(URL_BASE_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
         let base = BaseUrl::parse(base.trim())?;
         create_database(&bins, &["-d", &base.with_db("postgres")], &name)
             .with_context(|| format!("creating a test database on {URL_BASE_ENV}={}", base.raw))?;
@@ -134,7 +137,8 @@ fn create_database(bins: &PgBins, conn_args: &[&str], name: &str) -> Result<()> 
         let stderr = String::from_utf8_lossy(&out.stderr);
         // "source database "template1" is being accessed by other users" or the server still starting.
         let transient = stderr.contains("being accessed by other users")
-            || stderr.contains("the database system is starting up");
+            || stderr.contains("the database system is starting up")
+            || stderr.contains("the database system is not yet accepting connections");
         if transient && attempt < 20 {
             std::thread::sleep(Duration::from_millis(100 * attempt));
             continue;
@@ -172,8 +176,14 @@ impl PgBins {
             }
         }
         match best {
-            Some((_, version, dir)) => PgBins { dir: Some(dir), major: Some(version) },
-            None => PgBins { dir: None, major: None },
+            Some((_, version, dir)) => PgBins {
+                dir: Some(dir),
+                major: Some(version),
+            },
+            None => PgBins {
+                dir: None,
+                major: None,
+            },
         }
     }
 
@@ -207,7 +217,10 @@ impl Cluster {
     fn new() -> Result<Self> {
         let euid = effective_uid()?;
         let root = std::env::temp_dir().join(format!("guildhall-test-pg-{euid}"));
-        Ok(Cluster { root, as_root: euid == 0 })
+        Ok(Cluster {
+            root,
+            as_root: euid == 0,
+        })
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -262,9 +275,8 @@ impl Cluster {
         let initialised = self.marker().exists() && self.data_dir().join("PG_VERSION").exists();
         // A data directory from another major version cannot be started with these binaries; a
         // running one (started with the older binaries) is still usable.
-        let unusable = initialised
-            && self.version_mismatch(bins)
-            && self.status(bins)? != Status::Running;
+        let unusable =
+            initialised && self.version_mismatch(bins) && self.status(bins)? != Status::Running;
         if !initialised || unusable {
             self.wipe(bins)?;
             return self.init_and_start(bins);
@@ -278,9 +290,10 @@ impl Cluster {
     }
 
     fn version_mismatch(&self, bins: &PgBins) -> bool {
-        let (Some(major), Ok(on_disk)) =
-            (&bins.major, fs::read_to_string(self.data_dir().join("PG_VERSION")))
-        else {
+        let (Some(major), Ok(on_disk)) = (
+            &bins.major,
+            fs::read_to_string(self.data_dir().join("PG_VERSION")),
+        ) else {
             return false;
         };
         on_disk.trim() != major.as_str()
@@ -295,7 +308,13 @@ impl Cluster {
             let data = self.data_dir();
             let _ = run_as_pg_owner(
                 bins.path("pg_ctl"),
-                ["stop".as_ref(), "-D".as_ref(), data.as_os_str(), "-m".as_ref(), "immediate".as_ref()],
+                [
+                    "stop".as_ref(),
+                    "-D".as_ref(),
+                    data.as_os_str(),
+                    "-m".as_ref(),
+                    "immediate".as_ref(),
+                ],
                 &self.root,
             );
         }
@@ -325,8 +344,11 @@ impl Cluster {
                 .stdin(Stdio::null())
                 .output()
                 .context("running chown")?;
-            check(&out, "chown -R postgres:postgres <cluster dir> (is PostgreSQL installed?)")
-                .with_context(|| INSTALL_HINT)?;
+            check(
+                &out,
+                "chown -R postgres:postgres <cluster dir> (is PostgreSQL installed?)",
+            )
+            .with_context(|| INSTALL_HINT)?;
         }
 
         let data = self.data_dir();
@@ -349,7 +371,8 @@ impl Cluster {
 
         // Our settings live in an included file so the port can be rewritten if it gets taken.
         let conf = data.join("postgresql.conf");
-        let mut text = fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
+        let mut text =
+            fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
         text.push_str("\n# guildhall test settings\ninclude 'guildhall-test.conf'\n");
         fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
 
@@ -369,7 +392,9 @@ impl Cluster {
             match self.start(bins, port) {
                 Ok(port) => return Ok(port),
                 Err(_) if attempt < 3 && self.port_was_taken(log_len) => {
-                    eprintln!("guildhall-testkit: test PostgreSQL port {port} was taken, picking another");
+                    eprintln!(
+                        "guildhall-testkit: test PostgreSQL port {port} was taken, picking another"
+                    );
                     port = free_port()?;
                     self.write_settings(port)?;
                 }
@@ -380,7 +405,9 @@ impl Cluster {
 
     fn write_settings(&self, port: u16) -> Result<()> {
         let sock = self.sock_dir();
-        let sock = sock.to_str().context("cluster directory path is not UTF-8")?;
+        let sock = sock
+            .to_str()
+            .context("cluster directory path is not UTF-8")?;
         let settings = format!(
             "listen_addresses = '127.0.0.1'\n\
              port = {port}\n\
@@ -408,15 +435,21 @@ impl Cluster {
 
     fn read_port(&self) -> Result<u16> {
         let path = self.port_file();
-        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        text.trim().parse().with_context(|| format!("bad port in {}: {text:?}", path.display()))
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        text.trim()
+            .parse()
+            .with_context(|| format!("bad port in {}: {text:?}", path.display()))
     }
 
     /// Whether the server log, after byte offset `from`, reports a port conflict.
     fn port_was_taken(&self, from: u64) -> bool {
-        let Ok(log) = fs::read(self.log_file()) else { return false };
+        let Ok(log) = fs::read(self.log_file()) else {
+            return false;
+        };
         let new = String::from_utf8_lossy(log.get(from as usize..).unwrap_or_default());
-        new.contains("Address already in use") || new.contains("could not create any TCP/IP sockets")
+        new.contains("Address already in use")
+            || new.contains("could not create any TCP/IP sockets")
     }
 
     fn status(&self, bins: &PgBins) -> Result<Status> {
@@ -452,8 +485,12 @@ impl Cluster {
         let Ok(pidfile) = fs::read_to_string(self.data_dir().join("postmaster.pid")) else {
             return false;
         };
-        let Some(pid) = pidfile.lines().next().map(str::trim) else { return false };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+        let Some(pid) = pidfile.lines().next().map(str::trim) else {
+            return false;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
         // "pid (comm) S ..." — comm may contain spaces/parentheses, so split at the last ')'
         stat.rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -496,10 +533,22 @@ impl Cluster {
         let port = port.to_string();
         loop {
             let out = Command::new(bins.path("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-t", "5"])
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-t",
+                    "5",
+                ])
                 .stdin(Stdio::null())
                 .output()
-                .with_context(|| format!("running pg_isready ({}). {INSTALL_HINT}", bins.describe()))?;
+                .with_context(|| {
+                    format!("running pg_isready ({}). {INSTALL_HINT}", bins.describe())
+                })?;
             if out.status.success() {
                 return Ok(());
             }
@@ -586,22 +635,24 @@ fn tail(path: &Path, lines: usize) -> String {
 }
 
 fn free_port() -> Result<u16> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0 to find a free port")?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .context("binding 127.0.0.1:0 to find a free port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// Effective uid from /proc/self/status (no libc), falling back to `id -u`.
 fn effective_uid() -> Result<u32> {
-    if let Ok(status) = fs::read_to_string("/proc/self/status") {
-        if let Some(line) = status.lines().find(|l| l.starts_with("Uid:")) {
-            // Uid: real effective saved fs
-            if let Some(euid) = line.split_whitespace().nth(2).and_then(|s| s.parse().ok()) {
-                return Ok(euid);
-            }
-        }
+    // "Uid: real effective saved fs"
+    if let Ok(status) = fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("Uid:"))
+        && let Some(euid) = line.split_whitespace().nth(2).and_then(|s| s.parse().ok())
+    {
+        return Ok(euid);
     }
-    let out = Command::new("id").arg("-u").output().context("running `id -u`")?;
+    let out = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("running `id -u`")?;
     check(&out, "id -u")?;
     String::from_utf8_lossy(&out.stdout)
         .trim()
@@ -635,7 +686,11 @@ impl BaseUrl {
         if authority.is_empty() {
             bail!("{URL_BASE_ENV} has no host: {raw:?}");
         }
-        Ok(BaseUrl { raw: raw.to_owned(), prefix: format!("{scheme}://{authority}"), query })
+        Ok(BaseUrl {
+            raw: raw.to_owned(),
+            prefix: format!("{scheme}://{authority}"),
+            query,
+        })
     }
 
     fn with_db(&self, db: &str) -> String {

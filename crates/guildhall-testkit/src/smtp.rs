@@ -4,7 +4,7 @@
 //! so clients must connect with `smtp://` and no credentials.
 //!
 //! Stored messages are what Python's `mailbox.Maildir` writes: LF line endings, and aiosmtpd's
-//! `Message` handler adds `X-Peer`, `X-MailFrom` and `X-RcptTo` headers at the top.
+//! `Message` handler appends `X-Peer`, `X-MailFrom` and `X-RcptTo` headers.
 //!
 //! Interpreter: `GUILDHALL_TEST_PYTHON` if set, else `<workspace>/.venv-test/bin/python` if it
 //! exists (created by `scripts/test`), else `python3`.
@@ -60,7 +60,8 @@ impl SmtpServer {
             .context("creating a temporary directory for the SMTP maildir")?;
         let maildir = dir.path().join("maildir");
         let stderr_path = dir.path().join("aiosmtpd.stderr");
-        let stderr_file = std::fs::File::create(&stderr_path).context("creating the stderr file")?;
+        let stderr_file =
+            std::fs::File::create(&stderr_path).context("creating the stderr file")?;
         let port = free_port()?;
 
         let mut cmd = Command::new(python);
@@ -98,7 +99,10 @@ impl SmtpServer {
                     StartError::Other(err)
                 });
             }
-            if tokio::task::spawn_blocking(move || smtp_greets(port)).await.unwrap_or(false) {
+            if tokio::task::spawn_blocking(move || smtp_greets(port))
+                .await
+                .unwrap_or(false)
+            {
                 break;
             }
             if Instant::now() >= deadline {
@@ -114,7 +118,12 @@ impl SmtpServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
-        Ok(SmtpServer { child, port, maildir, _dir: dir })
+        Ok(SmtpServer {
+            child,
+            port,
+            maildir,
+            _dir: dir,
+        })
     }
 
     /// `smtp://127.0.0.1:PORT` (plain SMTP, no TLS, no AUTH).
@@ -141,7 +150,10 @@ impl SmtpServer {
             };
             for entry in entries {
                 let entry = entry?;
-                let modified = entry.metadata()?.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                let modified = entry
+                    .metadata()?
+                    .modified()
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
                 files.push((modified, entry.path()));
             }
         }

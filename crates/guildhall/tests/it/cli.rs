@@ -1,0 +1,142 @@
+//! The binary as an operator runs it.
+
+use guildhall_testkit::{Backend, fresh_database_url};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn guildhall() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_guildhall"));
+    // Cheap hashing, set as an operator would.
+    c.env("GUILDHALL_ARGON2__MEMORY_KIB", "256").env("GUILDHALL_ARGON2__ITERATIONS", "1").env("RUST_LOG", "info");
+    c
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = guildhall().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+async fn admin_commands_manage_accounts(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(backend, dir.path()).await;
+    let data = dir.path().to_str().unwrap();
+    // Global options before the subcommand…
+    let (ok, out, err) = run(
+        &["--data-dir", data, "--database-url", &db, "admin", "account", "create", "--email", "Ada@Example.com", "--username", "ada", "--password-stdin", "--verified", "--json"],
+        Some("analytical engine\n"),
+    );
+    assert!(ok, "{err}");
+    let created: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(created["username"], "ada");
+    assert_eq!(created["email"], "Ada@Example.com");
+    assert_eq!(created["email_verified"], true);
+    assert_eq!(created["status"], "active");
+    // …or after it.
+    let (ok, out, _) = run(&["admin", "account", "show", "ada", "--data-dir", data, "--database-url", &db], None);
+    assert!(ok);
+    assert!(out.contains("username:      ada") && out.contains("(verified)"), "{out}");
+    let (ok, out, _) = run(&["admin", "account", "deactivate", "ada", "--json", "--database-url", &db, "--data-dir", data], None);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"], "deactivated");
+    let (ok, out, _) = run(&["admin", "account", "reactivate", "ada", "--json", "--database-url", &db, "--data-dir", data], None);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"], "active");
+
+    // Bad input: a clear message, a failure exit, nothing created.
+    let (ok, _, err) = run(&["admin", "account", "create", "--email", "nope", "--username", "bob", "--password-stdin", "--database-url", &db, "--data-dir", data], Some("difference engine"));
+    assert!(!ok);
+    assert!(err.contains("email: Enter an email address like"), "{err}");
+    let (ok, _, err) = run(&["admin", "account", "create", "--email", "ada@example.com", "--username", "bob", "--password-stdin", "--database-url", &db, "--data-dir", data], Some("difference engine"));
+    assert!(!ok);
+    assert!(err.contains("email"), "{err}");
+    let (ok, _, err) = run(&["admin", "account", "show", "bob", "--database-url", &db, "--data-dir", data], None);
+    assert!(!ok);
+    assert!(err.contains("no such account"), "{err}");
+}
+
+#[tokio::test]
+async fn admin_commands_manage_accounts_on_sqlite() {
+    admin_commands_manage_accounts(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn admin_commands_manage_accounts_on_postgres() {
+    admin_commands_manage_accounts(Backend::Postgres).await;
+}
+
+#[test]
+fn an_unknown_database_scheme_is_an_error_not_a_new_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(&["migrate", "--data-dir", dir.path().to_str().unwrap(), "--database-url", "mysql://localhost/x"], None);
+    assert!(!ok);
+    assert!(err.contains("unsupported database URL scheme"), "{err}");
+    let (ok, out, err) = run(&["migrate", "--data-dir", dir.path().to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("Migrations applied"));
+    assert!(dir.path().join("guildhall.db").exists());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `guildhall serve` with no flags in an empty folder: SQLite under
+/// `./guildhall-data`, the operator's password printed once, and no secret
+/// in the logs while people sign up, verify, reset and sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_no_flags_runs_on_sqlite_and_logs_no_secrets() {
+    let cwd = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log = cwd.path().join("stderr.log");
+    let mut child = guildhall()
+        .arg("serve")
+        .current_dir(cwd.path())
+        // Not a flag: the environment layer, so this test can pick a free port.
+        .env("GUILDHALL_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(start.elapsed() < Duration::from_secs(30), "server did not become ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cwd.path().join("guildhall-data/guildhall.db").exists());
+
+    let browser = guildhall_testkit::Browser {
+        http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        base: base.clone(),
+    };
+    let password = "analytical engine";
+    browser.post_form("/signup", &[("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", password)]).await;
+    assert_eq!(browser.post_form("/login", &[("email", "ada@example.com"), ("password", password)]).await.status(), 303);
+    browser.post_form("/password/forgot", &[("email", "ada@example.com")]).await;
+    let outbox: Vec<String> = std::fs::read_dir(cwd.path().join("guildhall-data/outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(outbox.len(), 2);
+    let tokens: Vec<String> = outbox.iter().filter_map(|m| m.split("token=").nth(1)).map(|t| t[..43].to_owned()).collect();
+    assert_eq!(tokens.len(), 2);
+
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("one-time password: "), "{stdout}");
+    assert!(stdout.contains(&format!("listening on {base}")), "{stdout}");
+    let operator_password = stdout.split("one-time password: ").nth(1).unwrap().lines().next().unwrap();
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("mail written to outbox"), "{logs}");
+    for secret in tokens.iter().map(String::as_str).chain([password, operator_password]) {
+        assert!(!logs.contains(secret), "a secret reached the log");
+    }
+}

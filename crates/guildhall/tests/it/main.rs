@@ -1,0 +1,35 @@
+//! Integration tests: the real server over HTTP, on SQLite and on a real
+//! PostgreSQL, and the binary as an operator runs it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod account;
+mod cli;
+mod csrf;
+mod login;
+mod ops;
+mod password;
+mod signup;
+mod smtp;
+mod verify;
+
+use guildhall_testkit::{Backend, TestApp};
+
+/// A count of accounts with this email, straight from the store.
+pub async fn account_exists(app: &TestApp, email: &str) -> bool {
+    use guildhall_app::ports::AccountLookup;
+    let email = guildhall_core::accounts::Email::parse(email).unwrap();
+    app.app.store().find_account(AccountLookup::Email(&email)).await.unwrap().is_some()
+}
+
+pub async fn spawn(b: Backend) -> TestApp {
+    guildhall_testkit::spawn_app(b).await
+}
+
+/// The text of the first element with `class="error"` on a page, if any.
+pub fn page_error(html: &str) -> Option<String> {
+    let start = html.find("class=\"error\"")?;
+    let open = html[start..].find('>')? + start + 1;
+    let close = html[open..].find('<')? + open;
+    Some(html[open..close].to_owned())
+}

@@ -1,0 +1,55 @@
+use crate::spawn;
+use guildhall_testkit::{Backend, on_both_backends};
+
+on_both_backends!(
+    health_readiness_and_metrics_answer,
+    api_errors_are_problem_json,
+    pages_carry_security_headers,
+);
+
+async fn health_readiness_and_metrics_answer(b: Backend) {
+    let app = spawn(b).await;
+    let browser = app.client();
+    assert_eq!(browser.get_text("/healthz").await, (200, r#"{"status":"ok"}"#.to_owned()));
+    assert_eq!(browser.get_text("/readyz").await, (200, r#"{"status":"ready"}"#.to_owned()));
+    browser.post_form("/login", &[("email", "nobody@example.com"), ("password", "wrong wrong")]).await;
+    let (status, metrics) = browser.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains(r#"guildhall_signins_total{outcome="invalid_credentials"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"guildhall_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"guildhall_http_request_duration_seconds_bucket{le="#), "{metrics}");
+    assert!(metrics.contains(r#"route="/login""#));
+}
+
+async fn api_errors_are_problem_json(b: Backend) {
+    let app = spawn(b).await;
+    let anonymous = app.client();
+    let res = anonymous.get("/api/v1/account").await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], 401);
+    assert_eq!(body["type"], "https://guildhall.dev/problems/unauthenticated");
+    let res = anonymous.get("/api/v1/no-such-thing").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    let ada = app.signed_up("ada", "analytical engine", true).await;
+    let me: serde_json::Value = ada.get("/api/v1/account").await.json().await.unwrap();
+    assert_eq!(me["username"], "ada");
+    assert_eq!(me["email_verified"], true);
+    assert!(me.get("password_hash").is_none());
+}
+
+async fn pages_carry_security_headers(b: Backend) {
+    let app = spawn(b).await;
+    let browser = app.client();
+    for path in ["/login", "/signup", "/password/forgot", "/verify", "/healthz"] {
+        let res = browser.get(path).await;
+        let h = res.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
+        assert!(h.contains_key("x-request-id"), "{path}");
+    }
+}
