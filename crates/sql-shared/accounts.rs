@@ -111,7 +111,12 @@ impl AccountStore for SqlStore {
         Ok(n > 0)
     }
 
-    async fn set_account_status(&self, id: AccountId, status: AccountStatus, now: Timestamp) -> Result<Option<Account>, StoreError> {
+    async fn set_account_status(
+        &self,
+        id: AccountId,
+        status: AccountStatus,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let updated = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
@@ -131,7 +136,12 @@ impl AccountStore for SqlStore {
         Ok(account)
     }
 
-    async fn issue_email_token(&self, account: AccountId, token: &NewEmailToken, now: Timestamp) -> Result<(), StoreError> {
+    async fn issue_email_token(
+        &self,
+        account: AccountId,
+        token: &NewEmailToken,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         sqlx::query("DELETE FROM email_tokens WHERE account_id = $1 AND purpose = $2")
             .bind(account.0)
@@ -159,7 +169,12 @@ impl AccountStore for SqlStore {
         Ok(account)
     }
 
-    async fn email_token_valid(&self, token: &TokenHash, purpose: EmailTokenPurpose, now: Timestamp) -> Result<bool, StoreError> {
+    async fn email_token_valid(
+        &self,
+        token: &TokenHash,
+        purpose: EmailTokenPurpose,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3",
         )
@@ -172,7 +187,13 @@ impl AccountStore for SqlStore {
         Ok(n > 0)
     }
 
-    async fn reset_password(&self, token: &TokenHash, password_hash: &str, keep: Option<SessionId>, now: Timestamp) -> Result<Option<Account>, StoreError> {
+    async fn reset_password(
+        &self,
+        token: &TokenHash,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let Some(account) = consume_token(&mut tx, token, EmailTokenPurpose::ResetPassword, now).await? else {
             return Ok(None);
@@ -183,7 +204,13 @@ impl AccountStore for SqlStore {
         Ok(account)
     }
 
-    async fn set_password(&self, id: AccountId, password_hash: &str, keep: Option<SessionId>, now: Timestamp) -> Result<(), StoreError> {
+    async fn set_password(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         set_password_in(&mut tx, id.0, password_hash, keep, now).await?;
         tx.commit().await.map_err(db)
@@ -209,7 +236,12 @@ async fn insert_token(tx: &mut Tx, account: Uuid, t: &NewEmailToken, now: i64) -
 
 /// Deletes an unexpired token of the purpose and returns its account: a
 /// token works once, even when two requests race for it.
-async fn consume_token(tx: &mut Tx, token: &TokenHash, purpose: EmailTokenPurpose, now: Timestamp) -> Result<Option<Uuid>, StoreError> {
+async fn consume_token(
+    tx: &mut Tx,
+    token: &TokenHash,
+    purpose: EmailTokenPurpose,
+    now: Timestamp,
+) -> Result<Option<Uuid>, StoreError> {
     sqlx::query_scalar(
         "DELETE FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 RETURNING account_id",
     )
@@ -221,7 +253,13 @@ async fn consume_token(tx: &mut Tx, token: &TokenHash, purpose: EmailTokenPurpos
     .map_err(db)
 }
 
-async fn set_password_in(tx: &mut Tx, account: Uuid, hash: &str, keep: Option<SessionId>, now: Timestamp) -> Result<(), StoreError> {
+async fn set_password_in(
+    tx: &mut Tx,
+    account: Uuid,
+    hash: &str,
+    keep: Option<SessionId>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE accounts SET password_hash = $1, must_change_password = $2, updated_at = $3 WHERE id = $4")
         .bind(hash)
         .bind(false)

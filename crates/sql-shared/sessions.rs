@@ -67,7 +67,11 @@ impl SessionStore for SqlStore {
         })
     }
 
-    async fn session_by_token(&self, token: &TokenHash, now: Timestamp) -> Result<Option<(Session, Account)>, StoreError> {
+    async fn session_by_token(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Account)>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             session_cols!(),

@@ -26,7 +26,12 @@ impl ThrottleStore for SqlStore {
         row.map_or(Ok(ThrottleState::fresh(now)), |r| state_from_row(&r))
     }
 
-    async fn throttle_hit(&self, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<ThrottleState, StoreError> {
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        policy: &ThrottlePolicy,
+        now: Timestamp,
+    ) -> Result<ThrottleState, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         sqlx::query(
             "INSERT INTO throttles (key, hits, window_start, locked_until) VALUES ($1, 0, $2, NULL) \
@@ -37,11 +42,8 @@ impl ThrottleStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let row = sqlx::query(crate::dialect::SELECT_THROTTLE_FOR_UPDATE)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        let row =
+            sqlx::query(crate::dialect::SELECT_THROTTLE_FOR_UPDATE).bind(key).fetch_one(&mut *tx).await.map_err(db)?;
         let next = policy.hit(state_from_row(&row)?, now);
         sqlx::query("UPDATE throttles SET hits = $1, window_start = $2, locked_until = $3 WHERE key = $4")
             .bind(i32::try_from(next.hits).unwrap_or(i32::MAX))

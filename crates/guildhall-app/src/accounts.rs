@@ -1,10 +1,10 @@
 //! Account use cases: sign-up, email verification, password reset and change,
 //! and the operator's account commands.
 
+use crate::App;
 use crate::error::{AppError, FieldErrors};
 use crate::mails;
 use crate::ports::{AccountLookup, EmailTokenPurpose, NewAccount, NewEmailToken, StoreError};
-use crate::App;
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName, Email, Username, check_password};
 use guildhall_core::tokens::SecretToken;
 use guildhall_core::{AccountId, SessionId};
@@ -64,7 +64,9 @@ impl<'a> AccountService<'a> {
         let p = self.parse(form.email, form.username, form.display_name, form.password)?;
         let store = self.app.store();
         if let Some(existing) = store.find_account(AccountLookup::Email(&p.email)).await? {
-            return self.send(mails::already_registered(&self.app.settings().public_url, &p.email, &existing.account)).await;
+            return self
+                .send(mails::already_registered(&self.app.settings().public_url, &p.email, &existing.account))
+                .await;
         }
         let hash = self.app.passwords().hash(form.password).await?;
         let token = self.app.new_token();
@@ -89,7 +91,12 @@ impl<'a> AccountService<'a> {
                 // Lost a race with another sign-up for the same email.
                 match store.find_account(AccountLookup::Email(&p.email)).await? {
                     Some(existing) => {
-                        self.send(mails::already_registered(&self.app.settings().public_url, &p.email, &existing.account)).await
+                        self.send(mails::already_registered(
+                            &self.app.settings().public_url,
+                            &p.email,
+                            &existing.account,
+                        ))
+                        .await
                     }
                     None => Err(AppError::Conflict("email".into())),
                 }
@@ -159,7 +166,11 @@ impl<'a> AccountService<'a> {
         }
         let token = self.app.new_token();
         let s = self.app.settings();
-        let new = NewEmailToken { hash: token.hash(), purpose: EmailTokenPurpose::ResetPassword, expires_at: now.plus(s.reset_ttl) };
+        let new = NewEmailToken {
+            hash: token.hash(),
+            purpose: EmailTokenPurpose::ResetPassword,
+            expires_at: now.plus(s.reset_ttl),
+        };
         store.issue_email_token(found.account.id, &new, now).await?;
         self.send(mails::reset_password(&s.public_url, &found.account, &token, s.reset_ttl.as_secs() / 60)).await
     }
@@ -172,22 +183,29 @@ impl<'a> AccountService<'a> {
 
     /// Consumes a reset link and sets the new password; every session of the
     /// account except `keep` ends.
-    pub async fn reset_password(&self, token: &str, password: &str, keep: Option<SessionId>) -> Result<Account, AppError> {
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        password: &str,
+        keep: Option<SessionId>,
+    ) -> Result<Account, AppError> {
         let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
         check_password(password, &self.app.settings().password_policy).map_err(|e| AppError::invalid("password", e))?;
         if !self.app.store().email_token_valid(&token.hash(), EmailTokenPurpose::ResetPassword, self.app.now()).await? {
             return Err(AppError::InvalidLink);
         }
         let hash = self.app.passwords().hash(password).await?;
-        self.app
-            .store()
-            .reset_password(&token.hash(), &hash, keep, self.app.now())
-            .await?
-            .ok_or(AppError::InvalidLink)
+        self.app.store().reset_password(&token.hash(), &hash, keep, self.app.now()).await?.ok_or(AppError::InvalidLink)
     }
 
     /// A signed-in person changes their password; other sessions end.
-    pub async fn change_password(&self, account: &Account, current: &str, new: &str, keep: SessionId) -> Result<(), AppError> {
+    pub async fn change_password(
+        &self,
+        account: &Account,
+        current: &str,
+        new: &str,
+        keep: SessionId,
+    ) -> Result<(), AppError> {
         let store = self.app.store();
         let found = store.find_account(AccountLookup::Id(account.id)).await?.ok_or(AppError::NotFound)?;
         let ok = match &found.password_hash {
@@ -240,11 +258,7 @@ impl<'a> AccountService<'a> {
     /// Deactivating ends every session; a deactivated account cannot sign in.
     pub async fn set_status(&self, username: &str, status: AccountStatus) -> Result<Account, AppError> {
         let account = self.by_username(username).await?;
-        self.app
-            .store()
-            .set_account_status(account.id, status, self.app.now())
-            .await?
-            .ok_or(AppError::NotFound)
+        self.app.store().set_account_status(account.id, status, self.app.now()).await?.ok_or(AppError::NotFound)
     }
 
     /// On a fresh database, creates the operator account with a random

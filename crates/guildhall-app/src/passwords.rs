@@ -20,11 +20,7 @@ pub struct Passwords {
 impl Passwords {
     pub fn new(params: Argon2Params) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self {
-            params,
-            permits: Arc::new(Semaphore::new(cores)),
-            dummy_hash: Arc::new(std::sync::OnceLock::new()),
-        }
+        Self { params, permits: Arc::new(Semaphore::new(cores)), dummy_hash: Arc::new(std::sync::OnceLock::new()) }
     }
 
     fn argon2(params: Argon2Params) -> Result<Argon2<'static>, AppError> {

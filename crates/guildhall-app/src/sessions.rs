@@ -1,11 +1,11 @@
 //! Looking up, listing and ending browser sessions.
 
+use crate::App;
 use crate::error::AppError;
 use crate::ports::Session;
-use crate::App;
+use guildhall_core::SessionId;
 use guildhall_core::accounts::Account;
 use guildhall_core::tokens::SecretToken;
-use guildhall_core::SessionId;
 
 pub struct SessionService<'a> {
     app: &'a App,
@@ -28,10 +28,6 @@ impl<'a> SessionService<'a> {
 
     /// Ends one of the account's own sessions.
     pub async fn revoke(&self, account: &Account, session: SessionId) -> Result<(), AppError> {
-        if self.app.store().revoke_session(account.id, session).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
-        }
+        if self.app.store().revoke_session(account.id, session).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 }

@@ -6,12 +6,12 @@
 //! successful first factor yields `FirstFactor`, which today goes straight to
 //! a session.
 
+use crate::App;
 use crate::error::AppError;
 use crate::ports::{AccountLookup, NewSession};
-use crate::App;
+use guildhall_core::SessionId;
 use guildhall_core::accounts::{Account, AccountStatus, Email};
 use guildhall_core::tokens::SecretToken;
-use guildhall_core::SessionId;
 
 /// Where a request came from, for throttling and the session list.
 #[derive(Clone, Debug, Default)]
@@ -87,7 +87,12 @@ impl<'a> SignInService<'a> {
         self.start_session(found.account, vec!["pwd".to_owned()], client).await
     }
 
-    async fn start_session(&self, account: Account, amr: Vec<String>, client: &ClientInfo) -> Result<SignedIn, AppError> {
+    async fn start_session(
+        &self,
+        account: Account,
+        amr: Vec<String>,
+        client: &ClientInfo,
+    ) -> Result<SignedIn, AppError> {
         let token = self.app.new_token();
         let now = self.app.now();
         let new = NewSession {

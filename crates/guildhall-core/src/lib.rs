@@ -12,6 +12,7 @@ pub mod return_to;
 pub mod throttle;
 pub mod time;
 pub mod tokens;
+pub mod workspaces;
 
 pub use ids::{AccountId, SessionId};
 pub use time::Timestamp;

@@ -54,11 +54,8 @@ impl ThrottlePolicy {
 mod tests {
     use super::*;
 
-    const P: ThrottlePolicy = ThrottlePolicy {
-        max_hits: 3,
-        window: Duration::from_secs(60),
-        lockout: Duration::from_secs(300),
-    };
+    const P: ThrottlePolicy =
+        ThrottlePolicy { max_hits: 3, window: Duration::from_secs(60), lockout: Duration::from_secs(300) };
 
     fn at(s: i64) -> Timestamp {
         Timestamp::from_millis(s * 1000)

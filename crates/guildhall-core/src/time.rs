@@ -44,9 +44,7 @@ impl Timestamp {
 
     /// RFC 3339 text, for pages and JSON.
     pub fn rfc3339(self) -> String {
-        self.to_offset_datetime()
-            .format(&::time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
+        self.to_offset_datetime().format(&::time::format_description::well_known::Rfc3339).unwrap_or_default()
     }
 }
 

@@ -29,11 +29,8 @@ where
             .map(|ip| ip.trim().to_owned())
             .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        let user_agent = parts
-            .headers
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let user_agent =
+            parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Self(ClientInfo { ip: forwarded.or(peer), user_agent }))
     }
 }

@@ -61,7 +61,8 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let http = HttpState::from_ref(state);
         let jar = CookieJar::from_headers(req.headers());
-        let body = Bytes::from_request(req, state).await.map_err(|_| PageError::BadRequest("The form could not be read."))?;
+        let body =
+            Bytes::from_request(req, state).await.map_err(|_| PageError::BadRequest("The form could not be read."))?;
         let presented = serde_urlencoded::from_bytes::<TokenField>(&body).map(|f| f.csrf).unwrap_or_default();
         let expected = jar.get(cookie_name(&http)).map(|c| c.value().to_owned()).unwrap_or_default();
         if expected.is_empty() || !secrets_equal(&presented, &expected) {
@@ -98,9 +99,5 @@ pub async fn same_origin_guard(State(state): State<HttpState>, req: Request<Body
             }
         },
     };
-    if allowed {
-        next.run(req).await
-    } else {
-        (StatusCode::FORBIDDEN, "cross-origin request refused").into_response()
-    }
+    if allowed { next.run(req).await } else { (StatusCode::FORBIDDEN, "cross-origin request refused").into_response() }
 }

@@ -43,7 +43,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, title, text) = match self {
             Self::SignInRequired(return_to) => {
-                let to = format!("/login?return_to={}", url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>());
+                let to = format!(
+                    "/login?return_to={}",
+                    url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+                );
                 return Redirect::to(&to).into_response();
             }
             Self::MustChangePassword => return Redirect::to("/password/change").into_response(),
@@ -139,10 +142,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, Json(self.0)).into_response();
-        res.headers_mut().insert(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/problem+json"),
-        );
+        res.headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/problem+json"));
         res
     }
 }

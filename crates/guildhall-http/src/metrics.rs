@@ -76,10 +76,7 @@ impl Metrics {
 /// Middleware: counts and times every request by its route template (never
 /// the raw path, which could carry identifiers or tokens).
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().as_str().to_owned();
     let start = Instant::now();
     let res = next.run(req).await;
@@ -87,9 +84,6 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .latency
         .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
         .observe(start.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels { method, route, status: res.status().as_u16() })
-        .inc();
+    metrics.requests.get_or_create(&RequestLabels { method, route, status: res.status().as_u16() }).inc();
     res
 }

@@ -8,12 +8,12 @@ mod signup;
 mod verify;
 
 use crate::HttpState;
+use crate::session::MaybeSignedIn;
 use askama::Template;
 use axum::Router;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::get;
-use crate::session::MaybeSignedIn;
 
 pub fn router() -> Router<HttpState> {
     Router::new()

@@ -29,10 +29,6 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-        .map_err(db)?;
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(db)?;
     Ok(SqlStore::from_pool(pool))
 }

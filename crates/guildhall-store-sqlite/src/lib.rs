@@ -6,9 +6,9 @@ pub type Db = sqlx::Sqlite;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-mod dialect;
 #[path = "../../sql-shared/accounts.rs"]
 mod accounts;
+mod dialect;
 #[path = "../../sql-shared/sessions.rs"]
 mod sessions;
 #[path = "../../sql-shared/store.rs"]

@@ -92,7 +92,8 @@ pub async fn accounts_are_found_by_id_username_and_email_in_any_case(store: Arc<
     assert_eq!(created.email.as_str(), "Ada@Example.com", "stored as given");
     assert!(!created.email_verified);
     assert_eq!(created.status, AccountStatus::Active);
-    let by_email = store.find_account(AccountLookup::Email(&Email::parse(" ada@EXAMPLE.com").unwrap())).await.unwrap().unwrap();
+    let by_email =
+        store.find_account(AccountLookup::Email(&Email::parse(" ada@EXAMPLE.com").unwrap())).await.unwrap().unwrap();
     assert_eq!(by_email.account, created);
     assert_eq!(by_email.password_hash.as_deref(), Some("$argon2id$fake"));
     let by_name = store.find_account(AccountLookup::Username(&Username::parse("ada").unwrap())).await.unwrap().unwrap();
@@ -114,7 +115,10 @@ pub async fn taken_email_or_username_is_a_named_conflict_and_changes_nothing(sto
         other => panic!("expected a username conflict, got {:?}", other.map(|a| a.username)),
     }
     assert!(!count_accounts(store.as_ref(), "other@example.com").await);
-    assert!(!store.email_token_valid(&t.hash, EmailTokenPurpose::VerifyEmail, T0).await.unwrap(), "token of a failed sign-up was kept");
+    assert!(
+        !store.email_token_valid(&t.hash, EmailTokenPurpose::VerifyEmail, T0).await.unwrap(),
+        "token of a failed sign-up was kept"
+    );
 }
 
 pub async fn an_email_token_works_once_even_under_a_race(store: Arc<dyn Store>) {
@@ -157,8 +161,14 @@ pub async fn issuing_a_token_kills_the_previous_one_of_that_purpose(store: Arc<d
     store.issue_email_token(a.id, &t2, T0).await.unwrap();
     assert!(!store.email_token_valid(&first, EmailTokenPurpose::VerifyEmail, T0).await.unwrap());
     assert!(store.email_token_valid(&second, EmailTokenPurpose::VerifyEmail, T0).await.unwrap());
-    assert!(store.email_token_valid(&reset, EmailTokenPurpose::ResetPassword, T0).await.unwrap(), "other purpose untouched");
-    assert!(!store.email_token_valid(&second, EmailTokenPurpose::ResetPassword, T0).await.unwrap(), "purposes do not mix");
+    assert!(
+        store.email_token_valid(&reset, EmailTokenPurpose::ResetPassword, T0).await.unwrap(),
+        "other purpose untouched"
+    );
+    assert!(
+        !store.email_token_valid(&second, EmailTokenPurpose::ResetPassword, T0).await.unwrap(),
+        "purposes do not mix"
+    );
     assert!(store.verify_email(&reset, T0).await.unwrap().is_none(), "a reset token cannot verify");
 }
 

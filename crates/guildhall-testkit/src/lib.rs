@@ -78,18 +78,21 @@ pub async fn fresh_database_url(backend: Backend, dir: &std::path::Path) -> Stri
 /// Settings for a test server: port 0, a temporary data dir, cheap Argon2
 /// (through settings, as an operator could; never a test-only code path).
 pub async fn test_settings(backend: Backend, data_dir: &std::path::Path) -> Settings {
-    let mut s = Settings::default();
-    s.listen = "127.0.0.1:0".parse().unwrap();
-    s.data_dir = data_dir.to_path_buf();
-    s.database_url = Some(guildhall::settings::Secret(fresh_database_url(backend, data_dir).await));
-    s.argon2.memory_kib = 256;
-    s.argon2.iterations = 1;
-    s
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        database_url: Some(guildhall::settings::Secret(fresh_database_url(backend, data_dir).await)),
+        argon2: guildhall::settings::Argon2Settings { memory_kib: 256, iterations: 1, parallelism: 1 },
+        ..Settings::default()
+    }
 }
 
 /// A running server and what a test needs around it.
 pub struct TestApp {
+    /// The public URL (as configured; `http://127.0.0.1:PORT` by default).
     pub base_url: String,
+    /// Where the server really listens, whatever its public URL says.
+    pub local_url: String,
     pub data_dir: PathBuf,
     pub clock: Arc<ManualClock>,
     pub app: App,
@@ -113,6 +116,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     let clock = ManualClock::new();
     let server = Server::build(&settings, clock.clone()).await.expect("server starts");
     let base_url = server.public_url().to_owned();
+    let local_url = format!("http://{}", server.local_addr());
     let app = server.app().clone();
     let operator_password = server.new_operator.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -121,6 +125,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     }));
     TestApp {
         base_url,
+        local_url,
         data_dir: dir.path().to_path_buf(),
         clock,
         app,
@@ -151,9 +156,8 @@ impl TestApp {
     /// Every message in the outbox, oldest first, as raw RFC 5322 text.
     pub fn outbox(&self) -> Vec<String> {
         let dir = self.data_dir.join("outbox");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let mut files: Vec<_> =
+            std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
         files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
         files.sort();
         files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
@@ -172,7 +176,8 @@ impl TestApp {
     pub fn last_link(&self, to: &str, subject: &str, path_prefix: &str) -> String {
         let mails = self.mails_to(to, subject);
         let mail = mails.last().unwrap_or_else(|| panic!("no mail to {to} about {subject:?}"));
-        link_in(mail, &format!("{}{path_prefix}", self.base_url)).unwrap_or_else(|| panic!("no {path_prefix} link in {mail}"))
+        link_in(mail, &format!("{}{path_prefix}", self.base_url))
+            .unwrap_or_else(|| panic!("no {path_prefix} link in {mail}"))
     }
 
     /// Signs up through the form, verifies through the mailed link and signs
@@ -180,7 +185,12 @@ impl TestApp {
     pub async fn signed_up(&self, username: &str, password: &str, verify: bool) -> Browser {
         let email = format!("{username}@example.com");
         let b = self.client();
-        let res = b.post_form("/signup", &[("email", &email), ("username", username), ("display_name", username), ("password", password)]).await;
+        let res = b
+            .post_form(
+                "/signup",
+                &[("email", &email), ("username", username), ("display_name", username), ("password", password)],
+            )
+            .await;
         assert_eq!(res.status(), 200, "sign-up of {username}");
         if verify {
             let link = self.last_link(&email, "Verify", "/verify");

@@ -59,14 +59,7 @@ pub fn stop_shared_cluster() -> anyhow::Result<()> {
     let data = cluster.data_dir();
     let out = run_as_pg_owner(
         bins.path("pg_ctl"),
-        [
-            "stop".as_ref(),
-            "-D".as_ref(),
-            data.as_os_str(),
-            "-m".as_ref(),
-            "fast".as_ref(),
-            "-w".as_ref(),
-        ],
+        ["stop".as_ref(), "-D".as_ref(), data.as_os_str(), "-m".as_ref(), "fast".as_ref(), "-w".as_ref()],
         &cluster.root,
     )?;
     check(&out, "pg_ctl stop")?;
@@ -79,10 +72,7 @@ fn fresh_database_url_blocking() -> Result<String> {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let bins = PgBins::find();
 
-    if let Some(base) = std::env::var(URL_BASE_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    {
+    if let Some(base) = std::env::var(URL_BASE_ENV).ok().filter(|s| !s.trim().is_empty()) {
         let base = BaseUrl::parse(base.trim())?;
         create_database(&bins, &["-d", &base.with_db("postgres")], &name)
             .with_context(|| format!("creating a test database on {URL_BASE_ENV}={}", base.raw))?;
@@ -96,18 +86,14 @@ fn fresh_database_url_blocking() -> Result<String> {
         // lock released here: creating databases needs no mutual exclusion
     };
     let port_s = port.to_string();
-    create_database(
-        &bins,
-        &["-h", "127.0.0.1", "-p", &port_s, "-U", "postgres", "-d", "postgres"],
-        &name,
-    )
-    .with_context(|| {
-        format!(
-            "creating a test database in the shared test cluster at {} (port {port}); server log: {}",
-            cluster.root.display(),
-            cluster.log_file().display()
-        )
-    })?;
+    create_database(&bins, &["-h", "127.0.0.1", "-p", &port_s, "-U", "postgres", "-d", "postgres"], &name)
+        .with_context(|| {
+            format!(
+                "creating a test database in the shared test cluster at {} (port {port}); server log: {}",
+                cluster.root.display(),
+                cluster.log_file().display()
+            )
+        })?;
     Ok(format!("postgres://postgres@127.0.0.1:{port}/{name}"))
 }
 
@@ -176,14 +162,8 @@ impl PgBins {
             }
         }
         match best {
-            Some((_, version, dir)) => PgBins {
-                dir: Some(dir),
-                major: Some(version),
-            },
-            None => PgBins {
-                dir: None,
-                major: None,
-            },
+            Some((_, version, dir)) => PgBins { dir: Some(dir), major: Some(version) },
+            None => PgBins { dir: None, major: None },
         }
     }
 
@@ -217,10 +197,7 @@ impl Cluster {
     fn new() -> Result<Self> {
         let euid = effective_uid()?;
         let root = std::env::temp_dir().join(format!("guildhall-test-pg-{euid}"));
-        Ok(Cluster {
-            root,
-            as_root: euid == 0,
-        })
+        Ok(Cluster { root, as_root: euid == 0 })
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -241,8 +218,7 @@ impl Cluster {
 
     /// Takes the exclusive cluster lock (blocking, with a timeout). Released on drop.
     fn lock(&self) -> Result<LockGuard> {
-        fs::create_dir_all(&self.root)
-            .with_context(|| format!("creating {}", self.root.display()))?;
+        fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
         let path = self.root.join("lock");
         let file = OpenOptions::new()
             .read(true)
@@ -275,8 +251,7 @@ impl Cluster {
         let initialised = self.marker().exists() && self.data_dir().join("PG_VERSION").exists();
         // A data directory from another major version cannot be started with these binaries; a
         // running one (started with the older binaries) is still usable.
-        let unusable =
-            initialised && self.version_mismatch(bins) && self.status(bins)? != Status::Running;
+        let unusable = initialised && self.version_mismatch(bins) && self.status(bins)? != Status::Running;
         if !initialised || unusable {
             self.wipe(bins)?;
             return self.init_and_start(bins);
@@ -290,10 +265,7 @@ impl Cluster {
     }
 
     fn version_mismatch(&self, bins: &PgBins) -> bool {
-        let (Some(major), Ok(on_disk)) = (
-            &bins.major,
-            fs::read_to_string(self.data_dir().join("PG_VERSION")),
-        ) else {
+        let (Some(major), Ok(on_disk)) = (&bins.major, fs::read_to_string(self.data_dir().join("PG_VERSION"))) else {
             return false;
         };
         on_disk.trim() != major.as_str()
@@ -301,20 +273,12 @@ impl Cluster {
 
     /// Removes everything except the lock file (a partial or unusable cluster).
     fn wipe(&self, bins: &PgBins) -> Result<()> {
-        if self.data_dir().join("postmaster.pid").exists()
-            && self.status(bins).is_ok_and(|s| s == Status::Running)
-        {
+        if self.data_dir().join("postmaster.pid").exists() && self.status(bins).is_ok_and(|s| s == Status::Running) {
             // never delete the files of a live server
             let data = self.data_dir();
             let _ = run_as_pg_owner(
                 bins.path("pg_ctl"),
-                [
-                    "stop".as_ref(),
-                    "-D".as_ref(),
-                    data.as_os_str(),
-                    "-m".as_ref(),
-                    "immediate".as_ref(),
-                ],
+                ["stop".as_ref(), "-D".as_ref(), data.as_os_str(), "-m".as_ref(), "immediate".as_ref()],
                 &self.root,
             );
         }
@@ -324,11 +288,7 @@ impl Cluster {
                 continue;
             }
             let path = entry.path();
-            let res = if entry.file_type()?.is_dir() {
-                fs::remove_dir_all(&path)
-            } else {
-                fs::remove_file(&path)
-            };
+            let res = if entry.file_type()?.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
             res.with_context(|| format!("removing stale {}", path.display()))?;
         }
         Ok(())
@@ -344,11 +304,8 @@ impl Cluster {
                 .stdin(Stdio::null())
                 .output()
                 .context("running chown")?;
-            check(
-                &out,
-                "chown -R postgres:postgres <cluster dir> (is PostgreSQL installed?)",
-            )
-            .with_context(|| INSTALL_HINT)?;
+            check(&out, "chown -R postgres:postgres <cluster dir> (is PostgreSQL installed?)")
+                .with_context(|| INSTALL_HINT)?;
         }
 
         let data = self.data_dir();
@@ -371,8 +328,7 @@ impl Cluster {
 
         // Our settings live in an included file so the port can be rewritten if it gets taken.
         let conf = data.join("postgresql.conf");
-        let mut text =
-            fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
+        let mut text = fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
         text.push_str("\n# guildhall test settings\ninclude 'guildhall-test.conf'\n");
         fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
 
@@ -392,9 +348,7 @@ impl Cluster {
             match self.start(bins, port) {
                 Ok(port) => return Ok(port),
                 Err(_) if attempt < 3 && self.port_was_taken(log_len) => {
-                    eprintln!(
-                        "guildhall-testkit: test PostgreSQL port {port} was taken, picking another"
-                    );
+                    eprintln!("guildhall-testkit: test PostgreSQL port {port} was taken, picking another");
                     port = free_port()?;
                     self.write_settings(port)?;
                 }
@@ -405,9 +359,7 @@ impl Cluster {
 
     fn write_settings(&self, port: u16) -> Result<()> {
         let sock = self.sock_dir();
-        let sock = sock
-            .to_str()
-            .context("cluster directory path is not UTF-8")?;
+        let sock = sock.to_str().context("cluster directory path is not UTF-8")?;
         let settings = format!(
             "listen_addresses = '127.0.0.1'\n\
              port = {port}\n\
@@ -435,11 +387,8 @@ impl Cluster {
 
     fn read_port(&self) -> Result<u16> {
         let path = self.port_file();
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        text.trim()
-            .parse()
-            .with_context(|| format!("bad port in {}: {text:?}", path.display()))
+        let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        text.trim().parse().with_context(|| format!("bad port in {}: {text:?}", path.display()))
     }
 
     /// Whether the server log, after byte offset `from`, reports a port conflict.
@@ -448,17 +397,13 @@ impl Cluster {
             return false;
         };
         let new = String::from_utf8_lossy(log.get(from as usize..).unwrap_or_default());
-        new.contains("Address already in use")
-            || new.contains("could not create any TCP/IP sockets")
+        new.contains("Address already in use") || new.contains("could not create any TCP/IP sockets")
     }
 
     fn status(&self, bins: &PgBins) -> Result<Status> {
         let data = self.data_dir();
-        let out = run_as_pg_owner(
-            bins.path("pg_ctl"),
-            ["status".as_ref(), "-D".as_ref(), data.as_os_str()],
-            &self.root,
-        )?;
+        let out =
+            run_as_pg_owner(bins.path("pg_ctl"), ["status".as_ref(), "-D".as_ref(), data.as_os_str()], &self.root)?;
         match out.status.code() {
             Some(0) if self.postmaster_is_zombie() => {
                 // Killed postmaster that nobody reaped (containers whose PID 1 does not reap):
@@ -533,22 +478,10 @@ impl Cluster {
         let port = port.to_string();
         loop {
             let out = Command::new(bins.path("pg_isready"))
-                .args([
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-t",
-                    "5",
-                ])
+                .args(["-q", "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-t", "5"])
                 .stdin(Stdio::null())
                 .output()
-                .with_context(|| {
-                    format!("running pg_isready ({}). {INSTALL_HINT}", bins.describe())
-                })?;
+                .with_context(|| format!("running pg_isready ({}). {INSTALL_HINT}", bins.describe()))?;
             if out.status.success() {
                 return Ok(());
             }
@@ -593,16 +526,11 @@ where
         .current_dir(cwd)
         .env("LC_ALL", "C")
         .stdin(Stdio::null());
-    let shown = if as_root {
-        format!("runuser -u postgres -- {}", program.display())
-    } else {
-        program.display().to_string()
-    };
+    let shown =
+        if as_root { format!("runuser -u postgres -- {}", program.display()) } else { program.display().to_string() };
     match cmd.output() {
         Ok(out) => Ok(out),
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            Err(anyhow!("`{shown}`: command not found. {INSTALL_HINT}"))
-        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(anyhow!("`{shown}`: command not found. {INSTALL_HINT}")),
         Err(e) => Err(e).with_context(|| format!("running `{shown}`")),
     }
 }
@@ -635,8 +563,7 @@ fn tail(path: &Path, lines: usize) -> String {
 }
 
 fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .context("binding 127.0.0.1:0 to find a free port")?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0 to find a free port")?;
     Ok(listener.local_addr()?.port())
 }
 
@@ -649,15 +576,9 @@ fn effective_uid() -> Result<u32> {
     {
         return Ok(euid);
     }
-    let out = Command::new("id")
-        .arg("-u")
-        .output()
-        .context("running `id -u`")?;
+    let out = Command::new("id").arg("-u").output().context("running `id -u`")?;
     check(&out, "id -u")?;
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .context("parsing the output of `id -u`")
+    String::from_utf8_lossy(&out.stdout).trim().parse().context("parsing the output of `id -u`")
 }
 
 /// `GUILDHALL_TEST_PG_URL_BASE`, split so a database name can be put in.
@@ -671,10 +592,8 @@ struct BaseUrl {
 
 impl BaseUrl {
     fn parse(raw: &str) -> Result<Self> {
-        let (scheme, rest) = raw
-            .split_once("://")
-            .filter(|(s, _)| *s == "postgres" || *s == "postgresql")
-            .ok_or_else(|| {
+        let (scheme, rest) =
+            raw.split_once("://").filter(|(s, _)| *s == "postgres" || *s == "postgresql").ok_or_else(|| {
                 anyhow!("{URL_BASE_ENV} must look like postgres://user[:password]@host:port, got {raw:?}")
             })?;
         let (before_query, query) = match rest.split_once('?') {
@@ -686,11 +605,7 @@ impl BaseUrl {
         if authority.is_empty() {
             bail!("{URL_BASE_ENV} has no host: {raw:?}");
         }
-        Ok(BaseUrl {
-            raw: raw.to_owned(),
-            prefix: format!("{scheme}://{authority}"),
-            query,
-        })
+        Ok(BaseUrl { raw: raw.to_owned(), prefix: format!("{scheme}://{authority}"), query })
     }
 
     fn with_db(&self, db: &str) -> String {

@@ -60,8 +60,7 @@ impl SmtpServer {
             .context("creating a temporary directory for the SMTP maildir")?;
         let maildir = dir.path().join("maildir");
         let stderr_path = dir.path().join("aiosmtpd.stderr");
-        let stderr_file =
-            std::fs::File::create(&stderr_path).context("creating the stderr file")?;
+        let stderr_file = std::fs::File::create(&stderr_path).context("creating the stderr file")?;
         let port = free_port()?;
 
         let mut cmd = Command::new(python);
@@ -77,10 +76,7 @@ impl SmtpServer {
             .stderr(stderr_file)
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| {
-            anyhow!(
-                "cannot run the Python interpreter {} for the test SMTP server: {e}. {HINT}",
-                python.display()
-            )
+            anyhow!("cannot run the Python interpreter {} for the test SMTP server: {e}. {HINT}", python.display())
         })?;
 
         let deadline = Instant::now() + START_TIMEOUT;
@@ -99,10 +95,7 @@ impl SmtpServer {
                     StartError::Other(err)
                 });
             }
-            if tokio::task::spawn_blocking(move || smtp_greets(port))
-                .await
-                .unwrap_or(false)
-            {
+            if tokio::task::spawn_blocking(move || smtp_greets(port)).await.unwrap_or(false) {
                 break;
             }
             if Instant::now() >= deadline {
@@ -118,12 +111,7 @@ impl SmtpServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
-        Ok(SmtpServer {
-            child,
-            port,
-            maildir,
-            _dir: dir,
-        })
+        Ok(SmtpServer { child, port, maildir, _dir: dir })
     }
 
     /// `smtp://127.0.0.1:PORT` (plain SMTP, no TLS, no AUTH).
@@ -150,10 +138,7 @@ impl SmtpServer {
             };
             for entry in entries {
                 let entry = entry?;
-                let modified = entry
-                    .metadata()?
-                    .modified()
-                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                let modified = entry.metadata()?.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 files.push((modified, entry.path()));
             }
         }
@@ -162,8 +147,7 @@ impl SmtpServer {
         files
             .into_iter()
             .map(|(_, path)| {
-                let bytes =
-                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 Ok(String::from_utf8_lossy(&bytes).into_owned())
             })
             .collect()
@@ -183,11 +167,7 @@ impl SmtpServer {
                      received{}",
                     self.url(),
                     messages.len(),
-                    if messages.is_empty() {
-                        String::new()
-                    } else {
-                        format!(":\n{}", messages.join("\n----------\n"))
-                    }
+                    if messages.is_empty() { String::new() } else { format!(":\n{}", messages.join("\n----------\n")) }
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -230,8 +210,7 @@ fn python() -> PathBuf {
 }
 
 fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .context("binding 127.0.0.1:0 to find a free port")?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0 to find a free port")?;
     Ok(listener.local_addr()?.port())
 }
 

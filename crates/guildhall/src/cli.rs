@@ -13,7 +13,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "guildhall", version, about = "Guildhall: accounts, workspaces and single sign-on for a family of products")]
+#[command(
+    name = "guildhall",
+    version,
+    about = "Guildhall: accounts, workspaces and single sign-on for a family of products"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -174,7 +178,13 @@ async fn account(settings: &Settings, cmd: AccountCmd, json: bool) -> anyhow::Re
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
             accounts
-                .admin_create(AdminCreate { email: &email, username: &username, display_name: display_name.as_deref(), password, verified })
+                .admin_create(AdminCreate {
+                    email: &email,
+                    username: &username,
+                    display_name: display_name.as_deref(),
+                    password,
+                    verified,
+                })
                 .await
         }
         AccountCmd::Show { username } => accounts.by_username(&username).await,

@@ -19,7 +19,8 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     pub fn new(outbox: PathBuf, from: &str, smtp_url: Option<&str>) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&outbox).map_err(|e| anyhow::anyhow!("cannot create outbox {}: {e}", outbox.display()))?;
+        std::fs::create_dir_all(&outbox)
+            .map_err(|e| anyhow::anyhow!("cannot create outbox {}: {e}", outbox.display()))?;
         let from = from.parse().map_err(|e| anyhow::anyhow!("mail_from is not a mailbox: {e}"))?;
         let smtp = smtp_url
             .map(|url| {
@@ -52,11 +53,8 @@ impl OutboxMailer {
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: OutgoingMail) -> Result<(), MailError> {
         let message = self.build(&mail)?;
-        let name = format!(
-            "{}-{}.eml",
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let name =
+            format!("{}-{}.eml", time::OffsetDateTime::now_utc().unix_timestamp_nanos(), uuid::Uuid::new_v4().simple());
         let tmp = self.outbox.join(format!(".{name}.tmp"));
         tokio::fs::write(&tmp, message.formatted()).await.map_err(|e| MailError(e.to_string()))?;
         tokio::fs::rename(&tmp, self.outbox.join(&name)).await.map_err(|e| MailError(e.to_string()))?;

@@ -167,7 +167,8 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("guildhall.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\ndata_dir = \"/tmp/x\"\n[argon2]\nmemory_kib = 4096\n").unwrap();
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\ndata_dir = \"/tmp/x\"\n[argon2]\nmemory_kib = 4096\n")
+            .unwrap();
         let s = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap();
         assert_eq!(s.listen.port(), 9999);
         assert_eq!(s.argon2.memory_kib, 4096);

@@ -23,12 +23,16 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
     let store: Arc<dyn Store> = match scheme {
         "sqlite" => {
-            let s = guildhall_store_sqlite::connect(url).await.map_err(|e| anyhow::anyhow!("cannot open SQLite database: {e}: {:?}", std::error::Error::source(&e)))?;
+            let s = guildhall_store_sqlite::connect(url).await.map_err(|e| {
+                anyhow::anyhow!("cannot open SQLite database: {e}: {:?}", std::error::Error::source(&e))
+            })?;
             s.migrate().await.map_err(|e| anyhow::anyhow!("SQLite migrations failed: {e:?}"))?;
             Arc::new(s)
         }
         "postgres" | "postgresql" => {
-            let s = guildhall_store_postgres::connect(url).await.map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}: {:?}", std::error::Error::source(&e)))?;
+            let s = guildhall_store_postgres::connect(url).await.map_err(|e| {
+                anyhow::anyhow!("cannot connect to PostgreSQL: {e}: {:?}", std::error::Error::source(&e))
+            })?;
             s.migrate().await.map_err(|e| anyhow::anyhow!("PostgreSQL migrations failed: {e:?}"))?;
             Arc::new(s)
         }
@@ -38,7 +42,12 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// Builds the application from settings, on the given store and clock.
-pub fn build_app(settings: &Settings, public_url: &str, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+pub fn build_app(
+    settings: &Settings,
+    public_url: &str,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<App> {
     let mailer = OutboxMailer::new(
         settings.outbox_dir(),
         &settings.mail_from,

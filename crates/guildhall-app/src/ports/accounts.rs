@@ -61,23 +61,50 @@ pub trait AccountStore: Send + Sync {
     async fn operator_exists(&self) -> Result<bool, StoreError>;
 
     /// Sets the status; deactivating also ends every session of the account.
-    async fn set_account_status(&self, id: AccountId, status: AccountStatus, now: Timestamp) -> Result<Option<Account>, StoreError>;
+    async fn set_account_status(
+        &self,
+        id: AccountId,
+        status: AccountStatus,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StoreError>;
 
     /// Issues a token, deleting earlier tokens of the same purpose (so a
     /// resent link kills the old one).
-    async fn issue_email_token(&self, account: AccountId, token: &NewEmailToken, now: Timestamp) -> Result<(), StoreError>;
+    async fn issue_email_token(
+        &self,
+        account: AccountId,
+        token: &NewEmailToken,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Consumes an unexpired verification token and marks the email verified.
     async fn verify_email(&self, token: &TokenHash, now: Timestamp) -> Result<Option<Account>, StoreError>;
 
     /// Whether an unexpired token of this purpose exists (for showing a form).
-    async fn email_token_valid(&self, token: &TokenHash, purpose: EmailTokenPurpose, now: Timestamp) -> Result<bool, StoreError>;
+    async fn email_token_valid(
+        &self,
+        token: &TokenHash,
+        purpose: EmailTokenPurpose,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// Consumes an unexpired reset token, sets the password and ends every
     /// session of the account except `keep`.
-    async fn reset_password(&self, token: &TokenHash, password_hash: &str, keep: Option<SessionId>, now: Timestamp) -> Result<Option<Account>, StoreError>;
+    async fn reset_password(
+        &self,
+        token: &TokenHash,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StoreError>;
 
     /// Sets a new password (clearing `must_change_password`) and ends every
     /// session of the account except `keep`.
-    async fn set_password(&self, id: AccountId, password_hash: &str, keep: Option<SessionId>, now: Timestamp) -> Result<(), StoreError>;
+    async fn set_password(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 }

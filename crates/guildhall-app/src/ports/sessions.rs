@@ -39,7 +39,11 @@ pub trait SessionStore: Send + Sync {
     /// The live session for a cookie token and its account, if the session
     /// has not expired and the account is active. Refreshes `last_seen_at`
     /// at most once a minute.
-    async fn session_by_token(&self, token: &TokenHash, now: Timestamp) -> Result<Option<(Session, Account)>, StoreError>;
+    async fn session_by_token(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Account)>, StoreError>;
 
     /// Unexpired sessions of an account, newest first.
     async fn list_sessions(&self, account: AccountId, now: Timestamp) -> Result<Vec<Session>, StoreError>;

@@ -11,7 +11,12 @@ pub trait ThrottleStore: Send + Sync {
     async fn throttle_state(&self, key: &str, now: Timestamp) -> Result<ThrottleState, StoreError>;
 
     /// Applies one hit under `policy` atomically and returns the new state.
-    async fn throttle_hit(&self, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<ThrottleState, StoreError>;
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        policy: &ThrottlePolicy,
+        now: Timestamp,
+    ) -> Result<ThrottleState, StoreError>;
 
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -41,11 +41,7 @@ impl Email {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        if local_ok && domain_ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(EmailError::Malformed)
-        }
+        if local_ok && domain_ok { Ok(Self(s.to_owned())) } else { Err(EmailError::Malformed) }
     }
 
     /// The address as the person typed it (trimmed).
@@ -60,10 +56,7 @@ impl Email {
 
     /// The domain part, lowercase.
     pub fn domain(&self) -> String {
-        self.0
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_lowercase())
-            .unwrap_or_default()
+        self.0.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default()
     }
 }
 

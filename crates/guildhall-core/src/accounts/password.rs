@@ -45,10 +45,7 @@ pub fn check_password(password: &str, policy: &PasswordPolicy) -> Result<(), Pas
 
 fn is_common(password: &str) -> bool {
     let lower = password.to_lowercase();
-    COMMON_PASSWORDS
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .any(|l| l == lower)
+    COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')).any(|l| l == lower)
 }
 
 #[cfg(test)]

@@ -16,9 +16,7 @@ use guildhall_core::accounts::Account;
 use serde::Deserialize;
 
 pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/account", get(show))
-        .route("/account/sessions/{id}/revoke", post(revoke))
+    Router::new().route("/account", get(show)).route("/account/sessions/{id}/revoke", post(revoke))
 }
 
 struct SessionRow {

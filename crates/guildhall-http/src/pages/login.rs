@@ -85,7 +85,13 @@ async fn submit(
     let single = f.form.as_deref() == Some("single");
     let return_to = safe_return_to(Some(&f.return_to));
     let (jar, csrf) = csrf::token(&state, jar);
-    let mut page = LoginPage { csrf, email: f.email.trim().to_owned(), return_to: return_to.clone(), single, ..Default::default() };
+    let mut page = LoginPage {
+        csrf,
+        email: f.email.trim().to_owned(),
+        return_to: return_to.clone(),
+        single,
+        ..Default::default()
+    };
 
     let Some(password) = f.password.filter(|p| !p.is_empty()) else {
         // The identifier step: check the address looks like one, then ask

@@ -42,7 +42,11 @@ struct ForgotForm {
 }
 
 /// Always the same answer, whether or not the address has an account.
-async fn forgot(State(state): State<HttpState>, jar: CookieJar, CsrfForm(f): CsrfForm<ForgotForm>) -> Result<Response, PageError> {
+async fn forgot(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<ForgotForm>,
+) -> Result<Response, PageError> {
     match state.app.accounts().forgot_password(&f.email).await {
         Ok(()) => Ok(render_message(
             "Check your inbox",
@@ -74,7 +78,11 @@ struct TokenQuery {
     token: String,
 }
 
-async fn show_reset(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<TokenQuery>) -> Result<Response, PageError> {
+async fn show_reset(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
     if !state.app.accounts().reset_link_valid(&q.token).await? {
         return Err(AppError::InvalidLink.into());
     }
@@ -105,7 +113,11 @@ async fn reset(
         Ok(_) => Ok(Redirect::to("/login?notice=password-reset").into_response()),
         Err(AppError::Invalid(errors)) => {
             let (jar, csrf) = csrf::token(&state, jar);
-            let page = ResetPage { csrf, token: f.token, password_error: errors.get("password").unwrap_or_default().to_owned() };
+            let page = ResetPage {
+                csrf,
+                token: f.token,
+                password_error: errors.get("password").unwrap_or_default().to_owned(),
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)).into_response())
         }
         Err(e) => Err(e.into()),

@@ -52,16 +52,28 @@ struct Form {
     password: String,
 }
 
-async fn submit(State(state): State<HttpState>, jar: CookieJar, CsrfForm(f): CsrfForm<Form>) -> Result<Response, PageError> {
+async fn submit(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<Form>,
+) -> Result<Response, PageError> {
     let result = state
         .app
         .accounts()
-        .sign_up(SignUp { email: &f.email, username: &f.username, display_name: &f.display_name, password: &f.password })
+        .sign_up(SignUp {
+            email: &f.email,
+            username: &f.username,
+            display_name: &f.display_name,
+            password: &f.password,
+        })
         .await;
     match result {
         Ok(()) => Ok(render_message(
             "Check your inbox",
-            &format!("We sent a message to {}. Open the link in it to verify your address, then sign in.", f.email.trim()),
+            &format!(
+                "We sent a message to {}. Open the link in it to verify your address, then sign in.",
+                f.email.trim()
+            ),
             "/login",
             "Sign in",
         )

@@ -63,7 +63,11 @@ async fn submit(State(state): State<HttpState>, CsrfForm(f): CsrfForm<Form>) -> 
     .into_response())
 }
 
-async fn resend(State(state): State<HttpState>, who: SignedIn, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+async fn resend(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
     state.app.accounts().resend_verification(&who.account).await?;
     Ok(Redirect::to("/account?notice=verification-sent").into_response())
 }

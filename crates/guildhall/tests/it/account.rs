@@ -20,7 +20,10 @@ async fn the_account_page_lists_sessions_and_revoking_one_ends_it(b: Backend) {
     let laptop = app.signed_up("ada", "analytical engine", true).await;
     let phone = app.client();
     app.clock.advance(std::time::Duration::from_secs(1));
-    assert_eq!(phone.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await.status(), 303);
+    assert_eq!(
+        phone.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await.status(),
+        303
+    );
     let (_, page) = laptop.get_text("/account").await;
     let ids = session_ids(&page);
     assert_eq!(ids.len(), 2, "{page}");
@@ -78,11 +81,21 @@ async fn the_operator_must_replace_the_one_time_password(b: Backend) {
     let res = op.get("/account").await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/password/change");
-    let wrong = op.post_form("/password/change", &[("current_password", "nope nope"), ("password", "operator's own secret")]).await;
+    let wrong = op
+        .post_form("/password/change", &[("current_password", "nope nope"), ("password", "operator's own secret")])
+        .await;
     assert_eq!(wrong.status(), 422);
-    let res = op.post_form("/password/change", &[("current_password", &app.operator_password), ("password", "operator's own secret")]).await;
+    let res = op
+        .post_form(
+            "/password/change",
+            &[("current_password", &app.operator_password), ("password", "operator's own secret")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(op.get("/account").await.status(), 200);
-    let old = app.client().post_form("/login", &[("email", "operator@localhost"), ("password", &app.operator_password)]).await;
+    let old = app
+        .client()
+        .post_form("/login", &[("email", "operator@localhost"), ("password", &app.operator_password)])
+        .await;
     assert_eq!(old.status(), 401, "the one-time password still works");
 }

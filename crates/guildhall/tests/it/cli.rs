@@ -13,13 +13,18 @@ fn guildhall() -> Command {
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut child = guildhall().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        guildhall().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn admin_commands_manage_accounts(backend: Backend) {
@@ -28,7 +33,22 @@ async fn admin_commands_manage_accounts(backend: Backend) {
     let data = dir.path().to_str().unwrap();
     // Global options before the subcommand…
     let (ok, out, err) = run(
-        &["--data-dir", data, "--database-url", &db, "admin", "account", "create", "--email", "Ada@Example.com", "--username", "ada", "--password-stdin", "--verified", "--json"],
+        &[
+            "--data-dir",
+            data,
+            "--database-url",
+            &db,
+            "admin",
+            "account",
+            "create",
+            "--email",
+            "Ada@Example.com",
+            "--username",
+            "ada",
+            "--password-stdin",
+            "--verified",
+            "--json",
+        ],
         Some("analytical engine\n"),
     );
     assert!(ok, "{err}");
@@ -41,18 +61,52 @@ async fn admin_commands_manage_accounts(backend: Backend) {
     let (ok, out, _) = run(&["admin", "account", "show", "ada", "--data-dir", data, "--database-url", &db], None);
     assert!(ok);
     assert!(out.contains("username:      ada") && out.contains("(verified)"), "{out}");
-    let (ok, out, _) = run(&["admin", "account", "deactivate", "ada", "--json", "--database-url", &db, "--data-dir", data], None);
+    let (ok, out, _) =
+        run(&["admin", "account", "deactivate", "ada", "--json", "--database-url", &db, "--data-dir", data], None);
     assert!(ok);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"], "deactivated");
-    let (ok, out, _) = run(&["admin", "account", "reactivate", "ada", "--json", "--database-url", &db, "--data-dir", data], None);
+    let (ok, out, _) =
+        run(&["admin", "account", "reactivate", "ada", "--json", "--database-url", &db, "--data-dir", data], None);
     assert!(ok);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"], "active");
 
     // Bad input: a clear message, a failure exit, nothing created.
-    let (ok, _, err) = run(&["admin", "account", "create", "--email", "nope", "--username", "bob", "--password-stdin", "--database-url", &db, "--data-dir", data], Some("difference engine"));
+    let (ok, _, err) = run(
+        &[
+            "admin",
+            "account",
+            "create",
+            "--email",
+            "nope",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--database-url",
+            &db,
+            "--data-dir",
+            data,
+        ],
+        Some("difference engine"),
+    );
     assert!(!ok);
     assert!(err.contains("email: Enter an email address like"), "{err}");
-    let (ok, _, err) = run(&["admin", "account", "create", "--email", "ada@example.com", "--username", "bob", "--password-stdin", "--database-url", &db, "--data-dir", data], Some("difference engine"));
+    let (ok, _, err) = run(
+        &[
+            "admin",
+            "account",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--database-url",
+            &db,
+            "--data-dir",
+            data,
+        ],
+        Some("difference engine"),
+    );
     assert!(!ok);
     assert!(err.contains("email"), "{err}");
     let (ok, _, err) = run(&["admin", "account", "show", "bob", "--database-url", &db, "--data-dir", data], None);
@@ -73,7 +127,8 @@ async fn admin_commands_manage_accounts_on_postgres() {
 #[test]
 fn an_unknown_database_scheme_is_an_error_not_a_new_database() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, _, err) = run(&["migrate", "--data-dir", dir.path().to_str().unwrap(), "--database-url", "mysql://localhost/x"], None);
+    let (ok, _, err) =
+        run(&["migrate", "--data-dir", dir.path().to_str().unwrap(), "--database-url", "mysql://localhost/x"], None);
     assert!(!ok);
     assert!(err.contains("unsupported database URL scheme"), "{err}");
     let (ok, out, err) = run(&["migrate", "--data-dir", dir.path().to_str().unwrap()], None);
@@ -113,19 +168,32 @@ async fn serve_with_no_flags_runs_on_sqlite_and_logs_no_secrets() {
     assert!(cwd.path().join("guildhall-data/guildhall.db").exists());
 
     let browser = guildhall_testkit::Browser {
-        http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         base: base.clone(),
     };
     let password = "analytical engine";
-    browser.post_form("/signup", &[("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", password)]).await;
-    assert_eq!(browser.post_form("/login", &[("email", "ada@example.com"), ("password", password)]).await.status(), 303);
+    browser
+        .post_form(
+            "/signup",
+            &[("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", password)],
+        )
+        .await;
+    assert_eq!(
+        browser.post_form("/login", &[("email", "ada@example.com"), ("password", password)]).await.status(),
+        303
+    );
     browser.post_form("/password/forgot", &[("email", "ada@example.com")]).await;
     let outbox: Vec<String> = std::fs::read_dir(cwd.path().join("guildhall-data/outbox"))
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert_eq!(outbox.len(), 2);
-    let tokens: Vec<String> = outbox.iter().filter_map(|m| m.split("token=").nth(1)).map(|t| t[..43].to_owned()).collect();
+    let tokens: Vec<String> =
+        outbox.iter().filter_map(|m| m.split("token=").nth(1)).map(|t| t[..43].to_owned()).collect();
     assert_eq!(tokens.len(), 2);
 
     child.kill().unwrap();

@@ -7,7 +7,8 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(b: Backend
     let app = spawn(b).await;
     let browser = app.client();
     browser.csrf().await;
-    let fields = [("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", "analytical engine")];
+    let fields =
+        [("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", "analytical engine")];
     let res = browser.post_raw("/signup", &fields).await;
     assert_eq!(res.status(), 403);
     let mut forged = fields.to_vec();
@@ -29,7 +30,13 @@ async fn cross_site_posts_are_refused(b: Backend) {
     let app = spawn(b).await;
     let browser = app.client();
     let csrf = browser.csrf().await;
-    let form = [("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", "analytical engine"), ("csrf", &csrf)];
+    let form = [
+        ("email", "ada@example.com"),
+        ("username", "ada"),
+        ("display_name", "Ada"),
+        ("password", "analytical engine"),
+        ("csrf", &csrf),
+    ];
     let post = |headers: &'static [(&'static str, &'static str)]| {
         let mut req = browser.http.post(app.url("/signup")).form(&form);
         for (k, v) in headers {

@@ -47,7 +47,9 @@ async fn the_single_step_form_signs_in(b: Backend) {
     let (_, page) = browser.get_text("/login?form=single").await;
     assert!(page.contains("name=\"email\"") && page.contains("name=\"password\""));
     assert_eq!(hidden_value(&page, "form").as_deref(), Some("single"));
-    let res = browser.post_form("/login", &[("email", "ADA@example.com"), ("password", "analytical engine"), ("form", "single")]).await;
+    let res = browser
+        .post_form("/login", &[("email", "ADA@example.com"), ("password", "analytical engine"), ("form", "single")])
+        .await;
     assert_eq!(res.status(), 303);
     let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("gh_session="));
@@ -108,11 +110,13 @@ async fn a_deactivated_account_cannot_sign_in(b: Backend) {
     app.app.accounts().set_status("ada", AccountStatus::Deactivated).await.unwrap();
     let (status, _) = signed_in.get_text("/account").await;
     assert_eq!(status, 303, "a deactivated account's session still works");
-    let res = app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+    let res =
+        app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(res.status(), 403);
     assert!(res.headers().get("set-cookie").is_none_or(|c| !c.to_str().unwrap().contains("gh_session")));
     app.app.accounts().set_status("ada", AccountStatus::Active).await.unwrap();
-    let res = app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+    let res =
+        app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(res.status(), 303);
 }
 
@@ -132,7 +136,10 @@ async fn return_to_is_honoured_only_for_same_origin_paths(b: Backend) {
         let kept = hidden_value(&page, "return_to").unwrap();
         assert!(kept.is_empty() || kept == return_to);
         let res = browser
-            .post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine"), ("return_to", return_to)])
+            .post_form(
+                "/login",
+                &[("email", "ada@example.com"), ("password", "analytical engine"), ("return_to", return_to)],
+            )
             .await;
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], expected, "return_to {return_to}");
@@ -155,4 +162,45 @@ async fn an_unverified_account_can_sign_in(b: Backend) {
     assert_eq!(status, 200);
     assert!(page.contains("(not verified)"));
     assert!(page.contains("Send a new verification link"));
+}
+
+/// Behind TLS (an https public URL) cookies are `Secure` and `__Host-`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_behind_tls() {
+    let app =
+        guildhall_testkit::spawn_app_with(Backend::Sqlite, |s| s.public_url = Some("https://id.example.test".into()))
+            .await;
+    app.app
+        .accounts()
+        .admin_create(guildhall_app::accounts::AdminCreate {
+            email: "ada@example.com",
+            username: "ada",
+            display_name: None,
+            password: "analytical engine",
+            verified: true,
+        })
+        .await
+        .unwrap();
+    // A plain client: reqwest's cookie store rightly keeps Secure cookies off http.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let local = &app.local_url;
+    let res = http.get(format!("{local}/login")).send().await.unwrap();
+    let csrf_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(csrf_cookie.starts_with("__Host-gh_csrf="), "{csrf_cookie}");
+    assert!(csrf_cookie.contains("Secure") && csrf_cookie.contains("Path=/"), "{csrf_cookie}");
+    let pair = csrf_cookie.split(';').next().unwrap().to_owned();
+    let token = pair.split_once('=').unwrap().1.to_owned();
+    let res = http
+        .post(format!("{local}/login"))
+        .header("cookie", &pair)
+        .form(&[("email", "ada@example.com"), ("password", "analytical engine"), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let session = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(session.starts_with("__Host-gh_session="), "{session}");
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(session.contains(flag), "{session} lacks {flag}");
+    }
 }

@@ -1,11 +1,7 @@
 use crate::spawn;
 use guildhall_testkit::{Backend, on_both_backends};
 
-on_both_backends!(
-    health_readiness_and_metrics_answer,
-    api_errors_are_problem_json,
-    pages_carry_security_headers,
-);
+on_both_backends!(health_readiness_and_metrics_answer, api_errors_are_problem_json, pages_carry_security_headers,);
 
 async fn health_readiness_and_metrics_answer(b: Backend) {
     let app = spawn(b).await;
@@ -16,7 +12,10 @@ async fn health_readiness_and_metrics_answer(b: Backend) {
     let (status, metrics) = browser.get_text("/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains(r#"guildhall_signins_total{outcome="invalid_credentials"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"guildhall_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"guildhall_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{metrics}"
+    );
     assert!(metrics.contains(r#"guildhall_http_request_duration_seconds_bucket{le="#), "{metrics}");
     assert!(metrics.contains(r#"route="/login""#));
 }

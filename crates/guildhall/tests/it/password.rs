@@ -29,9 +29,11 @@ async fn a_password_reset_sets_the_password_and_ends_other_sessions(b: Backend) 
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login?notice=password-reset");
     assert_eq!(other_device.get("/account").await.status(), 303, "the other session survived the reset");
-    let old = app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+    let old =
+        app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(old.status(), 401);
-    let new = app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "a brand new secret")]).await;
+    let new =
+        app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "a brand new secret")]).await;
     assert_eq!(new.status(), 303);
 }
 
@@ -59,14 +61,24 @@ async fn a_reset_link_works_once_and_expires(b: Backend) {
     app.signed_up("ada", "analytical engine", true).await;
     let token = request_reset(&app, "ada@example.com").await;
     let browser = app.client();
-    assert_eq!(browser.post_form("/password/reset", &[("token", &token), ("password", "a brand new secret")]).await.status(), 303);
-    assert_eq!(browser.post_form("/password/reset", &[("token", &token), ("password", "yet another secret")]).await.status(), 400);
+    assert_eq!(
+        browser.post_form("/password/reset", &[("token", &token), ("password", "a brand new secret")]).await.status(),
+        303
+    );
+    assert_eq!(
+        browser.post_form("/password/reset", &[("token", &token), ("password", "yet another secret")]).await.status(),
+        400
+    );
     assert_eq!(browser.get(&format!("/password/reset?token={token}")).await.status(), 400);
 
     let token = request_reset(&app, "ada@example.com").await;
     app.clock.advance(Duration::from_secs(3601));
-    assert_eq!(browser.post_form("/password/reset", &[("token", &token), ("password", "yet another secret")]).await.status(), 400);
-    let still = app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "a brand new secret")]).await;
+    assert_eq!(
+        browser.post_form("/password/reset", &[("token", &token), ("password", "yet another secret")]).await.status(),
+        400
+    );
+    let still =
+        app.client().post_form("/login", &[("email", "ada@example.com"), ("password", "a brand new secret")]).await;
     assert_eq!(still.status(), 303, "an expired link changed the password");
 }
 
@@ -78,7 +90,10 @@ async fn a_weak_new_password_is_refused_and_the_link_still_works(b: Backend) {
     let weak = browser.post_form("/password/reset", &[("token", &token), ("password", "password1")]).await;
     assert_eq!(weak.status(), 422);
     assert!(weak.text().await.unwrap().contains("too common"));
-    assert_eq!(browser.post_form("/password/reset", &[("token", &token), ("password", "a brand new secret")]).await.status(), 303);
+    assert_eq!(
+        browser.post_form("/password/reset", &[("token", &token), ("password", "a brand new secret")]).await.status(),
+        303
+    );
 }
 
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(b: Backend) {
@@ -86,10 +101,14 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(b: 
     let here = app.signed_up("ada", "analytical engine", true).await;
     let elsewhere = app.client();
     elsewhere.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
-    let wrong = here.post_form("/password/change", &[("current_password", "not it at all"), ("password", "a brand new secret")]).await;
+    let wrong = here
+        .post_form("/password/change", &[("current_password", "not it at all"), ("password", "a brand new secret")])
+        .await;
     assert_eq!(wrong.status(), 422);
     assert_eq!(elsewhere.get("/account").await.status(), 200, "a refused change ended a session");
-    let res = here.post_form("/password/change", &[("current_password", "analytical engine"), ("password", "a brand new secret")]).await;
+    let res = here
+        .post_form("/password/change", &[("current_password", "analytical engine"), ("password", "a brand new secret")])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(here.get("/account").await.status(), 200, "the changing session ended");
     assert_eq!(elsewhere.get("/account").await.status(), 303, "another session survived the change");

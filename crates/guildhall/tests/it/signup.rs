@@ -13,11 +13,20 @@ async fn sign_up_mails_a_verification_link_and_creates_an_unverified_account(b: 
     let browser = app.client();
     let (status, page) = browser.get_text("/signup").await;
     assert_eq!(status, 200);
-    for field in ["name=\"email\"", "name=\"username\"", "name=\"display_name\"", "name=\"password\"", "name=\"csrf\""] {
+    for field in ["name=\"email\"", "name=\"username\"", "name=\"display_name\"", "name=\"password\"", "name=\"csrf\""]
+    {
         assert!(page.contains(field), "sign-up form lacks {field}");
     }
     let res = browser
-        .post_form("/signup", &[("email", " Ada@Example.com "), ("username", "Ada"), ("display_name", "Ada Lovelace"), ("password", "analytical engine")])
+        .post_form(
+            "/signup",
+            &[
+                ("email", " Ada@Example.com "),
+                ("username", "Ada"),
+                ("display_name", "Ada Lovelace"),
+                ("password", "analytical engine"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Check your inbox"));
@@ -42,7 +51,12 @@ async fn sign_up_with_bad_fields_shows_each_error_and_creates_nothing(b: Backend
         ("ada@example.com", "ada", "Ada", &"x".repeat(1025), "at most 1024 bytes"),
     ];
     for (email, username, name, password, message) in cases {
-        let res = browser.post_form("/signup", &[("email", email), ("username", username), ("display_name", name), ("password", password)]).await;
+        let res = browser
+            .post_form(
+                "/signup",
+                &[("email", email), ("username", username), ("display_name", name), ("password", password)],
+            )
+            .await;
         assert_eq!(res.status(), 422, "{email} {username} {password:.10}");
         let body = res.text().await.unwrap();
         assert!(body.contains(message), "expected {message:?} in the form");
@@ -56,12 +70,36 @@ async fn sign_up_with_bad_fields_shows_each_error_and_creates_nothing(b: Backend
 async fn sign_up_with_a_taken_email_answers_the_same_and_tells_the_owner(b: Backend) {
     let app = spawn(b).await;
     let browser = app.client();
-    let first = browser.post_form("/signup", &[("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", "analytical engine")]).await;
+    let first = browser
+        .post_form(
+            "/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("username", "ada"),
+                ("display_name", "Ada"),
+                ("password", "analytical engine"),
+            ],
+        )
+        .await;
     let first_body = first.text().await.unwrap();
-    let second = browser.post_form("/signup", &[("email", "ADA@example.com"), ("username", "ada2"), ("display_name", "Eve"), ("password", "another password")]).await;
+    let second = browser
+        .post_form(
+            "/signup",
+            &[
+                ("email", "ADA@example.com"),
+                ("username", "ada2"),
+                ("display_name", "Eve"),
+                ("password", "another password"),
+            ],
+        )
+        .await;
     assert_eq!(second.status(), 200);
     let second_body = second.text().await.unwrap();
-    assert_eq!(first_body.replace("ada@example.com", "X"), second_body.replace("ADA@example.com", "X"), "the answer reveals the email exists");
+    assert_eq!(
+        first_body.replace("ada@example.com", "X"),
+        second_body.replace("ADA@example.com", "X"),
+        "the answer reveals the email exists"
+    );
     assert!(app.app.accounts().by_username("ada2").await.is_err(), "a second account was created");
     assert_eq!(app.mails_to("ada@example.com", "You already have an account").len(), 1);
 }
@@ -69,8 +107,28 @@ async fn sign_up_with_a_taken_email_answers_the_same_and_tells_the_owner(b: Back
 async fn sign_up_with_a_taken_username_is_refused(b: Backend) {
     let app = spawn(b).await;
     let browser = app.client();
-    browser.post_form("/signup", &[("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", "analytical engine")]).await;
-    let res = browser.post_form("/signup", &[("email", "bob@example.com"), ("username", "ADA"), ("display_name", "Bob"), ("password", "difference engine")]).await;
+    browser
+        .post_form(
+            "/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("username", "ada"),
+                ("display_name", "Ada"),
+                ("password", "analytical engine"),
+            ],
+        )
+        .await;
+    let res = browser
+        .post_form(
+            "/signup",
+            &[
+                ("email", "bob@example.com"),
+                ("username", "ADA"),
+                ("display_name", "Bob"),
+                ("password", "difference engine"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(page_error(&res.text().await.unwrap()).is_some());
     assert!(!account_exists(&app, "bob@example.com").await);

@@ -11,7 +11,15 @@ async fn mail_goes_to_the_outbox_and_over_smtp() {
     let app = spawn_app_with(Backend::Sqlite, |s| s.smtp_url = Some(guildhall::settings::Secret(url))).await;
     let res = app
         .client()
-        .post_form("/signup", &[("email", "ada@example.com"), ("username", "ada"), ("display_name", "Ada"), ("password", "analytical engine")])
+        .post_form(
+            "/signup",
+            &[
+                ("email", "ada@example.com"),
+                ("username", "ada"),
+                ("display_name", "Ada"),
+                ("password", "analytical engine"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 200);
     let outbox_link = app.last_link("ada@example.com", "Verify", "/verify");

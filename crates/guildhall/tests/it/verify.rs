@@ -54,7 +54,11 @@ async fn resend_kills_the_old_link_and_is_rate_limited(b: Backend) {
     assert_eq!(app.mails_to("ada@example.com", "Verify").len(), 4, "a rate-limited resend still mailed");
     let newest = app.last_link("ada@example.com", "Verify", "/verify");
     assert_ne!(first, newest);
-    assert_eq!(browser.post_form("/verify", &[("token", &token_of(&first))]).await.status(), 400, "the old link still works");
+    assert_eq!(
+        browser.post_form("/verify", &[("token", &token_of(&first))]).await.status(),
+        400,
+        "the old link still works"
+    );
     assert_eq!(browser.post_form("/verify", &[("token", &token_of(&newest))]).await.status(), 200);
     // Once verified, asking again is refused clearly.
     app.clock.advance(Duration::from_secs(3601));
