@@ -41,7 +41,7 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
         && d.is_unique_violation()
     {
         let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-        for (needle, field) in [("email_normalized", "email"), ("username", "username")] {
+        for (needle, field) in [("email_normalized", "email"), ("username", "username"), ("slug", "slug")] {
             if text.contains(needle) {
                 return StoreError::Conflict(field);
             }

@@ -6,10 +6,14 @@
 mod accounts;
 mod sessions;
 mod throttle;
+mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
+pub use workspaces::{
+    Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, Workspace, WorkspaceStore,
+};
 
 use async_trait::async_trait;
 use guildhall_core::Timestamp;
@@ -29,7 +33,7 @@ pub enum StoreError {
 /// Every store port, implemented by `guildhall-store-sqlite` and
 /// `guildhall-store-postgres` and checked by the conformance suite.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + ThrottleStore + Send + Sync {
+pub trait Store: AccountStore + SessionStore + ThrottleStore + WorkspaceStore + Send + Sync {
     /// A trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -57,7 +57,8 @@ impl<'a> SignInService<'a> {
         let account_key = format!("signin:account:{}", email.normalized());
         let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
 
-        let mut locked = store.throttle_state(&account_key, now).await?.locked(now);
+        let account_state = store.throttle_state(&account_key, now).await?;
+        let mut locked = account_state.locked(now);
         if let Some(key) = &address_key {
             locked = locked.max(store.throttle_state(key, now).await?.locked(now));
         }
@@ -83,7 +84,10 @@ impl<'a> SignInService<'a> {
         if found.account.status != AccountStatus::Active {
             return Err(AppError::AccountDeactivated);
         }
-        store.throttle_clear(&account_key).await?;
+        // Success forgets earlier failures; no write when there were none.
+        if account_state.hits > 0 {
+            store.throttle_clear(&account_key).await?;
+        }
         self.start_session(found.account, vec!["pwd".to_owned()], client).await
     }
 

@@ -40,3 +40,15 @@ id_type!(
     /// The identifier of a browser session (not its secret cookie value).
     SessionId
 );
+id_type!(
+    /// The identifier of a workspace.
+    WorkspaceId
+);
+id_type!(
+    /// The identifier of a user group.
+    GroupId
+);
+id_type!(
+    /// The identifier of a repository.
+    RepositoryId
+);

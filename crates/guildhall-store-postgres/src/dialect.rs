@@ -9,6 +9,9 @@ use std::time::Duration;
 pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
     "SELECT hits, window_start, locked_until FROM throttles WHERE key = $1 FOR UPDATE";
 
+/// Locks the group row, so concurrent member removals serialise.
+pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1 FOR UPDATE";
+
 pub(crate) async fn begin_write(
     pool: &sqlx::Pool<crate::Db>,
 ) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {

@@ -15,6 +15,8 @@ mod sessions;
 mod store;
 #[path = "../../sql-shared/throttle.rs"]
 mod throttle;
+#[path = "../../sql-shared/workspaces.rs"]
+mod workspaces;
 
 pub use dialect::connect;
 pub use store::SqlStore as SqliteStore;

@@ -11,6 +11,9 @@ use guildhall_core::{AccountId, SessionId, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod workspaces;
+pub use workspaces::*;
+
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
 /// store made by `$make` (an async expression yielding `Arc<dyn Store>`).
 #[macro_export]
@@ -26,7 +29,15 @@ macro_rules! store_conformance {
             deactivation_ends_sessions_and_reactivation_restores_sign_in,
             sessions_expire_and_are_revoked_only_by_their_owner,
             throttle_hits_are_counted_exactly_under_concurrency,
-            the_operator_is_detected);
+            the_operator_is_detected,
+            creating_a_workspace_makes_its_creator_the_admin,
+            the_administrators_group_is_never_deleted_nor_left_empty,
+            the_last_two_admins_cannot_both_leave_at_once,
+            slugs_are_unique_within_a_workspace_only,
+            the_permission_query_agrees_with_the_domain_rule,
+            members_are_paged_by_username_with_their_groups,
+            all_repositories_keeps_only_members_who_reach_every_repository,
+            deleting_a_workspace_removes_what_it_held);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(
@@ -39,9 +50,9 @@ macro_rules! store_conformance {
     };
 }
 
-const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+pub(crate) const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);
 
-fn new_account(name: &str, email: &str) -> NewAccount {
+pub(crate) fn new_account(name: &str, email: &str) -> NewAccount {
     NewAccount {
         id: AccountId::from_uuid(uuid::Uuid::now_v7()),
         email: Email::parse(email).unwrap(),

@@ -8,6 +8,7 @@ on_both_backends!(
     the_single_step_form_signs_in,
     wrong_password_and_unknown_email_get_the_same_answer,
     failed_sign_ins_lock_the_account_for_a_while,
+    a_successful_sign_in_forgets_earlier_failures,
     failed_sign_ins_are_throttled_per_source_address,
     a_deactivated_account_cannot_sign_in,
     return_to_is_honoured_only_for_same_origin_paths,
@@ -89,6 +90,20 @@ async fn failed_sign_ins_lock_the_account_for_a_while(b: Backend) {
     app.clock.advance(Duration::from_secs(15 * 60 + 1));
     let later = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(later.status(), 303);
+}
+
+async fn a_successful_sign_in_forgets_earlier_failures(b: Backend) {
+    let app = spawn(b).await;
+    app.signed_up("ada", "analytical engine", true).await;
+    let browser = app.client();
+    for round in 0..2 {
+        for _ in 0..4 {
+            let res = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "guess guess")]).await;
+            assert_eq!(res.status(), 401, "round {round}");
+        }
+        let res = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+        assert_eq!(res.status(), 303, "round {round}: eight failures in two rounds locked the account");
+    }
 }
 
 async fn failed_sign_ins_are_throttled_per_source_address(b: Backend) {

@@ -1,0 +1,299 @@
+//! Conformance of `WorkspaceStore`.
+
+use super::{T0, new_account};
+use guildhall_app::ports::{MembershipChange, NewGroup, NewRepository, NewWorkspace, Store, StoreError, Workspace};
+use guildhall_core::accounts::Account;
+use guildhall_core::workspaces::{Permission, PermissionInputs, Plan, Slug, effective_permission};
+use guildhall_core::{GroupId, RepositoryId, WorkspaceId};
+use std::sync::Arc;
+
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).unwrap()
+}
+
+async fn account(store: &dyn Store, name: &str) -> Account {
+    store.create_account(&new_account(name, &format!("{name}@example.com")), None).await.unwrap()
+}
+
+async fn workspace(store: &dyn Store, s: &str, creator: &Account) -> Workspace {
+    let new = NewWorkspace {
+        id: WorkspaceId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug(s),
+        name: format!("Workspace {s}"),
+        plan: Plan::Free,
+        creator: creator.id,
+        admins_group: GroupId::from_uuid(uuid::Uuid::now_v7()),
+        now: T0,
+    };
+    store.create_workspace(&new).await.unwrap()
+}
+
+async fn group(store: &dyn Store, ws: &Workspace, s: &str, default: Permission) -> GroupId {
+    let new = NewGroup {
+        id: GroupId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug(s),
+        name: s.to_owned(),
+        default_permission: default,
+    };
+    store.create_group(ws.id, &new, T0).await.unwrap().id
+}
+
+async fn repo(store: &dyn Store, ws: &Workspace, s: &str) -> RepositoryId {
+    let new = NewRepository {
+        id: RepositoryId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug(s),
+        name: s.to_owned(),
+        private: true,
+    };
+    store.create_repository(ws.id, &new, T0).await.unwrap().id
+}
+
+async fn admins(store: &dyn Store, ws: &Workspace) -> GroupId {
+    store.group_by_slug(ws.id, &slug("administrators")).await.unwrap().unwrap().id
+}
+
+pub async fn creating_a_workspace_makes_its_creator_the_admin(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    assert_eq!(store.workspace_by_slug(&slug("acme")).await.unwrap().unwrap(), ws);
+    assert_eq!(store.membership(ws.id, ada.id).await.unwrap(), (true, true));
+    assert_eq!(store.membership(ws.id, bob.id).await.unwrap(), (false, false));
+    let groups = store.groups(ws.id).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].is_admins);
+    assert_eq!(groups[0].default_permission, Permission::Admin);
+    assert_eq!(store.workspaces_of(ada.id).await.unwrap(), vec![ws.clone()]);
+    assert!(store.workspaces_of(bob.id).await.unwrap().is_empty());
+    let dup = NewWorkspace {
+        id: WorkspaceId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug("acme"),
+        name: "Other".into(),
+        plan: Plan::Paid,
+        creator: bob.id,
+        admins_group: GroupId::from_uuid(uuid::Uuid::now_v7()),
+        now: T0,
+    };
+    assert!(matches!(store.create_workspace(&dup).await, Err(StoreError::Conflict("slug"))));
+    assert!(store.workspaces_of(bob.id).await.unwrap().is_empty(), "a refused workspace left a membership");
+    let mut changed = ws.clone();
+    changed.name = "Acme Inc".into();
+    changed.plan = Plan::Paid;
+    changed.invitations_accept_any_account = true;
+    store.update_workspace(&changed, T0).await.unwrap();
+    assert_eq!(store.workspace_by_slug(&slug("acme")).await.unwrap().unwrap(), changed);
+}
+
+pub async fn the_administrators_group_is_never_deleted_nor_left_empty(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let admins = admins(store.as_ref(), &ws).await;
+    assert!(matches!(store.delete_group(admins).await, Err(StoreError::Conflict("administrators"))));
+    assert!(matches!(store.remove_member(admins, ada.id).await, Err(StoreError::Conflict("last_admin"))));
+    assert_eq!(store.membership(ws.id, ada.id).await.unwrap(), (true, true));
+    assert_eq!(store.add_member(admins, bob.id, T0).await.unwrap(), MembershipChange::Changed);
+    assert_eq!(store.add_member(admins, bob.id, T0).await.unwrap(), MembershipChange::Unchanged);
+    assert_eq!(store.remove_member(admins, ada.id).await.unwrap(), MembershipChange::Changed);
+    assert_eq!(store.remove_member(admins, ada.id).await.unwrap(), MembershipChange::Unchanged);
+    assert_eq!(store.group_members(admins).await.unwrap().iter().map(|a| a.id).collect::<Vec<_>>(), vec![bob.id]);
+    // An ordinary group can be emptied and deleted.
+    let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
+    store.add_member(devs, ada.id, T0).await.unwrap();
+    assert_eq!(store.remove_member(devs, ada.id).await.unwrap(), MembershipChange::Changed);
+    assert!(store.delete_group(devs).await.unwrap());
+    assert!(!store.delete_group(devs).await.unwrap());
+}
+
+pub async fn the_last_two_admins_cannot_both_leave_at_once(store: Arc<dyn Store>) {
+    for round in 0..5 {
+        let ada = account(store.as_ref(), &format!("ada{round}")).await;
+        let bob = account(store.as_ref(), &format!("bob{round}")).await;
+        let ws = workspace(store.as_ref(), &format!("acme{round}"), &ada).await;
+        let admins = admins(store.as_ref(), &ws).await;
+        store.add_member(admins, bob.id, T0).await.unwrap();
+        let (s1, s2) = (store.clone(), store.clone());
+        let a = tokio::spawn(async move { s1.remove_member(admins, ada.id).await });
+        let b = tokio::spawn(async move { s2.remove_member(admins, bob.id).await });
+        let results = [a.await.unwrap(), b.await.unwrap()];
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "round {round}: {results:?}");
+        assert_eq!(store.group_members(admins).await.unwrap().len(), 1);
+    }
+}
+
+pub async fn slugs_are_unique_within_a_workspace_only(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let one = workspace(store.as_ref(), "one", &ada).await;
+    let two = workspace(store.as_ref(), "two", &ada).await;
+    group(store.as_ref(), &one, "devs", Permission::Read).await;
+    group(store.as_ref(), &two, "devs", Permission::Read).await;
+    repo(store.as_ref(), &one, "api").await;
+    repo(store.as_ref(), &two, "api").await;
+    let dup = NewGroup {
+        id: GroupId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug("devs"),
+        name: "x".into(),
+        default_permission: Permission::None,
+    };
+    assert!(matches!(store.create_group(one.id, &dup, T0).await, Err(StoreError::Conflict("slug"))));
+    let dup = NewRepository {
+        id: RepositoryId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug("api"),
+        name: "x".into(),
+        private: false,
+    };
+    assert!(matches!(store.create_repository(one.id, &dup, T0).await, Err(StoreError::Conflict("slug"))));
+    assert_eq!(store.groups(one.id).await.unwrap().len(), 2);
+    assert_eq!(store.repositories(one.id).await.unwrap().len(), 1);
+}
+
+/// A tiny deterministic generator, so failures reproduce.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+    fn permission(&mut self) -> Permission {
+        Permission::ALL[usize::try_from(self.next(4)).unwrap()]
+    }
+}
+
+pub async fn the_permission_query_agrees_with_the_domain_rule(store: Arc<dyn Store>) {
+    let owner = account(store.as_ref(), "owner").await;
+    let ws = workspace(store.as_ref(), "acme", &owner).await;
+    let other_ws = workspace(store.as_ref(), "other", &owner).await;
+    let mut rng = Lcg(42);
+    let admins = admins(store.as_ref(), &ws).await;
+    let mut groups = Vec::new();
+    for i in 0..4 {
+        let default = rng.permission();
+        groups.push((group(store.as_ref(), &ws, &format!("g{i}"), default).await, default));
+    }
+    let repos = [repo(store.as_ref(), &ws, "r0").await, repo(store.as_ref(), &ws, "r1").await];
+    let foreign_group = group(store.as_ref(), &other_ws, "g0", Permission::Admin).await;
+    let mut group_perms = std::collections::HashMap::new();
+    for (g, _) in &groups {
+        for r in &repos {
+            if rng.next(2) == 0 {
+                let p = rng.permission();
+                store.set_group_permission(*g, *r, Some(p)).await.unwrap();
+                group_perms.insert((*g, *r), p);
+            }
+        }
+    }
+    for i in 0..12 {
+        let who = account(store.as_ref(), &format!("user{i}")).await;
+        // A group of another workspace must never count here.
+        store.add_member(foreign_group, who.id, T0).await.unwrap();
+        let is_admin = rng.next(6) == 0;
+        if is_admin {
+            store.add_member(admins, who.id, T0).await.unwrap();
+        }
+        let mut mine = Vec::new();
+        for (g, default) in &groups {
+            if rng.next(3) == 0 {
+                store.add_member(*g, who.id, T0).await.unwrap();
+                mine.push((*g, *default));
+            }
+        }
+        for r in &repos {
+            let direct = (rng.next(3) == 0).then(|| rng.permission());
+            if let Some(p) = direct {
+                store.set_grant(*r, who.id, Some(p)).await.unwrap();
+            }
+            let inputs = PermissionInputs {
+                workspace_admin: is_admin,
+                direct,
+                groups: mine.iter().map(|(g, d)| (*d, group_perms.get(&(*g, *r)).copied())).collect(),
+            };
+            let expected = effective_permission(&inputs);
+            assert_eq!(
+                store.effective_permission(ws.id, *r, who.id).await.unwrap(),
+                expected,
+                "user{i} on {r:?}: {inputs:?}"
+            );
+        }
+    }
+    // Removing the only path lowers the permission to none.
+    let solo = account(store.as_ref(), "solo").await;
+    store.set_grant(repos[0], solo.id, Some(Permission::Write)).await.unwrap();
+    assert_eq!(store.effective_permission(ws.id, repos[0], solo.id).await.unwrap(), Permission::Write);
+    store.set_grant(repos[0], solo.id, None).await.unwrap();
+    assert_eq!(store.effective_permission(ws.id, repos[0], solo.id).await.unwrap(), Permission::None);
+}
+
+pub async fn members_are_paged_by_username_with_their_groups(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
+    let ops = group(store.as_ref(), &ws, "ops", Permission::None).await;
+    for name in ["bob", "cyd", "dee"] {
+        let a = account(store.as_ref(), name).await;
+        store.add_member(devs, a.id, T0).await.unwrap();
+        if name == "cyd" {
+            store.add_member(ops, a.id, T0).await.unwrap();
+        }
+    }
+    account(store.as_ref(), "outsider").await;
+    let page1 = store.members(ws.id, None, 2, false).await.unwrap();
+    let names: Vec<_> = page1.iter().map(|m| m.account.username.as_str().to_owned()).collect();
+    assert_eq!(names, ["ada", "bob"]);
+    assert_eq!(page1[0].groups, vec![slug("administrators")]);
+    let page2 = store.members(ws.id, Some("bob"), 2, false).await.unwrap();
+    let names: Vec<_> = page2.iter().map(|m| m.account.username.as_str().to_owned()).collect();
+    assert_eq!(names, ["cyd", "dee"]);
+    assert_eq!(page2[0].groups, vec![slug("devs"), slug("ops")]);
+    assert!(store.members(ws.id, Some("dee"), 2, false).await.unwrap().is_empty());
+}
+
+pub async fn all_repositories_keeps_only_members_who_reach_every_repository(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let readers = group(store.as_ref(), &ws, "readers", Permission::Read).await;
+    let nobody = group(store.as_ref(), &ws, "nobody", Permission::None).await;
+    let r1 = repo(store.as_ref(), &ws, "r1").await;
+    let r2 = repo(store.as_ref(), &ws, "r2").await;
+    let bob = account(store.as_ref(), "bob").await; // group default read: reaches all
+    store.add_member(readers, bob.id, T0).await.unwrap();
+    let cyd = account(store.as_ref(), "cyd").await; // grants on both: reaches all
+    store.add_member(nobody, cyd.id, T0).await.unwrap();
+    store.set_grant(r1, cyd.id, Some(Permission::Read)).await.unwrap();
+    store.set_group_permission(nobody, r2, Some(Permission::Write)).await.unwrap();
+    let dee = account(store.as_ref(), "dee").await; // only r1: not all
+    let only_r1 = group(store.as_ref(), &ws, "only-r1", Permission::None).await;
+    store.add_member(only_r1, dee.id, T0).await.unwrap();
+    store.set_group_permission(only_r1, r1, Some(Permission::Admin)).await.unwrap();
+    let eve = account(store.as_ref(), "eve").await; // an explicit none grant reaches nothing
+    store.add_member(only_r1, eve.id, T0).await.unwrap();
+    store.remove_member(only_r1, eve.id).await.unwrap();
+    store.add_member(nobody, eve.id, T0).await.unwrap();
+    let names: Vec<String> = store
+        .members(ws.id, None, 100, true)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.account.username.as_str().to_owned())
+        .collect();
+    // eve is in `nobody`, which has write on r2, but nothing on r1.
+    assert_eq!(names, ["ada", "bob", "cyd"]);
+    assert_eq!(store.members(ws.id, None, 100, false).await.unwrap().len(), 5);
+}
+
+pub async fn deleting_a_workspace_removes_what_it_held(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
+    let r = repo(store.as_ref(), &ws, "api").await;
+    store.set_group_permission(devs, r, Some(Permission::Write)).await.unwrap();
+    store.set_grant(r, ada.id, Some(Permission::Admin)).await.unwrap();
+    assert!(store.delete_workspace(ws.id).await.unwrap());
+    assert!(store.workspace_by_slug(&slug("acme")).await.unwrap().is_none());
+    assert!(store.workspaces_of(ada.id).await.unwrap().is_empty());
+    assert!(store.groups(ws.id).await.unwrap().is_empty());
+    assert!(store.repositories(ws.id).await.unwrap().is_empty());
+    assert_eq!(store.effective_permission(ws.id, r, ada.id).await.unwrap(), Permission::None);
+    assert!(!store.delete_workspace(ws.id).await.unwrap());
+    // The slug is free again.
+    workspace(store.as_ref(), "acme", &ada).await;
+}

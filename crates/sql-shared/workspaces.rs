@@ -1,0 +1,499 @@
+//! `WorkspaceStore` on SQL.
+
+use crate::accounts::{account_cols, account_from_row};
+use crate::store::{SqlStore, corrupt, db};
+use guildhall_app::ports::{
+    Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, StoreError, Workspace,
+    WorkspaceStore,
+};
+use guildhall_core::accounts::Account;
+use guildhall_core::workspaces::{ADMINS_GROUP, Permission, Plan, Slug};
+use guildhall_core::{AccountId, GroupId, RepositoryId, Timestamp, WorkspaceId};
+use sqlx::Row;
+use uuid::Uuid;
+
+type DbRow = <crate::Db as sqlx::Database>::Row;
+
+const WORKSPACE_COLS: &str =
+    "SELECT w.id, w.slug, w.name, w.plan, w.invitations_accept_any_account, w.created_at FROM workspaces w";
+
+fn slug(row: &DbRow, col: &str) -> Result<Slug, StoreError> {
+    Slug::parse(&row.try_get::<String, _>(col).map_err(db)?).map_err(|_| corrupt("slug"))
+}
+
+fn permission(rank: i16) -> Result<Permission, StoreError> {
+    Permission::from_rank(rank).ok_or_else(|| corrupt("permission"))
+}
+
+fn workspace_from_row(row: &DbRow) -> Result<Workspace, StoreError> {
+    Ok(Workspace {
+        id: WorkspaceId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db)?),
+        slug: slug(row, "slug")?,
+        name: row.try_get("name").map_err(db)?,
+        plan: Plan::parse(&row.try_get::<String, _>("plan").map_err(db)?).ok_or_else(|| corrupt("plan"))?,
+        invitations_accept_any_account: row.try_get("invitations_accept_any_account").map_err(db)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
+    })
+}
+
+fn group_from_row(row: &DbRow) -> Result<Group, StoreError> {
+    Ok(Group {
+        id: GroupId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db)?),
+        workspace: WorkspaceId::from_uuid(row.try_get::<Uuid, _>("workspace_id").map_err(db)?),
+        slug: slug(row, "slug")?,
+        name: row.try_get("name").map_err(db)?,
+        default_permission: permission(row.try_get("default_permission").map_err(db)?)?,
+        is_admins: row.try_get("is_admins").map_err(db)?,
+    })
+}
+
+fn repository_from_row(row: &DbRow) -> Result<Repository, StoreError> {
+    Ok(Repository {
+        id: RepositoryId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db)?),
+        workspace: WorkspaceId::from_uuid(row.try_get::<Uuid, _>("workspace_id").map_err(db)?),
+        slug: slug(row, "slug")?,
+        name: row.try_get("name").map_err(db)?,
+        private: row.try_get("private").map_err(db)?,
+    })
+}
+
+/// The highest permission over every path: admin role, group defaults,
+/// group permissions on the repository, the direct grant.
+const EFFECTIVE_PERMISSION: &str = "SELECT CAST(COALESCE(MAX(p), 0) AS INTEGER) FROM ( \
+       SELECT CASE WHEN g.is_admins THEN 3 ELSE g.default_permission END AS p \
+         FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+        WHERE gm.account_id = $1 AND g.workspace_id = $2 \
+       UNION ALL \
+       SELECT grp.permission FROM group_repository_permissions grp \
+         JOIN group_members gm ON gm.group_id = grp.group_id \
+        WHERE grp.repository_id = $3 AND gm.account_id = $1 \
+       UNION ALL \
+       SELECT rg.permission FROM repository_grants rg WHERE rg.repository_id = $3 AND rg.account_id = $1 \
+     ) paths";
+
+/// Members of the workspace, one page by username.
+macro_rules! members_query {
+    ($extra:literal) => {
+        concat!(
+            "SELECT ",
+            account_cols!(),
+            " FROM accounts a WHERE a.username > $2 AND a.id IN ( \
+               SELECT gm.account_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+                WHERE g.workspace_id = $1) ",
+            $extra,
+            " ORDER BY a.username LIMIT $3"
+        )
+    };
+}
+
+/// Only members with at least `read` on every repository: admins, members of
+/// a group whose default is at least `read`, or those with a path to each
+/// repository.
+const ALL_REPOSITORIES: &str = members_query!(
+    "AND (EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+                   WHERE gm.account_id = a.id AND g.workspace_id = $1 AND (g.is_admins OR g.default_permission >= 1)) \
+          OR NOT EXISTS (SELECT 1 FROM repositories r WHERE r.workspace_id = $1 AND NOT EXISTS ( \
+                SELECT 1 FROM repository_grants rg WHERE rg.repository_id = r.id AND rg.account_id = a.id AND rg.permission >= 1 \
+                UNION ALL \
+                SELECT 1 FROM group_repository_permissions grp JOIN group_members gm ON gm.group_id = grp.group_id \
+                 WHERE grp.repository_id = r.id AND gm.account_id = a.id AND grp.permission >= 1)))"
+);
+
+#[async_trait::async_trait]
+impl WorkspaceStore for SqlStore {
+    async fn create_workspace(&self, new: &NewWorkspace) -> Result<Workspace, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let now = new.now.as_millis();
+        sqlx::query(
+            "INSERT INTO workspaces (id, slug, name, plan, invitations_accept_any_account, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(new.id.0)
+        .bind(new.slug.as_str())
+        .bind(&new.name)
+        .bind(new.plan.as_str())
+        .bind(false)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO groups (id, workspace_id, slug, name, default_permission, is_admins, created_at) \
+             VALUES ($1, $2, $3, 'Administrators', $4, $5, $6)",
+        )
+        .bind(new.admins_group.0)
+        .bind(new.id.0)
+        .bind(ADMINS_GROUP)
+        .bind(Permission::Admin.rank())
+        .bind(true)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("INSERT INTO group_members (group_id, account_id, added_at) VALUES ($1, $2, $3)")
+            .bind(new.admins_group.0)
+            .bind(new.creator.0)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Workspace {
+            id: new.id,
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            plan: new.plan,
+            invitations_accept_any_account: false,
+            created_at: new.now,
+        })
+    }
+
+    async fn workspace_by_slug(&self, slug: &Slug) -> Result<Option<Workspace>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKSPACE_COLS} WHERE w.slug = $1")))
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(workspace_from_row).transpose()
+    }
+
+    async fn workspaces_of(&self, account: AccountId) -> Result<Vec<Workspace>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{WORKSPACE_COLS} WHERE w.id IN (SELECT g.workspace_id FROM groups g \
+             JOIN group_members gm ON gm.group_id = g.id WHERE gm.account_id = $1) ORDER BY w.slug"
+        )))
+        .bind(account.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(workspace_from_row).collect()
+    }
+
+    async fn update_workspace(&self, ws: &Workspace, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE workspaces SET name = $1, plan = $2, invitations_accept_any_account = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(&ws.name)
+        .bind(ws.plan.as_str())
+        .bind(ws.invitations_accept_any_account)
+        .bind(now.as_millis())
+        .bind(ws.id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn delete_workspace(&self, id: WorkspaceId) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id.0).execute(&self.pool).await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn membership(&self, ws: WorkspaceId, account: AccountId) -> Result<(bool, bool), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS groups, COALESCE(SUM(CASE WHEN g.is_admins THEN 1 ELSE 0 END), 0) AS admin \
+               FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+              WHERE g.workspace_id = $1 AND gm.account_id = $2",
+        )
+        .bind(ws.0)
+        .bind(account.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let groups: i64 = row.try_get("groups").map_err(db)?;
+        let admin: i64 = row.try_get("admin").map_err(db)?;
+        Ok((groups > 0, admin > 0))
+    }
+
+    async fn create_group(&self, ws: WorkspaceId, new: &NewGroup, now: Timestamp) -> Result<Group, StoreError> {
+        sqlx::query(
+            "INSERT INTO groups (id, workspace_id, slug, name, default_permission, is_admins, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new.id.0)
+        .bind(ws.0)
+        .bind(new.slug.as_str())
+        .bind(&new.name)
+        .bind(new.default_permission.rank())
+        .bind(false)
+        .bind(now.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(Group {
+            id: new.id,
+            workspace: ws,
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            default_permission: new.default_permission,
+            is_admins: false,
+        })
+    }
+
+    async fn groups(&self, ws: WorkspaceId) -> Result<Vec<Group>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM groups WHERE workspace_id = $1 ORDER BY slug")
+            .bind(ws.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn group_by_slug(&self, ws: WorkspaceId, slug: &Slug) -> Result<Option<Group>, StoreError> {
+        let row = sqlx::query("SELECT * FROM groups WHERE workspace_id = $1 AND slug = $2")
+            .bind(ws.0)
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    async fn update_group(&self, group: &Group) -> Result<(), StoreError> {
+        sqlx::query("UPDATE groups SET name = $1, default_permission = $2 WHERE id = $3 AND is_admins = $4")
+            .bind(&group.name)
+            .bind(group.default_permission.rank())
+            .bind(group.id.0)
+            .bind(false)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn delete_group(&self, group: GroupId) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let admins: Option<bool> = sqlx::query_scalar("SELECT is_admins FROM groups WHERE id = $1")
+            .bind(group.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        match admins {
+            None => Ok(false),
+            Some(true) => Err(StoreError::Conflict("administrators")),
+            Some(false) => {
+                sqlx::query("DELETE FROM groups WHERE id = $1").bind(group.0).execute(&mut *tx).await.map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn add_member(
+        &self,
+        group: GroupId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<MembershipChange, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO group_members (group_id, account_id, added_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (group_id, account_id) DO NOTHING",
+        )
+        .bind(group.0)
+        .bind(account.0)
+        .bind(now.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(if done.rows_affected() > 0 { MembershipChange::Changed } else { MembershipChange::Unchanged })
+    }
+
+    async fn remove_member(&self, group: GroupId, account: AccountId) -> Result<MembershipChange, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        // Lock the group so two removals cannot each see the other admin.
+        let admins: Option<bool> =
+            sqlx::query_scalar(crate::dialect::LOCK_GROUP).bind(group.0).fetch_optional(&mut *tx).await.map_err(db)?;
+        if admins == Some(true) {
+            let others: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND account_id <> $2")
+                    .bind(group.0)
+                    .bind(account.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            if others == 0 {
+                return Err(StoreError::Conflict("last_admin"));
+            }
+        }
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND account_id = $2")
+            .bind(group.0)
+            .bind(account.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(if done.rows_affected() > 0 { MembershipChange::Changed } else { MembershipChange::Unchanged })
+    }
+
+    async fn group_members(&self, group: GroupId) -> Result<Vec<Account>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            account_cols!(),
+            " FROM accounts a JOIN group_members gm ON gm.account_id = a.id WHERE gm.group_id = $1 ORDER BY a.username"
+        ))
+        .bind(group.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+    }
+
+    async fn create_repository(
+        &self,
+        ws: WorkspaceId,
+        new: &NewRepository,
+        now: Timestamp,
+    ) -> Result<Repository, StoreError> {
+        sqlx::query(
+            "INSERT INTO repositories (id, workspace_id, slug, name, private, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new.id.0)
+        .bind(ws.0)
+        .bind(new.slug.as_str())
+        .bind(&new.name)
+        .bind(new.private)
+        .bind(now.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(Repository {
+            id: new.id,
+            workspace: ws,
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            private: new.private,
+        })
+    }
+
+    async fn repositories(&self, ws: WorkspaceId) -> Result<Vec<Repository>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM repositories WHERE workspace_id = $1 ORDER BY slug")
+            .bind(ws.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(repository_from_row).collect()
+    }
+
+    async fn repository_by_slug(&self, ws: WorkspaceId, slug: &Slug) -> Result<Option<Repository>, StoreError> {
+        let row = sqlx::query("SELECT * FROM repositories WHERE workspace_id = $1 AND slug = $2")
+            .bind(ws.0)
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(repository_from_row).transpose()
+    }
+
+    async fn update_repository(&self, repo: &Repository) -> Result<(), StoreError> {
+        sqlx::query("UPDATE repositories SET name = $1, private = $2 WHERE id = $3")
+            .bind(&repo.name)
+            .bind(repo.private)
+            .bind(repo.id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn delete_repository(&self, repo: RepositoryId) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM repositories WHERE id = $1").bind(repo.0).execute(&self.pool).await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_group_permission(
+        &self,
+        group: GroupId,
+        repo: RepositoryId,
+        p: Option<Permission>,
+    ) -> Result<(), StoreError> {
+        let q = match p {
+            Some(p) => sqlx::query(
+                "INSERT INTO group_repository_permissions (group_id, repository_id, permission) VALUES ($1, $2, $3) \
+                 ON CONFLICT (group_id, repository_id) DO UPDATE SET permission = excluded.permission",
+            )
+            .bind(group.0)
+            .bind(repo.0)
+            .bind(p.rank()),
+            None => sqlx::query("DELETE FROM group_repository_permissions WHERE group_id = $1 AND repository_id = $2")
+                .bind(group.0)
+                .bind(repo.0),
+        };
+        q.execute(&self.pool).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn set_grant(&self, repo: RepositoryId, account: AccountId, p: Option<Permission>) -> Result<(), StoreError> {
+        let q = match p {
+            Some(p) => sqlx::query(
+                "INSERT INTO repository_grants (repository_id, account_id, permission) VALUES ($1, $2, $3) \
+                 ON CONFLICT (repository_id, account_id) DO UPDATE SET permission = excluded.permission",
+            )
+            .bind(repo.0)
+            .bind(account.0)
+            .bind(p.rank()),
+            None => sqlx::query("DELETE FROM repository_grants WHERE repository_id = $1 AND account_id = $2")
+                .bind(repo.0)
+                .bind(account.0),
+        };
+        q.execute(&self.pool).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn effective_permission(
+        &self,
+        ws: WorkspaceId,
+        repo: RepositoryId,
+        account: AccountId,
+    ) -> Result<Permission, StoreError> {
+        let rank: i32 = sqlx::query_scalar(EFFECTIVE_PERMISSION)
+            .bind(account.0)
+            .bind(ws.0)
+            .bind(repo.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        permission(i16::try_from(rank).map_err(|_| corrupt("permission"))?)
+    }
+
+    async fn members(
+        &self,
+        ws: WorkspaceId,
+        after: Option<&str>,
+        limit: u32,
+        all_repositories: bool,
+    ) -> Result<Vec<Member>, StoreError> {
+        let sql = if all_repositories { ALL_REPOSITORIES } else { members_query!("") };
+        let rows = sqlx::query(sql)
+            .bind(ws.0)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let accounts: Vec<Account> =
+            rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect::<Result<_, _>>()?;
+        let (Some(first), Some(last)) = (accounts.first(), accounts.last()) else { return Ok(Vec::new()) };
+        let memberships = sqlx::query(
+            "SELECT gm.account_id, g.slug FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+               JOIN accounts a ON a.id = gm.account_id \
+              WHERE g.workspace_id = $1 AND a.username >= $2 AND a.username <= $3 ORDER BY g.slug",
+        )
+        .bind(ws.0)
+        .bind(first.username.as_str())
+        .bind(last.username.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut members: Vec<Member> =
+            accounts.into_iter().map(|account| Member { account, groups: Vec::new() }).collect();
+        for row in &memberships {
+            let id: Uuid = row.try_get("account_id").map_err(db)?;
+            if let Some(m) = members.iter_mut().find(|m| m.account.id.0 == id) {
+                m.groups.push(slug(row, "slug")?);
+            }
+        }
+        Ok(members)
+    }
+}
