@@ -30,6 +30,9 @@ impl Store for SqlStore {
     }
 }
 
+/// A write transaction.
+pub(crate) type Tx = sqlx::Transaction<'static, crate::Db>;
+
 /// Any error as an opaque backend failure.
 pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))

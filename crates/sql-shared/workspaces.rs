@@ -1,9 +1,9 @@
 //! `WorkspaceStore` on SQL.
 
 use crate::accounts::{account_cols, account_from_row};
-use crate::store::{SqlStore, corrupt, db};
+use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::ports::{
-    Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, StoreError, Workspace,
+    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, StoreError, Workspace,
     WorkspaceStore,
 };
 use guildhall_core::accounts::Account;
@@ -101,7 +101,7 @@ const ALL_REPOSITORIES: &str = members_query!(
 
 #[async_trait::async_trait]
 impl WorkspaceStore for SqlStore {
-    async fn create_workspace(&self, new: &NewWorkspace) -> Result<Workspace, StoreError> {
+    async fn create_workspace(&self, new: &NewWorkspace, audit: &Audit) -> Result<Workspace, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let now = new.now.as_millis();
         sqlx::query(
@@ -137,6 +137,7 @@ impl WorkspaceStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(Workspace {
             id: new.id,
@@ -169,25 +170,22 @@ impl WorkspaceStore for SqlStore {
         rows.iter().map(workspace_from_row).collect()
     }
 
-    async fn update_workspace(&self, ws: &Workspace, now: Timestamp) -> Result<(), StoreError> {
-        sqlx::query(
+    async fn update_workspace(&self, ws: &Workspace, audit: &Audit) -> Result<(), StoreError> {
+        let q = sqlx::query(
             "UPDATE workspaces SET name = $1, plan = $2, invitations_accept_any_account = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(&ws.name)
         .bind(ws.plan.as_str())
         .bind(ws.invitations_accept_any_account)
-        .bind(now.as_millis())
-        .bind(ws.id.0)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
+        .bind(audit.at.as_millis())
+        .bind(ws.id.0);
+        audited(self, audit, q).await.map(|_| ())
     }
 
-    async fn delete_workspace(&self, id: WorkspaceId) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id.0).execute(&self.pool).await.map_err(db)?;
-        Ok(done.rows_affected() > 0)
+    async fn delete_workspace(&self, id: WorkspaceId, audit: &Audit) -> Result<bool, StoreError> {
+        // The audit row outlives the workspace (its workspace becomes NULL).
+        let q = sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id.0);
+        Ok(audited(self, audit, q).await? > 0)
     }
 
     async fn membership(&self, ws: WorkspaceId, account: AccountId) -> Result<(bool, bool), StoreError> {
@@ -206,8 +204,8 @@ impl WorkspaceStore for SqlStore {
         Ok((groups > 0, admin > 0))
     }
 
-    async fn create_group(&self, ws: WorkspaceId, new: &NewGroup, now: Timestamp) -> Result<Group, StoreError> {
-        sqlx::query(
+    async fn create_group(&self, ws: WorkspaceId, new: &NewGroup, audit: &Audit) -> Result<Group, StoreError> {
+        let q = sqlx::query(
             "INSERT INTO groups (id, workspace_id, slug, name, default_permission, is_admins, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -217,10 +215,8 @@ impl WorkspaceStore for SqlStore {
         .bind(&new.name)
         .bind(new.default_permission.rank())
         .bind(false)
-        .bind(now.as_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .bind(audit.at.as_millis());
+        audited(self, audit, q).await?;
         Ok(Group {
             id: new.id,
             workspace: ws,
@@ -250,19 +246,16 @@ impl WorkspaceStore for SqlStore {
         row.as_ref().map(group_from_row).transpose()
     }
 
-    async fn update_group(&self, group: &Group) -> Result<(), StoreError> {
-        sqlx::query("UPDATE groups SET name = $1, default_permission = $2 WHERE id = $3 AND is_admins = $4")
+    async fn update_group(&self, group: &Group, audit: &Audit) -> Result<(), StoreError> {
+        let q = sqlx::query("UPDATE groups SET name = $1, default_permission = $2 WHERE id = $3 AND is_admins = $4")
             .bind(&group.name)
             .bind(group.default_permission.rank())
             .bind(group.id.0)
-            .bind(false)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+            .bind(false);
+        audited(self, audit, q).await.map(|_| ())
     }
 
-    async fn delete_group(&self, group: GroupId) -> Result<bool, StoreError> {
+    async fn delete_group(&self, group: GroupId, audit: &Audit) -> Result<bool, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let admins: Option<bool> = sqlx::query_scalar("SELECT is_admins FROM groups WHERE id = $1")
             .bind(group.0)
@@ -274,6 +267,7 @@ impl WorkspaceStore for SqlStore {
             Some(true) => Err(StoreError::Conflict("administrators")),
             Some(false) => {
                 sqlx::query("DELETE FROM groups WHERE id = $1").bind(group.0).execute(&mut *tx).await.map_err(db)?;
+                insert_audit(&mut tx, audit).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }
@@ -284,22 +278,24 @@ impl WorkspaceStore for SqlStore {
         &self,
         group: GroupId,
         account: AccountId,
-        now: Timestamp,
+        audit: &Audit,
     ) -> Result<MembershipChange, StoreError> {
-        let done = sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO group_members (group_id, account_id, added_at) VALUES ($1, $2, $3) \
              ON CONFLICT (group_id, account_id) DO NOTHING",
         )
         .bind(group.0)
         .bind(account.0)
-        .bind(now.as_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(if done.rows_affected() > 0 { MembershipChange::Changed } else { MembershipChange::Unchanged })
+        .bind(audit.at.as_millis());
+        Ok(if audited(self, audit, q).await? > 0 { MembershipChange::Changed } else { MembershipChange::Unchanged })
     }
 
-    async fn remove_member(&self, group: GroupId, account: AccountId) -> Result<MembershipChange, StoreError> {
+    async fn remove_member(
+        &self,
+        group: GroupId,
+        account: AccountId,
+        audit: &Audit,
+    ) -> Result<MembershipChange, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         // Lock the group so two removals cannot each see the other admin.
         let admins: Option<bool> =
@@ -322,6 +318,9 @@ impl WorkspaceStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        if done.rows_affected() > 0 {
+            insert_audit(&mut tx, audit).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(if done.rows_affected() > 0 { MembershipChange::Changed } else { MembershipChange::Unchanged })
     }
@@ -343,9 +342,9 @@ impl WorkspaceStore for SqlStore {
         &self,
         ws: WorkspaceId,
         new: &NewRepository,
-        now: Timestamp,
+        audit: &Audit,
     ) -> Result<Repository, StoreError> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO repositories (id, workspace_id, slug, name, private, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new.id.0)
@@ -353,10 +352,8 @@ impl WorkspaceStore for SqlStore {
         .bind(new.slug.as_str())
         .bind(&new.name)
         .bind(new.private)
-        .bind(now.as_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        .bind(audit.at.as_millis());
+        audited(self, audit, q).await?;
         Ok(Repository {
             id: new.id,
             workspace: ws,
@@ -385,21 +382,17 @@ impl WorkspaceStore for SqlStore {
         row.as_ref().map(repository_from_row).transpose()
     }
 
-    async fn update_repository(&self, repo: &Repository) -> Result<(), StoreError> {
-        sqlx::query("UPDATE repositories SET name = $1, private = $2 WHERE id = $3")
+    async fn update_repository(&self, repo: &Repository, audit: &Audit) -> Result<(), StoreError> {
+        let q = sqlx::query("UPDATE repositories SET name = $1, private = $2 WHERE id = $3")
             .bind(&repo.name)
             .bind(repo.private)
-            .bind(repo.id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+            .bind(repo.id.0);
+        audited(self, audit, q).await.map(|_| ())
     }
 
-    async fn delete_repository(&self, repo: RepositoryId) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM repositories WHERE id = $1").bind(repo.0).execute(&self.pool).await.map_err(db)?;
-        Ok(done.rows_affected() > 0)
+    async fn delete_repository(&self, repo: RepositoryId, audit: &Audit) -> Result<bool, StoreError> {
+        let q = sqlx::query("DELETE FROM repositories WHERE id = $1").bind(repo.0);
+        Ok(audited(self, audit, q).await? > 0)
     }
 
     async fn set_group_permission(
@@ -407,6 +400,7 @@ impl WorkspaceStore for SqlStore {
         group: GroupId,
         repo: RepositoryId,
         p: Option<Permission>,
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let q = match p {
             Some(p) => sqlx::query(
@@ -420,11 +414,16 @@ impl WorkspaceStore for SqlStore {
                 .bind(group.0)
                 .bind(repo.0),
         };
-        q.execute(&self.pool).await.map_err(db)?;
-        Ok(())
+        audited(self, audit, q).await.map(|_| ())
     }
 
-    async fn set_grant(&self, repo: RepositoryId, account: AccountId, p: Option<Permission>) -> Result<(), StoreError> {
+    async fn set_grant(
+        &self,
+        repo: RepositoryId,
+        account: AccountId,
+        p: Option<Permission>,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         let q = match p {
             Some(p) => sqlx::query(
                 "INSERT INTO repository_grants (repository_id, account_id, permission) VALUES ($1, $2, $3) \
@@ -437,8 +436,7 @@ impl WorkspaceStore for SqlStore {
                 .bind(repo.0)
                 .bind(account.0),
         };
-        q.execute(&self.pool).await.map_err(db)?;
-        Ok(())
+        audited(self, audit, q).await.map(|_| ())
     }
 
     async fn effective_permission(
@@ -496,4 +494,72 @@ impl WorkspaceStore for SqlStore {
         }
         Ok(members)
     }
+
+    async fn audit_log(
+        &self,
+        ws: WorkspaceId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Audit)>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")
+            .bind(ws.0)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(audit_from_row).collect()
+    }
+}
+
+/// Appends an audit row inside the caller's transaction.
+pub(crate) async fn insert_audit(tx: &mut Tx, a: &Audit) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (workspace_id, actor_id, actor, action, target, detail, ip, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(a.workspace.map(|w| w.0))
+    .bind(a.actor.map(|a| a.0))
+    .bind(&a.actor_label)
+    .bind(&a.action)
+    .bind(&a.target)
+    .bind(a.detail.as_deref())
+    .bind(a.ip.as_deref())
+    .bind(a.at.as_millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+fn audit_from_row(row: &DbRow) -> Result<(i64, Audit), StoreError> {
+    Ok((
+        row.try_get("id").map_err(db)?,
+        Audit {
+            workspace: row.try_get::<Option<Uuid>, _>("workspace_id").map_err(db)?.map(WorkspaceId::from_uuid),
+            actor: row.try_get::<Option<Uuid>, _>("actor_id").map_err(db)?.map(AccountId::from_uuid),
+            actor_label: row.try_get("actor").map_err(db)?,
+            action: row.try_get("action").map_err(db)?,
+            target: row.try_get("target").map_err(db)?,
+            detail: row.try_get("detail").map_err(db)?,
+            ip: row.try_get("ip").map_err(db)?,
+            at: Timestamp::from_millis(row.try_get("at").map_err(db)?),
+        },
+    ))
+}
+
+/// Runs one statement and the audit row in a write transaction; returns the
+/// number of rows the statement changed.
+async fn audited(
+    store: &SqlStore,
+    audit: &Audit,
+    q: sqlx::query::Query<'_, crate::Db, <crate::Db as sqlx::Database>::Arguments>,
+) -> Result<u64, StoreError> {
+    let mut tx = crate::dialect::begin_write(&store.pool).await.map_err(db)?;
+    let done = q.execute(&mut *tx).await.map_err(db)?;
+    if done.rows_affected() > 0 {
+        insert_audit(&mut tx, audit).await?;
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(done.rows_affected())
 }

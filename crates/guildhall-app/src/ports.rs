@@ -12,7 +12,8 @@ pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpo
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use workspaces::{
-    Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, Workspace, WorkspaceStore,
+    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, Workspace,
+    WorkspaceStore,
 };
 
 use async_trait::async_trait;

@@ -91,11 +91,12 @@ CREATE INDEX access_tokens_account ON access_tokens (account_id);
 
 CREATE TABLE audit_log (
     id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    workspace_id  UUID REFERENCES workspaces (id) ON DELETE CASCADE,
+    workspace_id  UUID REFERENCES workspaces (id) ON DELETE SET NULL,
     actor_id      UUID,
     actor         TEXT NOT NULL,
     action        TEXT NOT NULL,
     target        TEXT NOT NULL,
+    detail        TEXT,
     ip            TEXT,
     at            BIGINT NOT NULL
 );

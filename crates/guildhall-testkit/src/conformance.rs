@@ -37,7 +37,8 @@ macro_rules! store_conformance {
             the_permission_query_agrees_with_the_domain_rule,
             members_are_paged_by_username_with_their_groups,
             all_repositories_keeps_only_members_who_reach_every_repository,
-            deleting_a_workspace_removes_what_it_held);
+            deleting_a_workspace_removes_what_it_held,
+            changes_are_audited_in_their_workspace);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

@@ -71,6 +71,23 @@ pub struct Member {
     pub groups: Vec<Slug>,
 }
 
+/// An audit-log row, written in the same transaction as the change it
+/// records (SPEC §8: who, what, target, when, from where).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audit {
+    pub workspace: Option<WorkspaceId>,
+    pub actor: Option<AccountId>,
+    /// The actor as shown: a username, or `operator (cli)`.
+    pub actor_label: String,
+    /// A dotted verb such as `group.member_added`.
+    pub action: String,
+    /// What was acted on, such as `group:devs` or `account:ada`.
+    pub target: String,
+    pub detail: Option<String>,
+    pub ip: Option<String>,
+    pub at: Timestamp,
+}
+
 /// What changing a group membership did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipChange {
@@ -79,49 +96,56 @@ pub enum MembershipChange {
     Unchanged,
 }
 
+/// Every mutating method writes its `Audit` row in the same transaction.
 #[async_trait]
 pub trait WorkspaceStore: Send + Sync {
     /// Creates the workspace, its administrators group, and makes the
     /// creator its first member. `Conflict("slug")` if the slug is taken.
-    async fn create_workspace(&self, new: &NewWorkspace) -> Result<Workspace, StoreError>;
+    async fn create_workspace(&self, new: &NewWorkspace, audit: &Audit) -> Result<Workspace, StoreError>;
     async fn workspace_by_slug(&self, slug: &Slug) -> Result<Option<Workspace>, StoreError>;
     /// The workspaces the account is a member of, by slug.
     async fn workspaces_of(&self, account: AccountId) -> Result<Vec<Workspace>, StoreError>;
-    async fn update_workspace(&self, ws: &Workspace, now: Timestamp) -> Result<(), StoreError>;
-    async fn delete_workspace(&self, id: WorkspaceId) -> Result<bool, StoreError>;
+    async fn update_workspace(&self, ws: &Workspace, audit: &Audit) -> Result<(), StoreError>;
+    async fn delete_workspace(&self, id: WorkspaceId, audit: &Audit) -> Result<bool, StoreError>;
 
     /// `(member, admin)` for an account in a workspace.
     async fn membership(&self, ws: WorkspaceId, account: AccountId) -> Result<(bool, bool), StoreError>;
 
-    async fn create_group(&self, ws: WorkspaceId, new: &NewGroup, now: Timestamp) -> Result<Group, StoreError>;
+    async fn create_group(&self, ws: WorkspaceId, new: &NewGroup, audit: &Audit) -> Result<Group, StoreError>;
     async fn groups(&self, ws: WorkspaceId) -> Result<Vec<Group>, StoreError>;
     async fn group_by_slug(&self, ws: WorkspaceId, slug: &Slug) -> Result<Option<Group>, StoreError>;
-    async fn update_group(&self, group: &Group) -> Result<(), StoreError>;
+    /// Updates name and default permission (never of the administrators group).
+    async fn update_group(&self, group: &Group, audit: &Audit) -> Result<(), StoreError>;
     /// Deletes a group; the administrators group is never deleted
     /// (`Conflict("administrators")`).
-    async fn delete_group(&self, group: GroupId) -> Result<bool, StoreError>;
+    async fn delete_group(&self, group: GroupId, audit: &Audit) -> Result<bool, StoreError>;
 
     async fn add_member(
         &self,
         group: GroupId,
         account: AccountId,
-        now: Timestamp,
+        audit: &Audit,
     ) -> Result<MembershipChange, StoreError>;
     /// Removes a member; the administrators group never loses its last
     /// member (`Conflict("last_admin")`).
-    async fn remove_member(&self, group: GroupId, account: AccountId) -> Result<MembershipChange, StoreError>;
+    async fn remove_member(
+        &self,
+        group: GroupId,
+        account: AccountId,
+        audit: &Audit,
+    ) -> Result<MembershipChange, StoreError>;
     async fn group_members(&self, group: GroupId) -> Result<Vec<Account>, StoreError>;
 
     async fn create_repository(
         &self,
         ws: WorkspaceId,
         new: &NewRepository,
-        now: Timestamp,
+        audit: &Audit,
     ) -> Result<Repository, StoreError>;
     async fn repositories(&self, ws: WorkspaceId) -> Result<Vec<Repository>, StoreError>;
     async fn repository_by_slug(&self, ws: WorkspaceId, slug: &Slug) -> Result<Option<Repository>, StoreError>;
-    async fn update_repository(&self, repo: &Repository) -> Result<(), StoreError>;
-    async fn delete_repository(&self, repo: RepositoryId) -> Result<bool, StoreError>;
+    async fn update_repository(&self, repo: &Repository, audit: &Audit) -> Result<(), StoreError>;
+    async fn delete_repository(&self, repo: RepositoryId, audit: &Audit) -> Result<bool, StoreError>;
 
     /// Sets (or with `None` removes) a group's permission on a repository.
     async fn set_group_permission(
@@ -129,9 +153,16 @@ pub trait WorkspaceStore: Send + Sync {
         group: GroupId,
         repo: RepositoryId,
         p: Option<Permission>,
+        audit: &Audit,
     ) -> Result<(), StoreError>;
     /// Sets (or with `None` removes) an account's direct grant.
-    async fn set_grant(&self, repo: RepositoryId, account: AccountId, p: Option<Permission>) -> Result<(), StoreError>;
+    async fn set_grant(
+        &self,
+        repo: RepositoryId,
+        account: AccountId,
+        p: Option<Permission>,
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
 
     /// The effective permission of an account on a repository of the workspace.
     async fn effective_permission(
@@ -151,4 +182,12 @@ pub trait WorkspaceStore: Send + Sync {
         limit: u32,
         all_repositories: bool,
     ) -> Result<Vec<Member>, StoreError>;
+
+    /// A workspace's audit entries, newest first, with ids below `before`.
+    async fn audit_log(
+        &self,
+        ws: WorkspaceId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Audit)>, StoreError>;
 }

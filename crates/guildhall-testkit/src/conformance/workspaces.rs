@@ -1,11 +1,27 @@
 //! Conformance of `WorkspaceStore`.
 
 use super::{T0, new_account};
-use guildhall_app::ports::{MembershipChange, NewGroup, NewRepository, NewWorkspace, Store, StoreError, Workspace};
+use guildhall_app::ports::{
+    Audit, MembershipChange, NewGroup, NewRepository, NewWorkspace, Store, StoreError, Workspace,
+};
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::{Permission, PermissionInputs, Plan, Slug, effective_permission};
 use guildhall_core::{GroupId, RepositoryId, WorkspaceId};
 use std::sync::Arc;
+
+/// An audit row for changes whose audit trail a test does not inspect.
+fn au() -> Audit {
+    Audit {
+        workspace: None,
+        actor: None,
+        actor_label: "test".into(),
+        action: "test".into(),
+        target: "test".into(),
+        detail: None,
+        ip: None,
+        at: T0,
+    }
+}
 
 fn slug(s: &str) -> Slug {
     Slug::parse(s).unwrap()
@@ -25,7 +41,7 @@ async fn workspace(store: &dyn Store, s: &str, creator: &Account) -> Workspace {
         admins_group: GroupId::from_uuid(uuid::Uuid::now_v7()),
         now: T0,
     };
-    store.create_workspace(&new).await.unwrap()
+    store.create_workspace(&new, &au()).await.unwrap()
 }
 
 async fn group(store: &dyn Store, ws: &Workspace, s: &str, default: Permission) -> GroupId {
@@ -35,7 +51,7 @@ async fn group(store: &dyn Store, ws: &Workspace, s: &str, default: Permission) 
         name: s.to_owned(),
         default_permission: default,
     };
-    store.create_group(ws.id, &new, T0).await.unwrap().id
+    store.create_group(ws.id, &new, &au()).await.unwrap().id
 }
 
 async fn repo(store: &dyn Store, ws: &Workspace, s: &str) -> RepositoryId {
@@ -45,7 +61,7 @@ async fn repo(store: &dyn Store, ws: &Workspace, s: &str) -> RepositoryId {
         name: s.to_owned(),
         private: true,
     };
-    store.create_repository(ws.id, &new, T0).await.unwrap().id
+    store.create_repository(ws.id, &new, &au()).await.unwrap().id
 }
 
 async fn admins(store: &dyn Store, ws: &Workspace) -> GroupId {
@@ -74,13 +90,13 @@ pub async fn creating_a_workspace_makes_its_creator_the_admin(store: Arc<dyn Sto
         admins_group: GroupId::from_uuid(uuid::Uuid::now_v7()),
         now: T0,
     };
-    assert!(matches!(store.create_workspace(&dup).await, Err(StoreError::Conflict("slug"))));
+    assert!(matches!(store.create_workspace(&dup, &au()).await, Err(StoreError::Conflict("slug"))));
     assert!(store.workspaces_of(bob.id).await.unwrap().is_empty(), "a refused workspace left a membership");
     let mut changed = ws.clone();
     changed.name = "Acme Inc".into();
     changed.plan = Plan::Paid;
     changed.invitations_accept_any_account = true;
-    store.update_workspace(&changed, T0).await.unwrap();
+    store.update_workspace(&changed, &au()).await.unwrap();
     assert_eq!(store.workspace_by_slug(&slug("acme")).await.unwrap().unwrap(), changed);
 }
 
@@ -89,20 +105,20 @@ pub async fn the_administrators_group_is_never_deleted_nor_left_empty(store: Arc
     let bob = account(store.as_ref(), "bob").await;
     let ws = workspace(store.as_ref(), "acme", &ada).await;
     let admins = admins(store.as_ref(), &ws).await;
-    assert!(matches!(store.delete_group(admins).await, Err(StoreError::Conflict("administrators"))));
-    assert!(matches!(store.remove_member(admins, ada.id).await, Err(StoreError::Conflict("last_admin"))));
+    assert!(matches!(store.delete_group(admins, &au()).await, Err(StoreError::Conflict("administrators"))));
+    assert!(matches!(store.remove_member(admins, ada.id, &au()).await, Err(StoreError::Conflict("last_admin"))));
     assert_eq!(store.membership(ws.id, ada.id).await.unwrap(), (true, true));
-    assert_eq!(store.add_member(admins, bob.id, T0).await.unwrap(), MembershipChange::Changed);
-    assert_eq!(store.add_member(admins, bob.id, T0).await.unwrap(), MembershipChange::Unchanged);
-    assert_eq!(store.remove_member(admins, ada.id).await.unwrap(), MembershipChange::Changed);
-    assert_eq!(store.remove_member(admins, ada.id).await.unwrap(), MembershipChange::Unchanged);
+    assert_eq!(store.add_member(admins, bob.id, &au()).await.unwrap(), MembershipChange::Changed);
+    assert_eq!(store.add_member(admins, bob.id, &au()).await.unwrap(), MembershipChange::Unchanged);
+    assert_eq!(store.remove_member(admins, ada.id, &au()).await.unwrap(), MembershipChange::Changed);
+    assert_eq!(store.remove_member(admins, ada.id, &au()).await.unwrap(), MembershipChange::Unchanged);
     assert_eq!(store.group_members(admins).await.unwrap().iter().map(|a| a.id).collect::<Vec<_>>(), vec![bob.id]);
     // An ordinary group can be emptied and deleted.
     let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
-    store.add_member(devs, ada.id, T0).await.unwrap();
-    assert_eq!(store.remove_member(devs, ada.id).await.unwrap(), MembershipChange::Changed);
-    assert!(store.delete_group(devs).await.unwrap());
-    assert!(!store.delete_group(devs).await.unwrap());
+    store.add_member(devs, ada.id, &au()).await.unwrap();
+    assert_eq!(store.remove_member(devs, ada.id, &au()).await.unwrap(), MembershipChange::Changed);
+    assert!(store.delete_group(devs, &au()).await.unwrap());
+    assert!(!store.delete_group(devs, &au()).await.unwrap());
 }
 
 pub async fn the_last_two_admins_cannot_both_leave_at_once(store: Arc<dyn Store>) {
@@ -111,10 +127,10 @@ pub async fn the_last_two_admins_cannot_both_leave_at_once(store: Arc<dyn Store>
         let bob = account(store.as_ref(), &format!("bob{round}")).await;
         let ws = workspace(store.as_ref(), &format!("acme{round}"), &ada).await;
         let admins = admins(store.as_ref(), &ws).await;
-        store.add_member(admins, bob.id, T0).await.unwrap();
+        store.add_member(admins, bob.id, &au()).await.unwrap();
         let (s1, s2) = (store.clone(), store.clone());
-        let a = tokio::spawn(async move { s1.remove_member(admins, ada.id).await });
-        let b = tokio::spawn(async move { s2.remove_member(admins, bob.id).await });
+        let a = tokio::spawn(async move { s1.remove_member(admins, ada.id, &au()).await });
+        let b = tokio::spawn(async move { s2.remove_member(admins, bob.id, &au()).await });
         let results = [a.await.unwrap(), b.await.unwrap()];
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "round {round}: {results:?}");
         assert_eq!(store.group_members(admins).await.unwrap().len(), 1);
@@ -135,14 +151,14 @@ pub async fn slugs_are_unique_within_a_workspace_only(store: Arc<dyn Store>) {
         name: "x".into(),
         default_permission: Permission::None,
     };
-    assert!(matches!(store.create_group(one.id, &dup, T0).await, Err(StoreError::Conflict("slug"))));
+    assert!(matches!(store.create_group(one.id, &dup, &au()).await, Err(StoreError::Conflict("slug"))));
     let dup = NewRepository {
         id: RepositoryId::from_uuid(uuid::Uuid::now_v7()),
         slug: slug("api"),
         name: "x".into(),
         private: false,
     };
-    assert!(matches!(store.create_repository(one.id, &dup, T0).await, Err(StoreError::Conflict("slug"))));
+    assert!(matches!(store.create_repository(one.id, &dup, &au()).await, Err(StoreError::Conflict("slug"))));
     assert_eq!(store.groups(one.id).await.unwrap().len(), 2);
     assert_eq!(store.repositories(one.id).await.unwrap().len(), 1);
 }
@@ -177,7 +193,7 @@ pub async fn the_permission_query_agrees_with_the_domain_rule(store: Arc<dyn Sto
         for r in &repos {
             if rng.next(2) == 0 {
                 let p = rng.permission();
-                store.set_group_permission(*g, *r, Some(p)).await.unwrap();
+                store.set_group_permission(*g, *r, Some(p), &au()).await.unwrap();
                 group_perms.insert((*g, *r), p);
             }
         }
@@ -185,22 +201,22 @@ pub async fn the_permission_query_agrees_with_the_domain_rule(store: Arc<dyn Sto
     for i in 0..12 {
         let who = account(store.as_ref(), &format!("user{i}")).await;
         // A group of another workspace must never count here.
-        store.add_member(foreign_group, who.id, T0).await.unwrap();
+        store.add_member(foreign_group, who.id, &au()).await.unwrap();
         let is_admin = rng.next(6) == 0;
         if is_admin {
-            store.add_member(admins, who.id, T0).await.unwrap();
+            store.add_member(admins, who.id, &au()).await.unwrap();
         }
         let mut mine = Vec::new();
         for (g, default) in &groups {
             if rng.next(3) == 0 {
-                store.add_member(*g, who.id, T0).await.unwrap();
+                store.add_member(*g, who.id, &au()).await.unwrap();
                 mine.push((*g, *default));
             }
         }
         for r in &repos {
             let direct = (rng.next(3) == 0).then(|| rng.permission());
             if let Some(p) = direct {
-                store.set_grant(*r, who.id, Some(p)).await.unwrap();
+                store.set_grant(*r, who.id, Some(p), &au()).await.unwrap();
             }
             let inputs = PermissionInputs {
                 workspace_admin: is_admin,
@@ -217,9 +233,9 @@ pub async fn the_permission_query_agrees_with_the_domain_rule(store: Arc<dyn Sto
     }
     // Removing the only path lowers the permission to none.
     let solo = account(store.as_ref(), "solo").await;
-    store.set_grant(repos[0], solo.id, Some(Permission::Write)).await.unwrap();
+    store.set_grant(repos[0], solo.id, Some(Permission::Write), &au()).await.unwrap();
     assert_eq!(store.effective_permission(ws.id, repos[0], solo.id).await.unwrap(), Permission::Write);
-    store.set_grant(repos[0], solo.id, None).await.unwrap();
+    store.set_grant(repos[0], solo.id, None, &au()).await.unwrap();
     assert_eq!(store.effective_permission(ws.id, repos[0], solo.id).await.unwrap(), Permission::None);
 }
 
@@ -230,9 +246,9 @@ pub async fn members_are_paged_by_username_with_their_groups(store: Arc<dyn Stor
     let ops = group(store.as_ref(), &ws, "ops", Permission::None).await;
     for name in ["bob", "cyd", "dee"] {
         let a = account(store.as_ref(), name).await;
-        store.add_member(devs, a.id, T0).await.unwrap();
+        store.add_member(devs, a.id, &au()).await.unwrap();
         if name == "cyd" {
-            store.add_member(ops, a.id, T0).await.unwrap();
+            store.add_member(ops, a.id, &au()).await.unwrap();
         }
     }
     account(store.as_ref(), "outsider").await;
@@ -255,19 +271,19 @@ pub async fn all_repositories_keeps_only_members_who_reach_every_repository(stor
     let r1 = repo(store.as_ref(), &ws, "r1").await;
     let r2 = repo(store.as_ref(), &ws, "r2").await;
     let bob = account(store.as_ref(), "bob").await; // group default read: reaches all
-    store.add_member(readers, bob.id, T0).await.unwrap();
+    store.add_member(readers, bob.id, &au()).await.unwrap();
     let cyd = account(store.as_ref(), "cyd").await; // grants on both: reaches all
-    store.add_member(nobody, cyd.id, T0).await.unwrap();
-    store.set_grant(r1, cyd.id, Some(Permission::Read)).await.unwrap();
-    store.set_group_permission(nobody, r2, Some(Permission::Write)).await.unwrap();
+    store.add_member(nobody, cyd.id, &au()).await.unwrap();
+    store.set_grant(r1, cyd.id, Some(Permission::Read), &au()).await.unwrap();
+    store.set_group_permission(nobody, r2, Some(Permission::Write), &au()).await.unwrap();
     let dee = account(store.as_ref(), "dee").await; // only r1: not all
     let only_r1 = group(store.as_ref(), &ws, "only-r1", Permission::None).await;
-    store.add_member(only_r1, dee.id, T0).await.unwrap();
-    store.set_group_permission(only_r1, r1, Some(Permission::Admin)).await.unwrap();
+    store.add_member(only_r1, dee.id, &au()).await.unwrap();
+    store.set_group_permission(only_r1, r1, Some(Permission::Admin), &au()).await.unwrap();
     let eve = account(store.as_ref(), "eve").await; // an explicit none grant reaches nothing
-    store.add_member(only_r1, eve.id, T0).await.unwrap();
-    store.remove_member(only_r1, eve.id).await.unwrap();
-    store.add_member(nobody, eve.id, T0).await.unwrap();
+    store.add_member(only_r1, eve.id, &au()).await.unwrap();
+    store.remove_member(only_r1, eve.id, &au()).await.unwrap();
+    store.add_member(nobody, eve.id, &au()).await.unwrap();
     let names: Vec<String> = store
         .members(ws.id, None, 100, true)
         .await
@@ -285,15 +301,48 @@ pub async fn deleting_a_workspace_removes_what_it_held(store: Arc<dyn Store>) {
     let ws = workspace(store.as_ref(), "acme", &ada).await;
     let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
     let r = repo(store.as_ref(), &ws, "api").await;
-    store.set_group_permission(devs, r, Some(Permission::Write)).await.unwrap();
-    store.set_grant(r, ada.id, Some(Permission::Admin)).await.unwrap();
-    assert!(store.delete_workspace(ws.id).await.unwrap());
+    store.set_group_permission(devs, r, Some(Permission::Write), &au()).await.unwrap();
+    store.set_grant(r, ada.id, Some(Permission::Admin), &au()).await.unwrap();
+    assert!(store.delete_workspace(ws.id, &au()).await.unwrap());
     assert!(store.workspace_by_slug(&slug("acme")).await.unwrap().is_none());
     assert!(store.workspaces_of(ada.id).await.unwrap().is_empty());
     assert!(store.groups(ws.id).await.unwrap().is_empty());
     assert!(store.repositories(ws.id).await.unwrap().is_empty());
     assert_eq!(store.effective_permission(ws.id, r, ada.id).await.unwrap(), Permission::None);
-    assert!(!store.delete_workspace(ws.id).await.unwrap());
+    assert!(!store.delete_workspace(ws.id, &au()).await.unwrap());
     // The slug is free again.
     workspace(store.as_ref(), "acme", &ada).await;
+}
+
+pub async fn changes_are_audited_in_their_workspace(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let other = workspace(store.as_ref(), "other", &ada).await;
+    let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
+    let entry = |action: &str, at: i64| Audit {
+        workspace: Some(ws.id),
+        actor: Some(ada.id),
+        actor_label: "ada".into(),
+        action: action.into(),
+        target: "account:bob".into(),
+        detail: Some("group devs".into()),
+        ip: Some("192.0.2.7".into()),
+        at: guildhall_core::Timestamp::from_millis(T0.as_millis() + at),
+    };
+    store.add_member(devs, bob.id, &entry("group.member_added", 1)).await.unwrap();
+    // A no-op writes no audit row.
+    store.add_member(devs, bob.id, &entry("group.member_added", 2)).await.unwrap();
+    store.remove_member(devs, bob.id, &entry("group.member_removed", 3)).await.unwrap();
+    let log = store.audit_log(ws.id, None, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|(_, a)| a.action.as_str()).collect();
+    assert_eq!(actions, ["group.member_removed", "group.member_added"]);
+    assert_eq!(log[1].1, entry("group.member_added", 1));
+    let older = store.audit_log(ws.id, Some(log[0].0), 10).await.unwrap();
+    assert_eq!(older.len(), 1);
+    assert!(store.audit_log(other.id, None, 10).await.unwrap().is_empty(), "audit leaked across workspaces");
+    // A refused change writes nothing.
+    let admins = admins(store.as_ref(), &ws).await;
+    assert!(store.remove_member(admins, ada.id, &entry("group.member_removed", 4)).await.is_err());
+    assert_eq!(store.audit_log(ws.id, None, 10).await.unwrap().len(), 2);
 }
