@@ -4,13 +4,17 @@
 //! adapter, and no transaction type leaks through these traits.
 
 mod accounts;
+mod invitations;
 mod sessions;
 mod throttle;
+mod tokens;
 mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
+pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
+pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};
 pub use workspaces::{
     Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, Workspace,
     WorkspaceStore,
@@ -34,7 +38,9 @@ pub enum StoreError {
 /// Every store port, implemented by `guildhall-store-sqlite` and
 /// `guildhall-store-postgres` and checked by the conformance suite.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + ThrottleStore + WorkspaceStore + Send + Sync {
+pub trait Store:
+    AccountStore + SessionStore + ThrottleStore + WorkspaceStore + InvitationStore + AccessTokenStore + Send + Sync
+{
     /// A trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -52,3 +52,11 @@ id_type!(
     /// The identifier of a repository.
     RepositoryId
 );
+id_type!(
+    /// The identifier of an invitation (not its secret token).
+    InvitationId
+);
+id_type!(
+    /// The identifier of an access token (not its secret value).
+    AccessTokenId
+);

@@ -14,5 +14,5 @@ pub mod time;
 pub mod tokens;
 pub mod workspaces;
 
-pub use ids::{AccountId, GroupId, RepositoryId, SessionId, WorkspaceId};
+pub use ids::{AccessTokenId, AccountId, GroupId, InvitationId, RepositoryId, SessionId, WorkspaceId};
 pub use time::Timestamp;

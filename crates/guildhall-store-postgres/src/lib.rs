@@ -9,12 +9,16 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 #[path = "../../sql-shared/accounts.rs"]
 mod accounts;
 mod dialect;
+#[path = "../../sql-shared/invitations.rs"]
+mod invitations;
 #[path = "../../sql-shared/sessions.rs"]
 mod sessions;
 #[path = "../../sql-shared/store.rs"]
 mod store;
 #[path = "../../sql-shared/throttle.rs"]
 mod throttle;
+#[path = "../../sql-shared/tokens.rs"]
+mod tokens;
 #[path = "../../sql-shared/workspaces.rs"]
 mod workspaces;
 

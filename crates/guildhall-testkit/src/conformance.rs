@@ -38,7 +38,10 @@ macro_rules! store_conformance {
             members_are_paged_by_username_with_their_groups,
             all_repositories_keeps_only_members_who_reach_every_repository,
             deleting_a_workspace_removes_what_it_held,
-            changes_are_audited_in_their_workspace);
+            changes_are_audited_in_their_workspace,
+            an_invitation_is_accepted_once_into_all_its_groups,
+            resending_replaces_the_token_and_revoking_ends_the_invitation,
+            access_tokens_work_until_revoked_or_expired);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(
@@ -72,7 +75,7 @@ fn token(purpose: EmailTokenPurpose, expires_at: Timestamp) -> (TokenHash, NewEm
     (t.hash(), NewEmailToken { hash: t.hash(), purpose, expires_at })
 }
 
-fn rand_bytes() -> [u8; 32] {
+pub(crate) fn rand_bytes() -> [u8; 32] {
     let mut b = [0u8; 32];
     b[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     b[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());

@@ -2,11 +2,12 @@
 
 use super::{T0, new_account};
 use guildhall_app::ports::{
-    Audit, MembershipChange, NewGroup, NewRepository, NewWorkspace, Store, StoreError, Workspace,
+    Audit, MembershipChange, NewAccessToken, NewGroup, NewInvitation, NewRepository, NewWorkspace, Store, StoreError,
+    Workspace,
 };
 use guildhall_core::accounts::Account;
-use guildhall_core::workspaces::{Permission, PermissionInputs, Plan, Slug, effective_permission};
-use guildhall_core::{GroupId, RepositoryId, WorkspaceId};
+use guildhall_core::workspaces::{InvitationState, Permission, PermissionInputs, Plan, Slug, effective_permission};
+use guildhall_core::{AccessTokenId, GroupId, InvitationId, RepositoryId, WorkspaceId};
 use std::sync::Arc;
 
 /// An audit row for changes whose audit trail a test does not inspect.
@@ -345,4 +346,102 @@ pub async fn changes_are_audited_in_their_workspace(store: Arc<dyn Store>) {
     let admins = admins(store.as_ref(), &ws).await;
     assert!(store.remove_member(admins, ada.id, &entry("group.member_removed", 4)).await.is_err());
     assert_eq!(store.audit_log(ws.id, None, 10).await.unwrap().len(), 2);
+}
+
+fn invite(
+    ws: &Workspace,
+    email: &str,
+    groups: Vec<GroupId>,
+    expires_in: u64,
+) -> (guildhall_core::tokens::TokenHash, NewInvitation) {
+    let t = guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes());
+    let new = NewInvitation {
+        id: InvitationId::from_uuid(uuid::Uuid::now_v7()),
+        workspace: ws.id,
+        token_hash: t.hash(),
+        email: guildhall_core::accounts::Email::parse(email).unwrap(),
+        invited_by: None,
+        groups,
+        now: T0,
+        expires_at: T0.plus(std::time::Duration::from_secs(expires_in)),
+    };
+    (t.hash(), new)
+}
+
+pub async fn an_invitation_is_accepted_once_into_all_its_groups(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
+    let ops = group(store.as_ref(), &ws, "ops", Permission::Write).await;
+    let (hash, new) = invite(&ws, "Bob@Example.com", vec![ops, devs], 3600);
+    let inv = store.create_invitation(&new, &au()).await.unwrap();
+    assert_eq!(inv.groups, vec![slug("devs"), slug("ops")]);
+    assert_eq!(inv.state, InvitationState::Pending);
+    assert_eq!(inv.email.as_str(), "Bob@Example.com");
+    assert_eq!(store.invitation_by_token(&hash).await.unwrap().unwrap().id, inv.id);
+    let (s1, s2) = (store.clone(), store.clone());
+    let a = tokio::spawn(async move { s1.accept_invitation(inv.id, bob.id, &au()).await.unwrap() });
+    let b = tokio::spawn(async move { s2.accept_invitation(inv.id, bob.id, &au()).await.unwrap() });
+    assert_eq!([a.await.unwrap(), b.await.unwrap()].iter().filter(|x| **x).count(), 1, "accepted twice");
+    let after = store.invitation(ws.id, inv.id).await.unwrap().unwrap();
+    assert_eq!((after.state, after.accepted_by), (InvitationState::Accepted, Some(bob.id)));
+    assert_eq!(store.membership(ws.id, bob.id).await.unwrap(), (true, false));
+    let names: Vec<_> = store.members(ws.id, Some("ada"), 10, false).await.unwrap().remove(0).groups;
+    assert_eq!(names, vec![slug("devs"), slug("ops")]);
+    assert!(!store.revoke_invitation(inv.id, &au()).await.unwrap(), "an accepted invitation was revoked");
+    let other = workspace(store.as_ref(), "other", &ada).await;
+    assert!(store.invitation(other.id, inv.id).await.unwrap().is_none(), "an invitation leaked across workspaces");
+}
+
+pub async fn resending_replaces_the_token_and_revoking_ends_the_invitation(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let devs = group(store.as_ref(), &ws, "devs", Permission::Read).await;
+    let (old, new) = invite(&ws, "bob@example.com", vec![devs], 3600);
+    let inv = store.create_invitation(&new, &au()).await.unwrap();
+    let fresh = guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash();
+    let later = T0.plus(std::time::Duration::from_secs(7200));
+    assert!(store.resend_invitation(inv.id, &fresh, later, &au()).await.unwrap());
+    assert!(store.invitation_by_token(&old).await.unwrap().is_none(), "the old link still works");
+    assert_eq!(store.invitation_by_token(&fresh).await.unwrap().unwrap().expires_at, later);
+    assert!(store.revoke_invitation(inv.id, &au()).await.unwrap());
+    assert_eq!(store.invitation(ws.id, inv.id).await.unwrap().unwrap().state, InvitationState::Revoked);
+    assert!(!store.resend_invitation(inv.id, &old, later, &au()).await.unwrap());
+    assert!(!store.accept_invitation(inv.id, bob.id, &au()).await.unwrap());
+    assert_eq!(store.membership(ws.id, bob.id).await.unwrap(), (false, false));
+    assert_eq!(store.invitations(ws.id).await.unwrap().len(), 1);
+}
+
+pub async fn access_tokens_work_until_revoked_or_expired(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let secret = guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes());
+    let new = NewAccessToken {
+        id: AccessTokenId::from_uuid(uuid::Uuid::now_v7()),
+        account: ada.id,
+        name: "ci".into(),
+        token_hash: secret.hash(),
+        scopes: vec!["workspaces:read".into(), "workspaces:admin".into()],
+        now: T0,
+        expires_at: Some(T0.plus(std::time::Duration::from_secs(60))),
+    };
+    let t = store.create_access_token(&new).await.unwrap();
+    let (found, who) = store.access_token_by_hash(&secret.hash(), T0).await.unwrap().unwrap();
+    assert_eq!((found.id, who.id), (t.id, ada.id));
+    assert_eq!(found.scopes, ["workspaces:read", "workspaces:admin"]);
+    assert!(store.access_tokens(ada.id).await.unwrap()[0].last_used_at.is_some());
+    let late = T0.plus(std::time::Duration::from_secs(60));
+    assert!(store.access_token_by_hash(&secret.hash(), late).await.unwrap().is_none(), "expired token works");
+    store.set_account_status(ada.id, guildhall_core::accounts::AccountStatus::Deactivated, T0).await.unwrap();
+    assert!(
+        store.access_token_by_hash(&secret.hash(), T0).await.unwrap().is_none(),
+        "deactivated account's token works"
+    );
+    store.set_account_status(ada.id, guildhall_core::accounts::AccountStatus::Active, T0).await.unwrap();
+    assert!(!store.revoke_access_token(bob.id, t.id).await.unwrap(), "bob revoked ada's token");
+    assert!(store.revoke_access_token(ada.id, t.id).await.unwrap());
+    assert!(store.access_token_by_hash(&secret.hash(), T0).await.unwrap().is_none());
+    assert!(store.access_tokens(ada.id).await.unwrap().is_empty());
 }
