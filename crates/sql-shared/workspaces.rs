@@ -158,6 +158,15 @@ impl WorkspaceStore for SqlStore {
         row.as_ref().map(workspace_from_row).transpose()
     }
 
+    async fn workspace_by_id(&self, id: WorkspaceId) -> Result<Option<Workspace>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKSPACE_COLS} WHERE w.id = $1")))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(workspace_from_row).transpose()
+    }
+
     async fn workspaces_of(&self, account: AccountId) -> Result<Vec<Workspace>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{WORKSPACE_COLS} WHERE w.id IN (SELECT g.workspace_id FROM groups g \
@@ -336,6 +345,19 @@ impl WorkspaceStore for SqlStore {
         .await
         .map_err(db)?;
         rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+    }
+
+    async fn account_groups(&self, ws: WorkspaceId, account: AccountId) -> Result<Vec<GroupId>, StoreError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT g.id FROM groups g JOIN group_members gm ON gm.group_id = g.id \
+              WHERE g.workspace_id = $1 AND gm.account_id = $2 ORDER BY g.slug",
+        )
+        .bind(ws.0)
+        .bind(account.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(ids.into_iter().map(GroupId::from_uuid).collect())
     }
 
     async fn create_repository(

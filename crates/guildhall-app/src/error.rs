@@ -45,6 +45,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not found")]
     NotFound,
+    /// Known to the caller, but beyond their role or token scope.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("internal error")]

@@ -6,12 +6,15 @@
 
 pub mod accounts;
 pub mod error;
+pub mod invitations;
 mod mails;
 pub mod passwords;
 pub mod ports;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
+pub mod tokens;
+pub mod workspaces;
 
 pub use error::{AppError, FieldErrors};
 pub use settings::AppSettings;
@@ -52,6 +55,18 @@ impl App {
 
     pub fn sessions(&self) -> sessions::SessionService<'_> {
         sessions::SessionService::new(self)
+    }
+
+    pub fn workspaces(&self) -> workspaces::WorkspaceService<'_> {
+        workspaces::WorkspaceService::new(self)
+    }
+
+    pub fn invitations(&self) -> invitations::InvitationService<'_> {
+        invitations::InvitationService::new(self)
+    }
+
+    pub fn tokens(&self) -> tokens::TokenService<'_> {
+        tokens::TokenService::new(self)
     }
 
     pub fn settings(&self) -> &AppSettings {

@@ -53,3 +53,25 @@ pub fn already_registered(base: &str, email: &Email, account: &Account) -> Outgo
         ),
     }
 }
+
+pub fn invitation(
+    base: &str,
+    to: &Email,
+    workspace: &str,
+    groups: &[guildhall_core::workspaces::Slug],
+    inviter: &str,
+    token: &SecretToken,
+    days: u64,
+) -> OutgoingMail {
+    let groups: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
+    OutgoingMail {
+        to: to.clone(),
+        to_name: None,
+        subject: format!("You are invited to {workspace}"),
+        text: format!(
+            "Hello,\n\n{inviter} invited you to the workspace {workspace} on Guildhall (groups: {groups}).\n\nAccept the invitation:\n\n{base}/invitations/{t}\n\nYou will sign in, or create an account with this email address, first. The link works once and expires in {days} days.\n",
+            groups = groups.join(", "),
+            t = token.expose(),
+        ),
+    }
+}

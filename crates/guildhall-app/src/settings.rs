@@ -27,6 +27,8 @@ pub struct AppSettings {
     pub session_ttl: Duration,
     pub verification_ttl: Duration,
     pub reset_ttl: Duration,
+    /// How long an invitation link works (default 7 days).
+    pub invitation_ttl: Duration,
     /// Failed sign-ins per account (by email) before a lockout.
     pub signin_account_throttle: ThrottlePolicy,
     /// Failed sign-ins per source address before a lockout.
@@ -47,6 +49,7 @@ impl AppSettings {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             verification_ttl: Duration::from_secs(24 * 3600),
             reset_ttl: minutes(60),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             signin_account_throttle: ThrottlePolicy { max_hits: 5, window: minutes(15), lockout: minutes(15) },
             signin_address_throttle: ThrottlePolicy { max_hits: 50, window: minutes(15), lockout: minutes(15) },
             resend_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod ids;
 pub mod problem;
 pub mod return_to;
+pub mod scopes;
 pub mod throttle;
 pub mod time;
 pub mod tokens;

@@ -103,6 +103,7 @@ pub trait WorkspaceStore: Send + Sync {
     /// creator its first member. `Conflict("slug")` if the slug is taken.
     async fn create_workspace(&self, new: &NewWorkspace, audit: &Audit) -> Result<Workspace, StoreError>;
     async fn workspace_by_slug(&self, slug: &Slug) -> Result<Option<Workspace>, StoreError>;
+    async fn workspace_by_id(&self, id: WorkspaceId) -> Result<Option<Workspace>, StoreError>;
     /// The workspaces the account is a member of, by slug.
     async fn workspaces_of(&self, account: AccountId) -> Result<Vec<Workspace>, StoreError>;
     async fn update_workspace(&self, ws: &Workspace, audit: &Audit) -> Result<(), StoreError>;
@@ -135,6 +136,8 @@ pub trait WorkspaceStore: Send + Sync {
         audit: &Audit,
     ) -> Result<MembershipChange, StoreError>;
     async fn group_members(&self, group: GroupId) -> Result<Vec<Account>, StoreError>;
+    /// The groups of the workspace an account is in.
+    async fn account_groups(&self, ws: WorkspaceId, account: AccountId) -> Result<Vec<GroupId>, StoreError>;
 
     async fn create_repository(
         &self,
