@@ -80,6 +80,7 @@ impl IntoResponse for PageError {
                 ),
                 AppError::Unauthenticated => return Redirect::to("/login").into_response(),
                 AppError::NotFound => (StatusCode::NOT_FOUND, "Not found", "There is nothing here.".to_owned()),
+                AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "Not allowed", why),
                 AppError::Conflict(what) => (StatusCode::CONFLICT, "Conflict", what),
                 AppError::Internal(e) => {
                     log_internal(e.as_ref());
@@ -129,6 +130,7 @@ impl From<AppError> for ApiError {
             AppError::InvalidLink => Problem::new("invalid-token", "The token is invalid, expired or used", 400),
             AppError::Unauthenticated => Problem::new("unauthenticated", "Authentication required", 401),
             AppError::NotFound => Problem::new("not-found", "Not found", 404),
+            AppError::Forbidden(why) => Problem::new("forbidden", "Forbidden", 403).with_detail(why),
             AppError::Conflict(what) => Problem::new("conflict", "Conflict", 409).with_detail(what),
             AppError::Internal(e) => {
                 log_internal(e.as_ref());

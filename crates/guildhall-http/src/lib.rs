@@ -16,6 +16,7 @@ mod session;
 pub use metrics::Metrics;
 
 use axum::Router;
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use guildhall_app::App;
 use std::sync::Arc;
@@ -68,10 +69,12 @@ pub fn router(state: HttpState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        // Spans carry the path only: query strings can hold secret tokens.
+        // Spans carry the route template, never the raw path or query: both
+        // can hold secret tokens (`/invitations/{token}`, `?token=`).
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            let route = req.extensions().get::<MatchedPath>().map_or("<unmatched>", |p| p.as_str());
+            tracing::info_span!("http", method = %req.method(), route = %route, request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)

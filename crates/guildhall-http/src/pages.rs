@@ -2,6 +2,7 @@
 //! every form posts a CSRF token (see `csrf`).
 
 mod account;
+mod invitations;
 mod login;
 mod password;
 mod signup;
@@ -24,6 +25,7 @@ pub fn router() -> Router<HttpState> {
         .merge(verify::router())
         .merge(password::router())
         .merge(account::router())
+        .merge(invitations::router())
 }
 
 async fn home(MaybeSignedIn(who): MaybeSignedIn) -> Redirect {

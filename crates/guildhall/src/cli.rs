@@ -67,6 +67,24 @@ pub enum Admin {
     /// Accounts.
     #[command(subcommand)]
     Account(AccountCmd),
+    /// Personal access tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create a personal access token for an account; the token is printed once.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// A scope: workspaces:read, workspaces:write or workspaces:admin (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "created by the operator")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(Admin::Account(cmd)) => account(&settings, cmd, cli.global.json).await,
+        Command::Admin(Admin::Token(cmd)) => token(&settings, cmd, cli.global.json).await,
     }
 }
 
@@ -167,10 +186,42 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn account(settings: &Settings, cmd: AccountCmd, json: bool) -> anyhow::Result<()> {
+/// The app on the configured database, for operator commands.
+async fn operator_app(settings: &Settings) -> anyhow::Result<guildhall_app::App> {
     let store = startup::open_store(&settings.database_url()).await?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.listen));
-    let app = startup::build_app(settings, &public_url, store, startup::system_clock())?;
+    startup::build_app(settings, &public_url, store, startup::system_clock())
+}
+
+/// An `AppError` as the operator's error message.
+fn operator_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Invalid(errors) => {
+            let text: Vec<String> = errors.0.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+            anyhow::anyhow!("{}", text.join("\n"))
+        }
+        AppError::NotFound => anyhow::anyhow!("no such account"),
+        e => e.into(),
+    }
+}
+
+async fn token(settings: &Settings, cmd: TokenCmd, json: bool) -> anyhow::Result<()> {
+    let app = operator_app(settings).await?;
+    let TokenCmd::Create { username, scopes, name } = cmd;
+    let account = app.accounts().by_username(&username).await.map_err(operator_error)?;
+    let (token, secret) = app.tokens().create(&account, &name, &scopes).await.map_err(operator_error)?;
+    if json {
+        let v = serde_json::json!({ "id": token.id, "username": account.username, "scopes": token.scopes, "token": secret.expose() });
+        println!("{v}");
+    } else {
+        println!("Token for {} with scopes {} (shown only now):", account.username, token.scopes.join(" "));
+        println!("{}", secret.expose());
+    }
+    Ok(())
+}
+
+async fn account(settings: &Settings, cmd: AccountCmd, json: bool) -> anyhow::Result<()> {
+    let app = operator_app(settings).await?;
     let accounts = app.accounts();
     let result = match cmd {
         AccountCmd::Create { email, username, display_name, password_stdin: _, verified } => {
@@ -191,18 +242,8 @@ async fn account(settings: &Settings, cmd: AccountCmd, json: bool) -> anyhow::Re
         AccountCmd::Deactivate { username } => accounts.set_status(&username, AccountStatus::Deactivated).await,
         AccountCmd::Reactivate { username } => accounts.set_status(&username, AccountStatus::Active).await,
     };
-    match result {
-        Ok(account) => {
-            print_account(&account, json);
-            Ok(())
-        }
-        Err(AppError::Invalid(errors)) => {
-            let text: Vec<String> = errors.0.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-            anyhow::bail!("{}", text.join("\n"))
-        }
-        Err(AppError::NotFound) => anyhow::bail!("no such account"),
-        Err(e) => Err(e.into()),
-    }
+    print_account(&result.map_err(operator_error)?, json);
+    Ok(())
 }
 
 fn print_account(a: &Account, json: bool) {

@@ -1,22 +1,19 @@
-//! `GET /api/v1/account`: the signed-in account (session cookie for now;
-//! bearer tokens arrive with the workspaces API).
+//! `GET /api/v1/account`: the calling account (session or any valid token).
 
-use crate::HttpState;
-use crate::error::ApiError;
-use crate::session::MaybeSignedIn;
+use super::caller::ApiCaller;
 use axum::routing::get;
 use axum::{Json, Router};
-use guildhall_app::AppError;
 use serde_json::{Value, json};
+
+use crate::HttpState;
 
 pub fn router() -> Router<HttpState> {
     Router::new().route("/account", get(show))
 }
 
-async fn show(MaybeSignedIn(who): MaybeSignedIn) -> Result<Json<Value>, ApiError> {
-    let who = who.ok_or(AppError::Unauthenticated)?;
-    let a = who.account;
-    Ok(Json(json!({
+async fn show(caller: ApiCaller) -> Json<Value> {
+    let a = caller.account;
+    Json(json!({
         "id": a.id,
         "email": a.email,
         "email_verified": a.email_verified,
@@ -24,5 +21,5 @@ async fn show(MaybeSignedIn(who): MaybeSignedIn) -> Result<Json<Value>, ApiError
         "display_name": a.display_name,
         "status": a.status,
         "created_at": a.created_at.rfc3339(),
-    })))
+    }))
 }
