@@ -192,9 +192,21 @@ impl WorkspaceStore for SqlStore {
     }
 
     async fn delete_workspace(&self, id: WorkspaceId, audit: &Audit) -> Result<bool, StoreError> {
-        // The audit row outlives the workspace (its workspace becomes NULL).
-        let q = sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id.0);
-        Ok(audited(self, audit, q).await? > 0)
+        // The audit row goes in first, so it can name the workspace; the
+        // delete then sets its workspace to NULL and the row outlives it.
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM workspaces WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn membership(&self, ws: WorkspaceId, account: AccountId) -> Result<(bool, bool), StoreError> {

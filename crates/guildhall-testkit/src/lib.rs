@@ -270,3 +270,80 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_owned())
 }
+
+/// A JSON API client authenticated with a personal access token.
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let text = res.text().await.unwrap();
+        if status >= 400 {
+            assert_eq!(ct, "application/problem+json", "error {status} on {path} is not problem+json: {text}");
+        }
+        (status, if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap() })
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+}
+
+impl TestApp {
+    /// Creates a verified account `NAME@example.com` directly.
+    pub async fn account(&self, username: &str) -> guildhall_core::accounts::Account {
+        self.app
+            .accounts()
+            .admin_create(guildhall_app::accounts::AdminCreate {
+                email: &format!("{username}@example.com"),
+                username,
+                display_name: None,
+                password: "correct horse battery",
+                verified: true,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// An API client for `username` holding a token with these scopes.
+    pub async fn api_as(&self, username: &str, scopes: &[&str]) -> Api {
+        let account = self.app.accounts().by_username(username).await.unwrap();
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let (_, secret) = self.app.tokens().create(&account, "test", &scopes).await.unwrap();
+        Api { http: reqwest::Client::new(), base: self.base_url.clone(), token: secret.expose().to_owned() }
+    }
+
+    /// A verified account with an all-scopes token.
+    pub async fn user(&self, username: &str) -> Api {
+        self.account(username).await;
+        self.api_as(username, &["workspaces:admin"]).await
+    }
+}

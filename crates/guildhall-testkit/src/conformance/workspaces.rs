@@ -304,7 +304,10 @@ pub async fn deleting_a_workspace_removes_what_it_held(store: Arc<dyn Store>) {
     let r = repo(store.as_ref(), &ws, "api").await;
     store.set_group_permission(devs, r, Some(Permission::Write), &au()).await.unwrap();
     store.set_grant(r, ada.id, Some(Permission::Admin), &au()).await.unwrap();
-    assert!(store.delete_workspace(ws.id, &au()).await.unwrap());
+    let mut gone = au();
+    gone.workspace = Some(ws.id);
+    gone.action = "workspace.deleted".into();
+    assert!(store.delete_workspace(ws.id, &gone).await.unwrap());
     assert!(store.workspace_by_slug(&slug("acme")).await.unwrap().is_none());
     assert!(store.workspaces_of(ada.id).await.unwrap().is_empty());
     assert!(store.groups(ws.id).await.unwrap().is_empty());

@@ -6,12 +6,14 @@
 mod account;
 mod cli;
 mod csrf;
+mod invitations;
 mod login;
 mod ops;
 mod password;
 mod signup;
 mod smtp;
 mod verify;
+mod workspaces_api;
 
 use guildhall_testkit::{Backend, TestApp};
 
