@@ -12,11 +12,18 @@ mod workspaces;
 
 use crate::HttpState;
 use crate::error::ApiError;
-use axum::Router;
+use axum::routing::get;
+use axum::{Json, Router};
 use guildhall_core::problem::Problem;
+use std::sync::Arc;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
 
+/// The API router and its OpenAPI document, built from the same handlers:
+/// a route cannot exist without its documentation.
 pub fn router() -> Router<HttpState> {
-    Router::new()
+    let (router, mut doc) = OpenApiRouter::new()
         .merge(account::router())
         .merge(tokens::router())
         .merge(workspaces::router())
@@ -24,7 +31,26 @@ pub fn router() -> Router<HttpState> {
         .merge(repositories::router())
         .merge(members::router())
         .merge(invitations::router())
-        .fallback(not_found)
+        .split_for_parts();
+    describe(&mut doc);
+    let doc = Arc::new(doc);
+    router.route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) })).fallback(not_found)
+}
+
+fn describe(doc: &mut OpenApi) {
+    doc.info = InfoBuilder::new()
+        .title("Guildhall API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Accounts, workspaces, groups, repositories, permissions and invitations. Errors are RFC 9457 \
+             problem+json. Authenticate with `Authorization: Bearer <personal access token>`, or a browser session.",
+        ))
+        .build();
+    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components
+        .add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("gh_session"))));
 }
 
 async fn not_found() -> ApiError {

@@ -5,33 +5,40 @@ use super::caller::{WsAdmin, WsMember};
 use super::json::{self, ApiJson};
 use crate::HttpState;
 use crate::error::ApiError;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use guildhall_app::ports::MembershipChange;
 use guildhall_app::workspaces::GroupPatch;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/workspaces/{ws}/groups", get(list_groups).post(create_group))
-        .route("/workspaces/{ws}/groups/{group}", get(get_group).patch(update_group).delete(delete_group))
-        .route("/workspaces/{ws}/groups/{group}/members", get(list_group_members))
-        .route("/workspaces/{ws}/groups/{group}/members/{username}", put(add_group_member).delete(remove_group_member))
-        .route(
-            "/workspaces/{ws}/groups/{group}/permissions/{repo}",
-            put(set_group_permission).delete(remove_group_permission),
-        )
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(get_group, update_group, delete_group))
+        .routes(routes!(list_group_members))
+        .routes(routes!(add_group_member, remove_group_member))
+        .routes(routes!(set_group_permission, remove_group_permission))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/groups",
+    tag = "groups",
+    summary = "The groups of a workspace",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn list_groups(State(state): State<HttpState>, WsMember(m): WsMember) -> Result<Json<Value>, ApiError> {
     let groups = state.app.workspaces().groups(&m).await?;
     Ok(Json(json!({ "groups": groups.iter().map(json::group).collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateGroup {
     slug: String,
@@ -39,6 +46,16 @@ struct CreateGroup {
     default_permission: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/groups",
+    tag = "groups",
+    summary = "Create a group",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    request_body = CreateGroup,
+    responses((status = 201, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn create_group(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -48,6 +65,15 @@ async fn create_group(
     Ok((StatusCode::CREATED, Json(json::group(&g))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/groups/{group}",
+    tag = "groups",
+    summary = "A group",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn get_group(
     State(state): State<HttpState>,
     WsMember(m): WsMember,
@@ -56,13 +82,23 @@ async fn get_group(
     Ok(Json(json::group(&state.app.workspaces().group(&m, &group).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchGroup {
     name: Option<String>,
     default_permission: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}/groups/{group}",
+    tag = "groups",
+    summary = "Change a group",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug")),
+    request_body = PatchGroup,
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn update_group(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -73,6 +109,15 @@ async fn update_group(
     Ok(Json(json::group(&state.app.workspaces().update_group(&a, &group, patch).await?)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/groups/{group}",
+    tag = "groups",
+    summary = "Delete a group (never the administrators group)",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug")),
+    responses((status = 204, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn delete_group(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -82,6 +127,15 @@ async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/groups/{group}/members",
+    tag = "groups",
+    summary = "The members of a group",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn list_group_members(
     State(state): State<HttpState>,
     WsMember(m): WsMember,
@@ -91,6 +145,15 @@ async fn list_group_members(
     Ok(Json(json!({ "members": members.iter().map(json::person).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/workspaces/{ws}/groups/{group}/members/{username}",
+    tag = "groups",
+    summary = "Add a member (a no-op for a member)",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug"), ("username" = String, Path, description = "Account username")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn add_group_member(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -103,6 +166,15 @@ async fn add_group_member(
     Ok(Json(json!({ "status": status })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/groups/{group}/members/{username}",
+    tag = "groups",
+    summary = "Remove a member (the administrators group keeps its last member)",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug"), ("username" = String, Path, description = "Account username")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn remove_group_member(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -115,12 +187,22 @@ async fn remove_group_member(
     Ok(Json(json!({ "status": status })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PermissionBody {
     pub permission: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/workspaces/{ws}/groups/{group}/permissions/{repo}",
+    tag = "permissions",
+    summary = "Set the permission of a group on a repository",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug"), ("repo" = String, Path, description = "Repository slug")),
+    request_body = PermissionBody,
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn set_group_permission(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -131,6 +213,15 @@ async fn set_group_permission(
     Ok(Json(json!({ "group": group, "repository": repo, "permission": body.permission })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/groups/{group}/permissions/{repo}",
+    tag = "permissions",
+    summary = "Remove the permission of a group on a repository",
+    params(("ws" = String, Path, description = "Workspace slug"), ("group" = String, Path, description = "Group slug"), ("repo" = String, Path, description = "Repository slug")),
+    responses((status = 204, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn remove_group_permission(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,

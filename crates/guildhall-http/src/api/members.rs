@@ -5,15 +5,16 @@ use super::caller::{WsAdmin, WsMember};
 use super::json;
 use crate::HttpState;
 use crate::error::ApiError;
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use guildhall_app::AppError;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<HttpState> {
-    Router::new().route("/workspaces/{ws}/members", get(list_members)).route("/workspaces/{ws}/audit", get(list_audit))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new().routes(routes!(list_members)).routes(routes!(list_audit))
 }
 
 #[derive(Deserialize)]
@@ -26,6 +27,15 @@ struct MembersQuery {
     all_repositories: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/members",
+    tag = "members",
+    summary = "Members with their groups, by cursor; all_repositories=true keeps those who reach every repository",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn list_members(
     State(state): State<HttpState>,
     WsMember(m): WsMember,
@@ -56,6 +66,15 @@ struct AuditQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/audit",
+    tag = "audit",
+    summary = "The audit log, newest first (admins only)",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn list_audit(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,

@@ -6,30 +6,37 @@ use super::groups::PermissionBody;
 use super::json::{self, ApiJson};
 use crate::HttpState;
 use crate::error::ApiError;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/workspaces/{ws}/repositories", get(list_repositories).post(create_repository))
-        .route(
-            "/workspaces/{ws}/repositories/{repo}",
-            get(get_repository).patch(update_repository).delete(delete_repository),
-        )
-        .route("/workspaces/{ws}/repositories/{repo}/grants/{username}", put(set_grant).delete(remove_grant))
-        .route("/workspaces/{ws}/repositories/{repo}/permissions/{username}", get(check_permission))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_repositories, create_repository))
+        .routes(routes!(get_repository, update_repository, delete_repository))
+        .routes(routes!(set_grant, remove_grant))
+        .routes(routes!(check_permission))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/repositories",
+    tag = "repositories",
+    summary = "The repositories of a workspace",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn list_repositories(State(state): State<HttpState>, WsMember(m): WsMember) -> Result<Json<Value>, ApiError> {
     let repos = state.app.workspaces().repositories(&m).await?;
     Ok(Json(json!({ "repositories": repos.iter().map(json::repository).collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRepository {
     slug: String,
@@ -37,6 +44,16 @@ struct CreateRepository {
     private: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/repositories",
+    tag = "repositories",
+    summary = "Create a repository",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    request_body = CreateRepository,
+    responses((status = 201, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn create_repository(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -46,6 +63,15 @@ async fn create_repository(
     Ok((StatusCode::CREATED, Json(json::repository(&r))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/repositories/{repo}",
+    tag = "repositories",
+    summary = "A repository",
+    params(("ws" = String, Path, description = "Workspace slug"), ("repo" = String, Path, description = "Repository slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn get_repository(
     State(state): State<HttpState>,
     WsMember(m): WsMember,
@@ -54,13 +80,23 @@ async fn get_repository(
     Ok(Json(json::repository(&state.app.workspaces().repository(&m, &repo).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchRepository {
     name: Option<String>,
     private: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}/repositories/{repo}",
+    tag = "repositories",
+    summary = "Change a repository",
+    params(("ws" = String, Path, description = "Workspace slug"), ("repo" = String, Path, description = "Repository slug")),
+    request_body = PatchRepository,
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn update_repository(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -71,6 +107,15 @@ async fn update_repository(
     Ok(Json(json::repository(&r)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/repositories/{repo}",
+    tag = "repositories",
+    summary = "Delete a repository",
+    params(("ws" = String, Path, description = "Workspace slug"), ("repo" = String, Path, description = "Repository slug")),
+    responses((status = 204, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn delete_repository(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -80,6 +125,16 @@ async fn delete_repository(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    put,
+    path = "/workspaces/{ws}/repositories/{repo}/grants/{username}",
+    tag = "permissions",
+    summary = "Grant an account a permission on a repository",
+    params(("ws" = String, Path, description = "Workspace slug"), ("repo" = String, Path, description = "Repository slug"), ("username" = String, Path, description = "Account username")),
+    request_body = PermissionBody,
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn set_grant(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -90,6 +145,15 @@ async fn set_grant(
     Ok(Json(json!({ "repository": repo, "username": username, "permission": body.permission })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/repositories/{repo}/grants/{username}",
+    tag = "permissions",
+    summary = "Remove the direct grant of an account",
+    params(("ws" = String, Path, description = "Workspace slug"), ("repo" = String, Path, description = "Repository slug"), ("username" = String, Path, description = "Account username")),
+    responses((status = 204, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn remove_grant(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -100,6 +164,15 @@ async fn remove_grant(
 }
 
 /// The fast check: `{"permission": "none|read|write|admin"}`.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/repositories/{repo}/permissions/{username}",
+    tag = "permissions",
+    summary = r#"The fast check: an account's effective permission ({"permission": "none|read|write|admin"})"#,
+    params(("ws" = String, Path, description = "Workspace slug"), ("repo" = String, Path, description = "Repository slug"), ("username" = String, Path, description = "Account username")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn check_permission(
     State(state): State<HttpState>,
     WsMember(m): WsMember,

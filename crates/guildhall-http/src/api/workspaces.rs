@@ -4,28 +4,39 @@ use super::caller::{ApiCaller, WsAdmin, WsMember};
 use super::json::{self, ApiJson};
 use crate::HttpState;
 use crate::error::ApiError;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use guildhall_app::workspaces::WorkspacePatch;
 use guildhall_core::scopes::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/workspaces", get(list_workspaces).post(create_workspace))
-        .route("/workspaces/{ws}", get(get_workspace).patch(update_workspace).delete(delete_workspace))
+pub fn router() -> OpenApiRouter<HttpState> {
+    OpenApiRouter::new().routes(routes!(list_workspaces, create_workspace)).routes(routes!(
+        get_workspace,
+        update_workspace,
+        delete_workspace
+    ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces",
+    tag = "workspaces",
+    summary = "The workspaces you belong to",
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn list_workspaces(State(state): State<HttpState>, caller: ApiCaller) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::WorkspacesRead)?;
     let list = state.app.workspaces().mine(&caller.account).await?;
     Ok(Json(json!({ "workspaces": list.iter().map(|w| json::workspace(w, None)).collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateWorkspace {
     slug: String,
@@ -33,6 +44,15 @@ struct CreateWorkspace {
     plan: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces",
+    tag = "workspaces",
+    summary = "Create a workspace; you become its administrator",
+    request_body = CreateWorkspace,
+    responses((status = 201, description = "Success"), (status = 401, description = "Not authenticated"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:write"]), ("session" = []))
+)]
 async fn create_workspace(
     State(state): State<HttpState>,
     caller: ApiCaller,
@@ -43,11 +63,20 @@ async fn create_workspace(
     Ok((StatusCode::CREATED, Json(json::workspace(&ws, None))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}",
+    tag = "workspaces",
+    summary = "A workspace",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:read"]), ("session" = []))
+)]
 async fn get_workspace(WsMember(m): WsMember) -> Json<Value> {
     Json(json::workspace(&m.workspace, None))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchWorkspace {
     name: Option<String>,
@@ -55,6 +84,16 @@ struct PatchWorkspace {
     invitations_accept_any_account: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}",
+    tag = "workspaces",
+    summary = "Change a workspace",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    request_body = PatchWorkspace,
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope"), (status = 422, description = "Invalid input; nothing changed")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn update_workspace(
     State(state): State<HttpState>,
     WsAdmin(a): WsAdmin,
@@ -69,6 +108,15 @@ async fn update_workspace(
     Ok(Json(json::workspace(&ws, None)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}",
+    tag = "workspaces",
+    summary = "Delete a workspace",
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 204, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not a member"), (status = 403, description = "Missing role or scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = []))
+)]
 async fn delete_workspace(State(state): State<HttpState>, WsAdmin(a): WsAdmin) -> Result<StatusCode, ApiError> {
     state.app.workspaces().delete(a).await?;
     Ok(StatusCode::NO_CONTENT)

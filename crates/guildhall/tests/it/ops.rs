@@ -52,3 +52,59 @@ async fn pages_carry_security_headers(b: Backend) {
         assert!(h.contains_key("x-request-id"), "{path}");
     }
 }
+
+/// The OpenAPI document lists every endpoint of the workspaces API, and
+/// every operation it lists is served (not the API's 404 fallback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_endpoint() {
+    let app = spawn(Backend::Sqlite).await;
+    let (status, body) = app.client().get_text("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let expected = [
+        ("/workspaces", &["get", "post"][..]),
+        ("/workspaces/{ws}", &["get", "patch", "delete"]),
+        ("/workspaces/{ws}/groups", &["get", "post"]),
+        ("/workspaces/{ws}/groups/{group}", &["get", "patch", "delete"]),
+        ("/workspaces/{ws}/groups/{group}/members", &["get"]),
+        ("/workspaces/{ws}/groups/{group}/members/{username}", &["put", "delete"]),
+        ("/workspaces/{ws}/groups/{group}/permissions/{repo}", &["put", "delete"]),
+        ("/workspaces/{ws}/repositories", &["get", "post"]),
+        ("/workspaces/{ws}/repositories/{repo}", &["get", "patch", "delete"]),
+        ("/workspaces/{ws}/repositories/{repo}/grants/{username}", &["put", "delete"]),
+        ("/workspaces/{ws}/repositories/{repo}/permissions/{username}", &["get"]),
+        ("/workspaces/{ws}/members", &["get"]),
+        ("/workspaces/{ws}/invitations", &["get", "post"]),
+        ("/workspaces/{ws}/invitations/{id}/resend", &["post"]),
+        ("/workspaces/{ws}/invitations/{id}", &["delete"]),
+        ("/workspaces/{ws}/audit", &["get"]),
+        ("/account/tokens", &["get", "post"]),
+        ("/account", &["get"]),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in expected {
+        for m in methods {
+            assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} is not documented");
+        }
+    }
+    let http = reqwest::Client::new();
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{ws}", "w")
+            .replace("{group}", "g")
+            .replace("{repo}", "r")
+            .replace("{username}", "u")
+            .replace("{id}", "i");
+        for method in ops.as_object().unwrap().keys() {
+            let res = http
+                .request(method.to_uppercase().parse().unwrap(), app.url(&format!("/api/v1{concrete}")))
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            assert_ne!(body["title"], "No such API endpoint", "{method} {path} is documented but not served");
+        }
+    }
+}
