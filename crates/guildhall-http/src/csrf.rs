@@ -68,7 +68,7 @@ where
         if expected.is_empty() || !secrets_equal(&presented, &expected) {
             return Err(PageError::Csrf);
         }
-        serde_urlencoded::from_bytes::<T>(&body)
+        serde_html_form::from_bytes::<T>(&body)
             .map(CsrfForm)
             .map_err(|_| PageError::BadRequest("The form has missing or malformed fields."))
     }

@@ -7,6 +7,7 @@ mod login;
 mod password;
 mod signup;
 mod verify;
+mod workspaces;
 
 use crate::HttpState;
 use crate::session::MaybeSignedIn;
@@ -25,6 +26,7 @@ pub fn router() -> Router<HttpState> {
         .merge(verify::router())
         .merge(password::router())
         .merge(account::router())
+        .merge(workspaces::router())
         .merge(invitations::router())
 }
 
@@ -70,6 +72,23 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("verification-sent") => "We sent a new verification link. The previous one no longer works.",
         Some("verified") => "Your email address is verified.",
         Some("session-revoked") => "The session was revoked.",
+        Some("workspace-created") => "The workspace is created; you are its administrator.",
+        Some("group-created") => "The group is created.",
+        Some("group-deleted") => "The group is deleted.",
+        Some("repository-created") => "The repository is created.",
+        Some("repository-deleted") => "The repository is deleted.",
+        Some("invited") => "The invitation is sent.",
+        Some("already-in-groups") => "Nothing to do: that person is already in those groups.",
+        Some("already-invited") => "Nothing sent: a pending invitation already covers those groups.",
+        Some("invitation-resent") => "A new link is sent; the previous one no longer works.",
+        Some("invitation-revoked") => "The invitation is revoked.",
+        Some("settings-saved") => "The settings are saved.",
+        Some("member-added") => "The member is added.",
+        Some("already-member") => "Nothing to do: already a member.",
+        Some("member-removed") => "The member is removed.",
+        Some("not-a-member") => "Nothing to do: not a member.",
+        Some("permission-set") => "The permission is saved.",
+        Some("token-revoked") => "The token is revoked.",
         _ => "",
     }
 }

@@ -3,7 +3,7 @@
 use crate::HttpState;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
-use crate::pages::{notice, render};
+use crate::pages::{notice, render, render_message};
 use crate::session::{self, SignedIn};
 use askama::Template;
 use axum::Router;
@@ -11,12 +11,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use guildhall_app::ports::AccessToken;
 use guildhall_core::SessionId;
 use guildhall_core::accounts::Account;
 use serde::Deserialize;
 
 pub fn router() -> Router<HttpState> {
-    Router::new().route("/account", get(show)).route("/account/sessions/{id}/revoke", post(revoke))
+    Router::new()
+        .route("/account", get(show))
+        .route("/account/sessions/{id}/revoke", post(revoke))
+        .route("/account/tokens", post(create_token))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
 struct SessionRow {
@@ -34,6 +39,7 @@ struct AccountPage {
     csrf: String,
     account: Account,
     sessions: Vec<SessionRow>,
+    tokens: Vec<AccessToken>,
     notice: &'static str,
 }
 
@@ -63,8 +69,9 @@ async fn show(
             current: s.id == who.session.id,
         })
         .collect();
+    let tokens = state.app.tokens().list(&who.account).await?;
     let (jar, csrf) = csrf::token(&state, jar);
-    let page = AccountPage { csrf, account: who.account, sessions, notice: notice(q.notice.as_deref()) };
+    let page = AccountPage { csrf, account: who.account, sessions, tokens, notice: notice(q.notice.as_deref()) };
     Ok((jar, render(&page)).into_response())
 }
 
@@ -82,4 +89,43 @@ async fn revoke(
         return Ok((jar, Redirect::to("/login?notice=signed-out")).into_response());
     }
     Ok(Redirect::to("/account?notice=session-revoked").into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// Shows the new token once, on this response only.
+async fn create_token(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    CsrfForm(f): CsrfForm<TokenForm>,
+) -> Result<Response, PageError> {
+    let (token, secret) = state.app.tokens().create(&who.account, &f.name, &f.scopes).await?;
+    Ok(render_message(
+        "Token created",
+        &format!(
+            "Your token {} ({}) is: {} — copy it now; it is not shown again.",
+            token.name,
+            token.scopes.join(" "),
+            secret.expose()
+        ),
+        "/account",
+        "Back to your account",
+    )
+    .into_response())
+}
+
+async fn revoke_token(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.tokens().revoke(&who.account, &id).await?;
+    Ok(Redirect::to("/account?notice=token-revoked").into_response())
 }

@@ -13,6 +13,7 @@ mod password;
 mod signup;
 mod smtp;
 mod verify;
+mod workspace_pages;
 mod workspaces_api;
 
 use guildhall_testkit::{Backend, TestApp};
