@@ -208,3 +208,72 @@ async fn serve_with_no_flags_runs_on_sqlite_and_logs_no_secrets() {
         assert!(!logs.contains(secret), "a secret reached the log");
     }
 }
+
+/// `guildhall admin token create` prints a working token once (JSON with
+/// `--json`); unknown accounts and scopes are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_creates_tokens_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, _, err) = run(
+        &[
+            "admin",
+            "account",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--username",
+            "ada",
+            "--password-stdin",
+            "--verified",
+            "--data-dir",
+            data,
+        ],
+        Some("analytical engine"),
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(
+        &[
+            "admin",
+            "token",
+            "create",
+            "--username",
+            "ada",
+            "--scope",
+            "workspaces:read",
+            "--scope",
+            "workspaces:admin",
+            "--json",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["scopes"], serde_json::json!(["workspaces:read", "workspaces:admin"]));
+    let token = v["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 43);
+    let (ok, text, _) =
+        run(&["admin", "token", "create", "--username", "ada", "--scope", "workspaces:read", "--data-dir", data], None);
+    assert!(ok && text.contains("shown only now"), "{text}");
+    let (ok, _, err) = run(
+        &["admin", "token", "create", "--username", "nobody", "--scope", "workspaces:read", "--data-dir", data],
+        None,
+    );
+    assert!(!ok && err.contains("no such account"), "{err}");
+    let (ok, _, err) =
+        run(&["admin", "token", "create", "--username", "ada", "--scope", "root", "--data-dir", data], None);
+    assert!(!ok && err.contains("Unknown scope"), "{err}");
+
+    // The token works against a server on the same data.
+    let mut settings = guildhall_testkit::test_settings(Backend::Sqlite, dir.path()).await;
+    settings.database_url = None;
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let server = guildhall::startup::Server::build(&settings, guildhall::startup::system_clock()).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run(std::future::pending()));
+    let res = reqwest::Client::new().get(format!("{base}/api/v1/account")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["username"], "ada");
+}
