@@ -3,11 +3,11 @@
 use crate::accounts::{account_cols, account_from_row};
 use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::ports::{
-    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, StoreError, Workspace,
-    WorkspaceStore,
+    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, PermissionSnapshot, Repository,
+    StoreError, Workspace, WorkspaceStore,
 };
 use guildhall_core::accounts::Account;
-use guildhall_core::workspaces::{ADMINS_GROUP, Permission, Plan, Slug};
+use guildhall_core::workspaces::{ADMINS_GROUP, Permission, PermissionData, Plan, Slug};
 use guildhall_core::{AccountId, GroupId, RepositoryId, Timestamp, WorkspaceId};
 use sqlx::Row;
 use uuid::Uuid;
@@ -56,20 +56,6 @@ fn repository_from_row(row: &DbRow) -> Result<Repository, StoreError> {
         private: row.try_get("private").map_err(db)?,
     })
 }
-
-/// The highest permission over every path: admin role, group defaults,
-/// group permissions on the repository, the direct grant.
-const EFFECTIVE_PERMISSION: &str = "SELECT CAST(COALESCE(MAX(p), 0) AS INTEGER) FROM ( \
-       SELECT CASE WHEN g.is_admins THEN 3 ELSE g.default_permission END AS p \
-         FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-        WHERE gm.account_id = $1 AND g.workspace_id = $2 \
-       UNION ALL \
-       SELECT grp.permission FROM group_repository_permissions grp \
-         JOIN group_members gm ON gm.group_id = grp.group_id \
-        WHERE grp.repository_id = $3 AND gm.account_id = $1 \
-       UNION ALL \
-       SELECT rg.permission FROM repository_grants rg WHERE rg.repository_id = $3 AND rg.account_id = $1 \
-     ) paths";
 
 /// Members of the workspace, one page by username.
 macro_rules! members_query {
@@ -473,22 +459,6 @@ impl WorkspaceStore for SqlStore {
         audited(self, audit, q).await.map(|_| ())
     }
 
-    async fn effective_permission(
-        &self,
-        ws: WorkspaceId,
-        repo: RepositoryId,
-        account: AccountId,
-    ) -> Result<Permission, StoreError> {
-        let rank: i32 = sqlx::query_scalar(EFFECTIVE_PERMISSION)
-            .bind(account.0)
-            .bind(ws.0)
-            .bind(repo.0)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        permission(i16::try_from(rank).map_err(|_| corrupt("permission"))?)
-    }
-
     async fn members(
         &self,
         ws: WorkspaceId,
@@ -529,6 +499,91 @@ impl WorkspaceStore for SqlStore {
         Ok(members)
     }
 
+    async fn workspace_version(&self, slug: &Slug) -> Result<Option<(WorkspaceId, i64)>, StoreError> {
+        let row = sqlx::query("SELECT id, version FROM workspaces WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| Ok((WorkspaceId::from_uuid(r.try_get("id").map_err(db)?), r.try_get("version").map_err(db)?)))
+            .transpose()
+    }
+
+    async fn permission_snapshot(&self, ws: WorkspaceId) -> Result<Option<PermissionSnapshot>, StoreError> {
+        // One read transaction: every query sees the state the version names.
+        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKSPACE_COLS} WHERE w.id = $1")))
+            .bind(ws.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let workspace = workspace_from_row(&row)?;
+        let version: i64 = sqlx::query_scalar("SELECT version FROM workspaces WHERE id = $1")
+            .bind(ws.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        let groups = sqlx::query("SELECT id, default_permission, is_admins FROM groups WHERE workspace_id = $1")
+            .bind(ws.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        let mut data = PermissionData::default();
+        let mut position = std::collections::HashMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            position.insert(g.try_get::<Uuid, _>("id").map_err(db)?, i);
+            data.groups
+                .push((permission(g.try_get("default_permission").map_err(db)?)?, g.try_get("is_admins").map_err(db)?));
+        }
+        let group_of = |r: &DbRow| -> Result<usize, StoreError> {
+            position.get(&r.try_get::<Uuid, _>("group_id").map_err(db)?).copied().ok_or_else(|| corrupt("group"))
+        };
+        let memberships = sqlx::query(
+            "SELECT a.username, gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+               JOIN accounts a ON a.id = gm.account_id WHERE g.workspace_id = $1",
+        )
+        .bind(ws.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for r in &memberships {
+            data.memberships.push((r.try_get("username").map_err(db)?, group_of(r)?));
+        }
+        data.repositories = sqlx::query_scalar("SELECT slug FROM repositories WHERE workspace_id = $1")
+            .bind(ws.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        let group_permissions = sqlx::query(
+            "SELECT grp.group_id, r.slug, grp.permission FROM group_repository_permissions grp \
+               JOIN repositories r ON r.id = grp.repository_id WHERE r.workspace_id = $1",
+        )
+        .bind(ws.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for r in &group_permissions {
+            let p = permission(r.try_get("permission").map_err(db)?)?;
+            data.group_permissions.push((group_of(r)?, r.try_get("slug").map_err(db)?, p));
+        }
+        let grants = sqlx::query(
+            "SELECT a.username, r.slug, rg.permission FROM repository_grants rg \
+               JOIN repositories r ON r.id = rg.repository_id JOIN accounts a ON a.id = rg.account_id \
+              WHERE r.workspace_id = $1",
+        )
+        .bind(ws.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for r in &grants {
+            let p = permission(r.try_get("permission").map_err(db)?)?;
+            data.grants.push((r.try_get("username").map_err(db)?, r.try_get("slug").map_err(db)?, p));
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Some(PermissionSnapshot { workspace, version, data }))
+    }
+
     async fn audit_log(
         &self,
         ws: WorkspaceId,
@@ -546,8 +601,17 @@ impl WorkspaceStore for SqlStore {
     }
 }
 
-/// Appends an audit row inside the caller's transaction.
+/// Appends an audit row inside the caller's transaction, and bumps the
+/// workspace's version: every change to a workspace is audited, so this is
+/// the one place that tells caches their permission data is stale.
 pub(crate) async fn insert_audit(tx: &mut Tx, a: &Audit) -> Result<(), StoreError> {
+    if let Some(ws) = a.workspace {
+        sqlx::query("UPDATE workspaces SET version = version + 1 WHERE id = $1")
+            .bind(ws.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
     sqlx::query(
         "INSERT INTO audit_log (workspace_id, actor_id, actor, action, target, detail, ip, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -37,12 +37,13 @@ pub struct Deps {
 pub struct App {
     deps: Arc<Deps>,
     passwords: Passwords,
+    permission_indexes: workspaces::IndexCache,
 }
 
 impl App {
     pub fn new(deps: Deps) -> Self {
         let passwords = Passwords::new(deps.settings.argon2);
-        Self { deps: Arc::new(deps), passwords }
+        Self { deps: Arc::new(deps), passwords, permission_indexes: workspaces::IndexCache::default() }
     }
 
     pub fn accounts(&self) -> accounts::AccountService<'_> {

@@ -16,8 +16,8 @@ pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};
 pub use workspaces::{
-    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository, Workspace,
-    WorkspaceStore,
+    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, PermissionSnapshot, Repository,
+    Workspace, WorkspaceStore,
 };
 
 use async_trait::async_trait;

@@ -11,8 +11,22 @@ use crate::ports::{
     StoreError, Workspace,
 };
 use guildhall_core::accounts::{Account, Username};
-use guildhall_core::workspaces::{Permission, Plan, Slug};
+use guildhall_core::workspaces::{Permission, PermissionIndex, Plan, Slug};
 use guildhall_core::{GroupId, RepositoryId, WorkspaceId};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// A permission index and the workspace version it was built from.
+struct CachedIndex {
+    version: i64,
+    index: PermissionIndex,
+}
+
+/// Per-workspace permission indexes. Every use first reads the workspace's
+/// version from the database, so an index is never used after any node
+/// changed the workspace: the cache saves work, never correctness.
+#[derive(Clone, Default)]
+pub(crate) struct IndexCache(Arc<RwLock<HashMap<WorkspaceId, Arc<CachedIndex>>>>);
 
 /// Who is acting, and from where (for the audit log).
 #[derive(Clone, Debug)]
@@ -430,11 +444,52 @@ impl<'a> WorkspaceService<'a> {
         Ok(self.app.store().set_grant(repo.id, account.id, p, &audit).await?)
     }
 
-    /// The fast check: an account's effective permission on a repository.
+    /// The current permission index of a workspace (by slug), rebuilt from
+    /// a snapshot when its version moved.
+    async fn index(&self, slug: &Slug) -> Result<(WorkspaceId, Arc<CachedIndex>), AppError> {
+        let store = self.app.store();
+        let (id, version) = store.workspace_version(slug).await?.ok_or(AppError::NotFound)?;
+        let cache = &self.app.permission_indexes.0;
+        let cached = cache.read().map_err(|_| AppError::Internal("index cache poisoned".into()))?.get(&id).cloned();
+        if let Some(entry) = cached.filter(|e| e.version == version) {
+            return Ok((id, entry));
+        }
+        let snapshot = store.permission_snapshot(id).await?.ok_or(AppError::NotFound)?;
+        let entry = Arc::new(CachedIndex { version: snapshot.version, index: PermissionIndex::build(snapshot.data) });
+        cache.write().map_err(|_| AppError::Internal("index cache poisoned".into()))?.insert(id, entry.clone());
+        Ok((id, entry))
+    }
+
+    /// An account's effective permission from an index; `NotFound` for an
+    /// unknown repository or account.
+    async fn lookup(&self, index: &PermissionIndex, repo: &str, username: &str) -> Result<Permission, AppError> {
+        let repo = Slug::parse(repo).map_err(|_| AppError::NotFound)?;
+        let username = Username::parse(username).map_err(|_| AppError::NotFound)?;
+        let p = index.permission(username.as_str(), repo.as_str()).ok_or(AppError::NotFound)?;
+        if p == Permission::None && !index.knows(username.as_str()) {
+            // Not in the workspace at all: only the database knows whether
+            // the account exists.
+            self.account(username.as_str()).await?;
+        }
+        Ok(p)
+    }
+
+    /// An account's effective permission on a repository, for a member.
     pub async fn permission(&self, m: &MemberOf, repo: &str, username: &str) -> Result<Permission, AppError> {
-        let repo = self.repository(m, repo).await?;
-        let account = self.account(username).await?;
-        Ok(self.app.store().effective_permission(m.workspace.id, repo.id, account.id).await?)
+        let (_, entry) = self.index(&m.workspace.slug).await?;
+        self.lookup(&entry.index, repo, username).await
+    }
+
+    /// The fast check (`GET …/repositories/{repo}/permissions/{username}`):
+    /// one version read, then memory. Authorization as in `open`: the actor
+    /// must be a member, or the workspace does not exist for them.
+    pub async fn check(&self, actor: &Actor, ws: &str, repo: &str, username: &str) -> Result<Permission, AppError> {
+        let slug = Slug::parse(ws).map_err(|_| AppError::NotFound)?;
+        let (_, entry) = self.index(&slug).await?;
+        if !entry.index.is_member(actor.account.username.as_str()) {
+            return Err(AppError::NotFound);
+        }
+        self.lookup(&entry.index, repo, username).await
     }
 
     /// One page of members (by username, after the cursor).

@@ -1,10 +1,12 @@
 //! Workspaces, user groups, repositories and invitations (SPEC §4): the
 //! parsed values and the rules, as pure functions.
 
+mod index;
 mod invitations;
 mod permissions;
 mod slug;
 
+pub use index::{PermissionData, PermissionIndex};
 pub use invitations::{InvitationError, InvitationState, InvitationView, accept_invitation};
 pub use permissions::{Permission, PermissionInputs, effective_permission};
 pub use slug::{Slug, SlugError};

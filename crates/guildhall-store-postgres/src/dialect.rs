@@ -18,6 +18,13 @@ pub(crate) async fn begin_write(
     pool.begin().await
 }
 
+/// A read transaction on one snapshot (REPEATABLE READ).
+pub(crate) async fn begin_read(
+    pool: &sqlx::Pool<crate::Db>,
+) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {
+    pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
+}
+
 /// Connects to a `postgres://` URL.
 pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
     let pool = PgPoolOptions::new()

@@ -8,6 +8,9 @@ CREATE TABLE workspaces (
     name                           TEXT NOT NULL,
     plan                           TEXT NOT NULL CHECK (plan IN ('free', 'paid')),
     invitations_accept_any_account INTEGER NOT NULL DEFAULT 0,
+    -- Bumped by every change that can alter a permission (see insert_audit),
+    -- so nodes can tell whether their cached permission index is current.
+    version                        INTEGER NOT NULL DEFAULT 0,
     created_at                     INTEGER NOT NULL,
     updated_at                     INTEGER NOT NULL
 );

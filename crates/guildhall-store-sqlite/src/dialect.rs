@@ -22,6 +22,13 @@ pub(crate) async fn begin_write(
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// A read transaction: in WAL mode it sees one snapshot throughout.
+pub(crate) async fn begin_read(
+    pool: &sqlx::Pool<crate::Db>,
+) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {
+    pool.begin().await
+}
+
 /// Opens (creating if missing) a database from a `sqlite:` URL, in WAL mode
 /// with foreign keys enforced.
 pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {

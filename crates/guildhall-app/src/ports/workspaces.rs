@@ -88,6 +88,14 @@ pub struct Audit {
     pub at: Timestamp,
 }
 
+/// A consistent snapshot for the permission index.
+#[derive(Clone, Debug)]
+pub struct PermissionSnapshot {
+    pub workspace: Workspace,
+    pub version: i64,
+    pub data: guildhall_core::workspaces::PermissionData,
+}
+
 /// What changing a group membership did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipChange {
@@ -167,14 +175,6 @@ pub trait WorkspaceStore: Send + Sync {
         audit: &Audit,
     ) -> Result<(), StoreError>;
 
-    /// The effective permission of an account on a repository of the workspace.
-    async fn effective_permission(
-        &self,
-        ws: WorkspaceId,
-        repo: RepositoryId,
-        account: AccountId,
-    ) -> Result<Permission, StoreError>;
-
     /// Members by username after `after`, at most `limit`; with
     /// `all_repositories`, only those with at least `read` on every
     /// repository of the workspace.
@@ -185,6 +185,12 @@ pub trait WorkspaceStore: Send + Sync {
         limit: u32,
         all_repositories: bool,
     ) -> Result<Vec<Member>, StoreError>;
+
+    /// The workspace's id and version (bumped by every audited change).
+    async fn workspace_version(&self, slug: &Slug) -> Result<Option<(WorkspaceId, i64)>, StoreError>;
+    /// Everything that decides permissions in a workspace, read in one
+    /// transaction with the version it corresponds to.
+    async fn permission_snapshot(&self, ws: WorkspaceId) -> Result<Option<PermissionSnapshot>, StoreError>;
 
     /// A workspace's audit entries, newest first, with ids below `before`.
     async fn audit_log(

@@ -1,7 +1,7 @@
 //! `/api/v1/workspaces/{ws}/repositories…`: repositories, direct grants and
 //! the fast permission check.
 
-use super::caller::{WsAdmin, WsMember};
+use super::caller::{ApiCaller, WsAdmin, WsMember};
 use super::groups::PermissionBody;
 use super::json::{self, ApiJson};
 use crate::HttpState;
@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use guildhall_core::scopes::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -175,9 +176,11 @@ async fn remove_grant(
 )]
 async fn check_permission(
     State(state): State<HttpState>,
-    WsMember(m): WsMember,
-    Path((_, repo, username)): Path<(String, String, String)>,
+    caller: ApiCaller,
+    Path((ws, repo, username)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = state.app.workspaces().permission(&m, &repo, &username).await?;
+    let p = state.app.workspaces().check(&caller.actor(), &ws, &repo, &username).await?;
+    // Membership first (in `check`): a non-member learns nothing.
+    caller.require(Scope::WorkspacesRead)?;
     Ok(Json(json!({ "permission": p })))
 }

@@ -6,7 +6,9 @@ use guildhall_app::ports::{
     Workspace,
 };
 use guildhall_core::accounts::Account;
-use guildhall_core::workspaces::{InvitationState, Permission, PermissionInputs, Plan, Slug, effective_permission};
+use guildhall_core::workspaces::{
+    InvitationState, Permission, PermissionIndex, PermissionInputs, Plan, Slug, effective_permission,
+};
 use guildhall_core::{AccessTokenId, GroupId, InvitationId, RepositoryId, WorkspaceId};
 use std::sync::Arc;
 
@@ -176,7 +178,14 @@ impl Lcg {
     }
 }
 
-pub async fn the_permission_query_agrees_with_the_domain_rule(store: Arc<dyn Store>) {
+/// The permission from a fresh snapshot, through the index.
+async fn indexed(store: &dyn Store, ws: &Workspace, who: &Account, repo: RepositoryId) -> Permission {
+    let snapshot = store.permission_snapshot(ws.id).await.unwrap().unwrap();
+    let slug = store.repositories(ws.id).await.unwrap().into_iter().find(|r| r.id == repo).unwrap().slug;
+    PermissionIndex::build(snapshot.data).permission(who.username.as_str(), slug.as_str()).unwrap()
+}
+
+pub async fn the_permission_snapshot_agrees_with_the_domain_rule(store: Arc<dyn Store>) {
     let owner = account(store.as_ref(), "owner").await;
     let ws = workspace(store.as_ref(), "acme", &owner).await;
     let other_ws = workspace(store.as_ref(), "other", &owner).await;
@@ -225,19 +234,15 @@ pub async fn the_permission_query_agrees_with_the_domain_rule(store: Arc<dyn Sto
                 groups: mine.iter().map(|(g, d)| (*d, group_perms.get(&(*g, *r)).copied())).collect(),
             };
             let expected = effective_permission(&inputs);
-            assert_eq!(
-                store.effective_permission(ws.id, *r, who.id).await.unwrap(),
-                expected,
-                "user{i} on {r:?}: {inputs:?}"
-            );
+            assert_eq!(indexed(store.as_ref(), &ws, &who, *r).await, expected, "user{i} on {r:?}: {inputs:?}");
         }
     }
     // Removing the only path lowers the permission to none.
     let solo = account(store.as_ref(), "solo").await;
     store.set_grant(repos[0], solo.id, Some(Permission::Write), &au()).await.unwrap();
-    assert_eq!(store.effective_permission(ws.id, repos[0], solo.id).await.unwrap(), Permission::Write);
+    assert_eq!(indexed(store.as_ref(), &ws, &solo, repos[0]).await, Permission::Write);
     store.set_grant(repos[0], solo.id, None, &au()).await.unwrap();
-    assert_eq!(store.effective_permission(ws.id, repos[0], solo.id).await.unwrap(), Permission::None);
+    assert_eq!(indexed(store.as_ref(), &ws, &solo, repos[0]).await, Permission::None);
 }
 
 pub async fn members_are_paged_by_username_with_their_groups(store: Arc<dyn Store>) {
@@ -312,7 +317,7 @@ pub async fn deleting_a_workspace_removes_what_it_held(store: Arc<dyn Store>) {
     assert!(store.workspaces_of(ada.id).await.unwrap().is_empty());
     assert!(store.groups(ws.id).await.unwrap().is_empty());
     assert!(store.repositories(ws.id).await.unwrap().is_empty());
-    assert_eq!(store.effective_permission(ws.id, r, ada.id).await.unwrap(), Permission::None);
+    assert!(store.permission_snapshot(ws.id).await.unwrap().is_none());
     assert!(!store.delete_workspace(ws.id, &au()).await.unwrap());
     // The slug is free again.
     workspace(store.as_ref(), "acme", &ada).await;
@@ -447,4 +452,50 @@ pub async fn access_tokens_work_until_revoked_or_expired(store: Arc<dyn Store>) 
     assert!(store.revoke_access_token(ada.id, t.id).await.unwrap());
     assert!(store.access_token_by_hash(&secret.hash(), T0).await.unwrap().is_none());
     assert!(store.access_tokens(ada.id).await.unwrap().is_empty());
+}
+
+pub async fn every_change_moves_the_workspace_version(store: Arc<dyn Store>) {
+    let ada = account(store.as_ref(), "ada").await;
+    let bob = account(store.as_ref(), "bob").await;
+    let ws = workspace(store.as_ref(), "acme", &ada).await;
+    let version =
+        |store: Arc<dyn Store>| async move { store.workspace_version(&slug("acme")).await.unwrap().unwrap().1 };
+    let mut last = version(store.clone()).await;
+    let mut audit = au();
+    audit.workspace = Some(ws.id);
+    let devs = {
+        let new = NewGroup {
+            id: GroupId::from_uuid(uuid::Uuid::now_v7()),
+            slug: slug("devs"),
+            name: "d".into(),
+            default_permission: Permission::Read,
+        };
+        store.create_group(ws.id, &new, &audit).await.unwrap().id
+    };
+    let mut moved = |v: i64, what: &str| {
+        assert!(v > last, "{what} did not move the version");
+        last = v;
+    };
+    moved(version(store.clone()).await, "creating a group");
+    store.add_member(devs, bob.id, &audit).await.unwrap();
+    moved(version(store.clone()).await, "adding a member");
+    let new = NewRepository {
+        id: RepositoryId::from_uuid(uuid::Uuid::now_v7()),
+        slug: slug("api"),
+        name: "a".into(),
+        private: true,
+    };
+    let r = store.create_repository(ws.id, &new, &audit).await.unwrap().id;
+    moved(version(store.clone()).await, "creating a repository");
+    store.set_grant(r, bob.id, Some(Permission::Admin), &audit).await.unwrap();
+    moved(version(store.clone()).await, "a grant");
+    store.set_group_permission(devs, r, Some(Permission::Write), &audit).await.unwrap();
+    moved(version(store.clone()).await, "a group permission");
+    store.remove_member(devs, bob.id, &audit).await.unwrap();
+    moved(version(store.clone()).await, "removing a member");
+    // A no-op moves nothing.
+    store.remove_member(devs, bob.id, &audit).await.unwrap();
+    assert_eq!(version(store.clone()).await, last, "a no-op moved the version");
+    let snapshot = store.permission_snapshot(ws.id).await.unwrap().unwrap();
+    assert_eq!(snapshot.version, last);
 }
