@@ -5,6 +5,7 @@
 //! any concrete adapter: those implement the ports from the outside.
 
 pub mod accounts;
+mod coalesce;
 pub mod error;
 pub mod invitations;
 mod mails;
@@ -38,12 +39,25 @@ pub struct App {
     deps: Arc<Deps>,
     passwords: Passwords,
     permission_indexes: workspaces::IndexCache,
+    reads: Arc<Reads>,
+}
+
+/// Coalesced hot reads (see `coalesce`).
+#[derive(Default)]
+struct Reads {
+    workspace_versions: coalesce::Coalescer<String, Option<(guildhall_core::WorkspaceId, i64)>>,
+    tokens: coalesce::Coalescer<[u8; 32], Option<(ports::AccessToken, guildhall_core::accounts::Account)>>,
 }
 
 impl App {
     pub fn new(deps: Deps) -> Self {
         let passwords = Passwords::new(deps.settings.argon2);
-        Self { deps: Arc::new(deps), passwords, permission_indexes: workspaces::IndexCache::default() }
+        Self {
+            deps: Arc::new(deps),
+            passwords,
+            permission_indexes: workspaces::IndexCache::default(),
+            reads: Arc::default(),
+        }
     }
 
     pub fn accounts(&self) -> accounts::AccountService<'_> {

@@ -69,7 +69,11 @@ impl<'a> TokenService<'a> {
     /// The account and scopes behind a bearer token, if it is live.
     pub async fn authenticate(&self, bearer: &str) -> Result<Option<(Account, Vec<Scope>)>, AppError> {
         let Some(secret) = SecretToken::parse(bearer) else { return Ok(None) };
-        let found = self.app.store().access_token_by_hash(&secret.hash(), self.app.now()).await?;
+        let hash = secret.hash();
+        let store = self.app.store();
+        let now = self.app.now();
+        let found =
+            self.app.reads.tokens.get(&hash.0, || async { Ok(store.access_token_by_hash(&hash, now).await?) }).await?;
         Ok(found.map(|(t, account)| (account, t.scopes.iter().filter_map(|s| Scope::parse(s)).collect())))
     }
 }

@@ -448,7 +448,13 @@ impl<'a> WorkspaceService<'a> {
     /// a snapshot when its version moved.
     async fn index(&self, slug: &Slug) -> Result<(WorkspaceId, Arc<CachedIndex>), AppError> {
         let store = self.app.store();
-        let (id, version) = store.workspace_version(slug).await?.ok_or(AppError::NotFound)?;
+        let (id, version) = self
+            .app
+            .reads
+            .workspace_versions
+            .get(&slug.to_string(), || async { Ok(store.workspace_version(slug).await?) })
+            .await?
+            .ok_or(AppError::NotFound)?;
         let cache = &self.app.permission_indexes.0;
         let cached = cache.read().map_err(|_| AppError::Internal("index cache poisoned".into()))?.get(&id).cloned();
         if let Some(entry) = cached.filter(|e| e.version == version) {

@@ -63,7 +63,7 @@ where
         let jar = CookieJar::from_headers(req.headers());
         let body =
             Bytes::from_request(req, state).await.map_err(|_| PageError::BadRequest("The form could not be read."))?;
-        let presented = serde_urlencoded::from_bytes::<TokenField>(&body).map(|f| f.csrf).unwrap_or_default();
+        let presented = serde_html_form::from_bytes::<TokenField>(&body).map(|f| f.csrf).unwrap_or_default();
         let expected = jar.get(cookie_name(&http)).map(|c| c.value().to_owned()).unwrap_or_default();
         if expected.is_empty() || !secrets_equal(&presented, &expected) {
             return Err(PageError::Csrf);
