@@ -162,7 +162,7 @@ mod tests {
         let c = Arc::new(Coalescer::<u8, u64>::default());
         let leader = {
             let c = c.clone();
-            tokio::spawn(async move { c.get(&1, || std::future::pending::<Result<u64, AppError>>()).await })
+            tokio::spawn(async move { c.get(&1, std::future::pending::<Result<u64, AppError>>).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         let follower = {
