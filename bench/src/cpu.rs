@@ -21,6 +21,7 @@ pub struct Sample {
 /// Where the CPU went between two samples, in cores (1.0 = one core busy).
 #[derive(Clone, Debug, Default)]
 pub struct Usage {
+    /// Length of the window(s), in seconds.
     pub seconds: f64,
     pub machine: f64,
     /// Cores used by each process, in the order given to `sample`.
@@ -31,6 +32,19 @@ impl Usage {
     /// Cores busy with neither of the given processes.
     pub fn other(&self) -> f64 {
         (self.machine - self.procs.iter().sum::<f64>()).max(0.0)
+    }
+
+    /// Cores used by the `i`th process asked for.
+    pub fn proc(&self, i: usize) -> f64 {
+        self.procs.get(i).copied().unwrap_or(0.0)
+    }
+
+    /// The average over several windows, weighted by their length.
+    pub fn combine(parts: &[Usage]) -> Usage {
+        let seconds: f64 = parts.iter().map(|u| u.seconds).sum();
+        let n = parts.iter().map(|u| u.procs.len()).max().unwrap_or(0);
+        let avg = |f: &dyn Fn(&Usage) -> f64| parts.iter().map(|u| f(u) * u.seconds).sum::<f64>() / seconds.max(1e-9);
+        Usage { seconds, machine: avg(&|u| u.machine), procs: (0..n).map(|i| avg(&|u| u.proc(i))).collect() }
     }
 }
 

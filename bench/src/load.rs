@@ -4,39 +4,156 @@
 
 use crate::cpu;
 use crate::server::Server;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// One account per client; all use the same password.
+#[derive(Clone)]
 pub struct Account {
     pub email: String,
     pub password: String,
 }
 
+/// What the clients saw in one or more measured windows.
 pub struct LoadResult {
     pub concurrency: usize,
-    pub seconds: f64,
-    pub successes: u64,
-    pub per_sec: f64,
-    /// Non-303 answers and transport errors inside the measured window.
+    /// Latencies of the sign-ins that succeeded inside the window(s), sorted.
+    latencies: Vec<Duration>,
+    /// Non-303 answers and transport errors inside the window(s).
     pub errors: u64,
     /// All errors, warm-up included, by kind.
     pub errors_by_kind: BTreeMap<String, u64>,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-    /// Cores used during the window: `procs` = [server, this harness].
+    /// Cores used during the window(s): `procs` = [server, this harness].
     pub cpu: cpu::Usage,
 }
 
-/// What one client saw.
+impl LoadResult {
+    pub fn successes(&self) -> u64 {
+        self.latencies.len() as u64
+    }
+
+    pub fn per_sec(&self) -> f64 {
+        self.successes() as f64 / self.cpu.seconds.max(1e-9)
+    }
+
+    /// Nearest-rank percentile (0 < p ≤ 1) of the latencies, in ms.
+    pub fn latency_ms(&self, p: f64) -> f64 {
+        let n = self.latencies.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
+        self.latencies[rank - 1].as_secs_f64() * 1e3
+    }
+
+    /// Several windows as one.
+    pub fn combine(parts: Vec<LoadResult>) -> LoadResult {
+        let cpu = cpu::Usage::combine(&parts.iter().map(|p| p.cpu.clone()).collect::<Vec<_>>());
+        let mut all = LoadResult {
+            concurrency: parts.first().map_or(0, |p| p.concurrency),
+            latencies: Vec::new(),
+            errors: 0,
+            errors_by_kind: BTreeMap::new(),
+            cpu,
+        };
+        for part in parts {
+            all.latencies.extend(part.latencies);
+            all.errors += part.errors;
+            for (kind, n) in part.errors_by_kind {
+                *all.errors_by_kind.entry(kind).or_default() += n;
+            }
+        }
+        all.latencies.sort_unstable();
+        all
+    }
+}
+
+/// What one client saw in one window.
 #[derive(Default)]
 struct ClientStats {
     /// Latencies of successes that finished inside the window.
     latencies: Vec<Duration>,
     errors_in_window: u64,
     errors_by_kind: BTreeMap<String, u64>,
+}
+
+/// The load generator: one ready client (cookie jar, CSRF token, account)
+/// per unit of concurrency, reused across windows.
+pub struct Clients {
+    url: String,
+    pids: [u32; 2],
+    clients: Vec<(reqwest::Client, String, Account)>,
+}
+
+impl Clients {
+    /// Every client gets its cookie and token up front, off the clock.
+    pub async fn prepare(server: &Server, accounts: &[Account]) -> Result<Self> {
+        let mut clients = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let client = browser()?;
+            let csrf = csrf_token(&client, server).await?;
+            clients.push((client, csrf, account.clone()));
+        }
+        Ok(Self { url: server.url("/login"), pids: [server.pid(), std::process::id()], clients })
+    }
+
+    /// All clients sign in in a loop for `warmup + duration`; sign-ins that
+    /// finish inside the last `duration` count. Returns once the requests
+    /// still in flight at the end have finished, so the server is idle again.
+    pub async fn window(&self, warmup: Duration, duration: Duration) -> Result<LoadResult> {
+        let window_start = Instant::now() + warmup;
+        let window_end = window_start + duration;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (client, csrf, account) in &self.clients {
+            let (client, csrf, account, url) = (client.clone(), csrf.clone(), account.clone(), self.url.clone());
+            tasks.spawn(async move {
+                let mut stats = ClientStats::default();
+                while Instant::now() < window_end {
+                    let began = Instant::now();
+                    let outcome = sign_in(&client, &url, &account, &csrf).await;
+                    let done = Instant::now();
+                    let in_window = done >= window_start && done <= window_end;
+                    match outcome {
+                        Ok(()) if in_window => stats.latencies.push(done - began),
+                        Ok(()) => {}
+                        Err(kind) => {
+                            stats.errors_in_window += u64::from(in_window);
+                            *stats.errors_by_kind.entry(kind).or_default() += 1;
+                            // Don't spin on a server that fails fast.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+                stats
+            });
+        }
+
+        tokio::time::sleep_until(window_start.into()).await;
+        let before = cpu::sample(&self.pids)?;
+        tokio::time::sleep_until(window_end.into()).await;
+        let after = cpu::sample(&self.pids)?;
+
+        let mut result = LoadResult {
+            concurrency: self.clients.len(),
+            latencies: Vec::new(),
+            errors: 0,
+            errors_by_kind: BTreeMap::new(),
+            cpu: cpu::usage(&before, &after),
+        };
+        // Count over the nominal window, as the sign-ins were.
+        result.cpu.seconds = duration.as_secs_f64();
+        while let Some(joined) = tasks.join_next().await {
+            let stats = joined.context("a client task failed")?;
+            result.latencies.extend(stats.latencies);
+            result.errors += stats.errors_in_window;
+            for (kind, n) in stats.errors_by_kind {
+                *result.errors_by_kind.entry(kind).or_default() += n;
+            }
+        }
+        result.latencies.sort_unstable();
+        Ok(result)
+    }
 }
 
 /// A browser-like client: cookie store on, redirects off.
@@ -87,88 +204,4 @@ async fn sign_in(client: &reqwest::Client, url: &str, account: &Account, csrf: &
     // Drain the (empty) body so the connection goes back for reuse.
     let _ = resp.bytes().await;
     Ok(())
-}
-
-/// Runs `accounts.len()` clients for `warmup + duration` against `server`.
-pub async fn run(server: &Server, accounts: &[Account], warmup: Duration, duration: Duration) -> Result<LoadResult> {
-    let concurrency = accounts.len();
-    let url = server.url("/login");
-    // Every client gets its cookie and token before the clock starts.
-    let mut clients = Vec::with_capacity(concurrency);
-    for _ in accounts {
-        let client = browser()?;
-        let csrf = csrf_token(&client, server).await?;
-        clients.push((client, csrf));
-    }
-    let start = Instant::now();
-    let window_start = start + warmup;
-    let window_end = window_start + duration;
-
-    let mut tasks = tokio::task::JoinSet::new();
-    for ((client, csrf), account) in clients.into_iter().zip(accounts) {
-        let url = url.clone();
-        let account = Account { email: account.email.clone(), password: account.password.clone() };
-        tasks.spawn(async move {
-            let mut stats = ClientStats::default();
-            while Instant::now() < window_end {
-                let began = Instant::now();
-                let outcome = sign_in(&client, &url, &account, &csrf).await;
-                let done = Instant::now();
-                let in_window = done >= window_start && done <= window_end;
-                match outcome {
-                    Ok(()) if in_window => stats.latencies.push(done - began),
-                    Ok(()) => {}
-                    Err(kind) => {
-                        stats.errors_in_window += u64::from(in_window);
-                        *stats.errors_by_kind.entry(kind).or_default() += 1;
-                        // Don't spin on a server that fails fast.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-            stats
-        });
-    }
-
-    let pids = [server.pid(), std::process::id()];
-    tokio::time::sleep_until(window_start.into()).await;
-    let before = cpu::sample(&pids)?;
-    tokio::time::sleep_until(window_end.into()).await;
-    let after = cpu::sample(&pids)?;
-
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut errors_by_kind = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let stats = joined.context("a client task failed")?;
-        latencies.extend(stats.latencies);
-        errors += stats.errors_in_window;
-        for (kind, n) in stats.errors_by_kind {
-            *errors_by_kind.entry(kind).or_default() += n;
-        }
-    }
-    if latencies.is_empty() {
-        bail!("no sign-in succeeded in the measured window (errors: {errors_by_kind:?})");
-    }
-    latencies.sort_unstable();
-    let successes = latencies.len() as u64;
-    let seconds = duration.as_secs_f64();
-    Ok(LoadResult {
-        concurrency,
-        seconds,
-        successes,
-        per_sec: successes as f64 / seconds,
-        errors,
-        errors_by_kind,
-        p50_ms: percentile_ms(&latencies, 0.50),
-        p99_ms: percentile_ms(&latencies, 0.99),
-        max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
-        cpu: cpu::usage(&before, &after),
-    })
-}
-
-/// Nearest-rank percentile of sorted, non-empty latencies.
-fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].as_secs_f64() * 1e3
 }

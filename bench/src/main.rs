@@ -26,14 +26,21 @@ use std::time::Duration;
 const SIGNIN_RATIO_TARGET: f64 = 0.90;
 const READY_TARGET_MS: f64 = 300.0;
 const RSS_TARGET_MB: f64 = 40.0;
+/// Cores busy outside this harness and its server above which a window's
+/// figure is flagged as measured on a noisy machine.
+const NOISE_CORES: f64 = 0.15;
 
 #[derive(Parser, Debug)]
 #[command(name = "guildhall-bench", about = "Measure Guildhall's sign-in throughput, start-up time and memory")]
 struct Args {
-    /// Seconds to measure each throughput figure (after the warm-up).
+    /// Seconds to measure each throughput figure, summed over its slices.
     #[arg(long, default_value_t = 10)]
     duration_secs: u64,
-    /// Warm-up seconds before each throughput measurement.
+    /// Split each throughput figure into this many alternating raw / HTTP
+    /// windows, so background load on a shared machine hits both alike.
+    #[arg(long, default_value_t = 5)]
+    slices: u32,
+    /// Warm-up seconds before each measured window.
     #[arg(long, default_value_t = 1.0)]
     warmup_secs: f64,
     /// Concurrent sign-in clients; a comma-separated list runs each level in
@@ -82,22 +89,23 @@ fn main() -> Result<()> {
     anyhow::ensure!(args.duration_secs > 0, "--duration-secs must be at least 1");
     anyhow::ensure!(args.concurrency.iter().all(|&c| c > 0), "--concurrency must be at least 1");
     anyhow::ensure!(args.startup_runs > 0, "--startup-runs must be at least 1");
+    anyhow::ensure!(args.slices > 0, "--slices must be at least 1");
     anyhow::ensure!(args.warmup_secs >= 0.0 && args.warmup_secs.is_finite(), "--warmup-secs must be ≥ 0");
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // One thread drives every client: the load generator should cost the
     // server as little CPU as possible.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        // On a signal, dropping `run` kills the servers it has started.
         tokio::select! {
             report = run(args) => {
                 let report = report?;
                 println!("{report}");
                 Ok(())
             }
-            _ = tokio::signal::ctrl_c() => {
-                // Dropping `run` killed the servers it had started.
-                anyhow::bail!("interrupted")
-            }
+            _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+            _ = term.recv() => anyhow::bail!("terminated"),
         }
     });
     // Don't wait for hashing threads that an interruption left running.
@@ -110,7 +118,7 @@ async fn run(args: Args) -> Result<String> {
     let launcher = Launcher { bin: server_bin(args.server_bin)?, argon2: argon2_params()? };
     let threads = raw::default_threads()?;
     let warmup = Duration::from_secs_f64(args.warmup_secs);
-    let duration = Duration::from_secs(args.duration_secs);
+    let slice = Duration::from_secs(args.duration_secs) / args.slices;
     let http = reqwest::Client::builder().build()?;
     let progress = |msg: &str| eprintln!("guildhall-bench: {msg}");
 
@@ -130,30 +138,45 @@ async fn run(args: Args) -> Result<String> {
     touch(&server).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle_kib = server.rss_kib()?;
+    let threads_idle = server.threads()?;
 
     // Accounts for the load: one per client.
     let max_c = args.concurrency.iter().copied().max().unwrap_or(1);
     progress(&format!("creating {max_c} accounts"));
     let accounts = create_accounts(&launcher, &server, max_c)?;
 
-    // 1 + 2. For each concurrency: the raw baseline, then the HTTP load.
+    // 1 + 2. For each concurrency: the raw baseline, then the HTTP load,
+    // one after the other, in alternating slices.
     let mut levels = Vec::new();
     for &c in &args.concurrency {
-        progress(&format!("raw Argon2id verify on {threads} threads, {:?} + {:?}", warmup, duration));
-        let base = tokio::task::spawn_blocking({
+        let clients = load::Clients::prepare(&server, &accounts[..c]).await?;
+        let (mut bases, mut signins) = (Vec::new(), Vec::new());
+        for i in 1..=args.slices {
+            progress(&format!(
+                "{c} clients, slice {i}/{}: raw Argon2id on {threads} threads, {warmup:?} + {slice:?}",
+                args.slices
+            ));
             let params = launcher.argon2;
-            move || raw::measure(params, threads, warmup, duration)
-        })
-        .await??;
-        progress(&format!("sign-in over HTTP with {c} clients, {:?} + {:?}", warmup, duration));
-        let signin = load::run(&server, &accounts[..c], warmup, duration).await?;
-        server.check_alive()?;
-        levels.push(level_json(&base, &signin));
+            bases.push(tokio::task::spawn_blocking(move || raw::measure(params, threads, warmup, slice)).await??);
+            progress(&format!("{c} clients, slice {i}/{}: sign-in over HTTP, {warmup:?} + {slice:?}", args.slices));
+            signins.push(clients.window(warmup, slice).await?);
+            server.check_alive()?;
+        }
+        let pairs: Vec<f64> = bases.iter().zip(&signins).map(|(b, s)| s.per_sec() / b.per_sec()).collect();
+        let signin = load::LoadResult::combine(signins);
+        anyhow::ensure!(
+            signin.successes() > 0,
+            "no sign-in succeeded with {c} clients (errors: {:?})",
+            signin.errors_by_kind
+        );
+        levels.push(level_json(&raw::RawResult::combine(&bases), &signin, &pairs));
     }
 
     // 4b. Memory after the load, once it has gone idle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after_kib = server.rss_kib()?;
+    let peak_kib = server.peak_rss_kib()?;
+    let threads_after = server.threads()?;
     drop(server);
 
     let p = launcher.argon2;
@@ -166,6 +189,7 @@ async fn run(args: Args) -> Result<String> {
         "argon2": {"algorithm": "argon2id", "memory_kib": p.memory_kib, "iterations": p.iterations, "parallelism": p.parallelism},
         "warmup_secs": args.warmup_secs,
         "duration_secs": args.duration_secs,
+        "slices": args.slices,
         "signin": levels,
         "start_to_ready": {
             "runs_ms": ready_ms,
@@ -182,6 +206,9 @@ async fn run(args: Args) -> Result<String> {
             "met": mb(rss_idle_kib) < RSS_TARGET_MB,
             "after_load_rss_mb": mb(rss_after_kib),
             "after_load_rss_mib": mib(rss_after_kib),
+            "peak_rss_mb": mb(peak_kib),
+            "server_threads_idle": threads_idle,
+            "server_threads_after_load": threads_after,
         },
     });
     Ok(if args.json { serde_json::to_string_pretty(&report)? } else { table(&report) })
@@ -212,28 +239,35 @@ fn create_accounts(launcher: &Launcher, server: &Server, n: usize) -> Result<Vec
         .collect()
 }
 
-fn level_json(base: &raw::RawResult, s: &load::LoadResult) -> Value {
-    let ratio = s.per_sec / base.per_sec;
-    let [server_cores, bench_cores] = [s.cpu.procs.first(), s.cpu.procs.get(1)].map(|c| c.copied().unwrap_or(0.0));
+fn level_json(base: &raw::RawResult, s: &load::LoadResult, pair_ratios: &[f64]) -> Value {
+    let ratio = s.per_sec() / base.per_sec();
+    let (server_cores, bench_cores, raw_cores) = (s.cpu.proc(0), s.cpu.proc(1), base.cpu.proc(0));
+    // Work per CPU-second on each side: far less sensitive to other load on
+    // the machine than the rates, since it ignores how much CPU each side got.
+    let cpu_ratio = (s.per_sec() / server_cores) / (base.per_sec() / raw_cores);
+    let noisy = base.cpu.other() > NOISE_CORES || s.cpu.other() > NOISE_CORES;
     json!({
         "concurrency": s.concurrency,
         "raw_hash": {
             "threads": base.threads,
             "verifications": base.verifications,
-            "per_sec": base.per_sec,
-            "cpu_cores": {"machine": base.cpu.machine, "bench": base.cpu.procs.first().copied().unwrap_or(0.0), "other": base.cpu.other()},
+            "per_sec": base.per_sec(),
+            "cpu_cores": {"machine": base.cpu.machine, "bench": raw_cores, "other": base.cpu.other()},
         },
         "http": {
-            "successes": s.successes,
-            "per_sec": s.per_sec,
+            "successes": s.successes(),
+            "per_sec": s.per_sec(),
             "errors": s.errors,
             "errors_by_kind_incl_warmup": s.errors_by_kind,
-            "latency_ms": {"p50": s.p50_ms, "p99": s.p99_ms, "max": s.max_ms},
+            "latency_ms": {"p50": s.latency_ms(0.50), "p99": s.latency_ms(0.99), "max": s.latency_ms(1.0)},
             "cpu_cores": {"machine": s.cpu.machine, "server": server_cores, "bench": bench_cores, "other": s.cpu.other()},
         },
         "ratio": ratio,
+        "slice_ratios": pair_ratios,
         "target_ratio": SIGNIN_RATIO_TARGET,
         "met": ratio >= SIGNIN_RATIO_TARGET && s.errors == 0,
+        "cpu_normalized_ratio": cpu_ratio,
+        "noisy": noisy,
     })
 }
 
@@ -256,15 +290,17 @@ fn table(r: &Value) -> String {
     let m = &r["machine"];
     let a = &r["argon2"];
     line(format!(
-        "Guildhall benchmarks: {} cores ({}), {} MiB RAM; Argon2id m={} KiB t={} p={}; {} s warm-up + {} s per throughput figure",
+        "Guildhall benchmarks: {} cores ({}), {} MiB RAM; Argon2id m={} KiB t={} p={}\n\
+         each throughput figure: {} s in {} slices, raw and HTTP alternating, each after a {} s warm-up",
         m["available_parallelism"],
         m["cpu_model"].as_str().unwrap_or("?"),
         m["memory_total_mib"],
         a["memory_kib"],
         a["iterations"],
         a["parallelism"],
-        r["warmup_secs"],
         r["duration_secs"],
+        r["slices"],
+        r["warmup_secs"],
     ));
     line(String::new());
     line(format!("{:<44} {:>14} {:>12} {:>8}  {}", "figure", "value", "target", "ratio", "result"));
@@ -306,6 +342,18 @@ fn table(r: &Value) -> String {
             f(&raw["cpu_cores"]["bench"]),
             f(&raw["cpu_cores"]["other"]),
         ));
+        let slices: Vec<String> =
+            level["slice_ratios"].as_array().into_iter().flatten().map(|v| format!("{:.3}", f(v))).collect();
+        line(format!("    ratio per slice: {}", slices.join(", ")));
+        line(format!(
+            "    per CPU-second: sign-ins / raw verifications = {:.3}{}",
+            f(&level["cpu_normalized_ratio"]),
+            if level["noisy"].as_bool() == Some(true) {
+                format!("  -- NOISY: over {NOISE_CORES} cores busy elsewhere; rerun when the machine is quiet")
+            } else {
+                String::new()
+            }
+        ));
     }
     let ready = &r["start_to_ready"];
     let runs: Vec<String> = ready["runs_ms"].as_array().into_iter().flatten().map(|v| format!("{:.0}", f(v))).collect();
@@ -332,6 +380,11 @@ fn table(r: &Value) -> String {
         "idle RSS, 1 s after the sign-in load",
         f(&mem["after_load_rss_mb"]),
         "(info)"
+    ));
+    line(format!("{:<44} {:>11.1} MB {:>12}", "peak RSS (VmHWM)", f(&mem["peak_rss_mb"]), "(info)"));
+    line(format!(
+        "    server threads: {} idle before the load, {} after it",
+        mem["server_threads_idle"], mem["server_threads_after_load"]
     ));
     line(String::new());
     line("ratio: sign-in = sign-ins/s ÷ raw verifications/s (higher is better);".to_owned());

@@ -12,12 +12,27 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &[u8] = b"correct horse battery staple";
 
+/// Verifications counted in one or more measured windows.
 pub struct RawResult {
     pub threads: usize,
     pub verifications: u64,
-    pub seconds: f64,
-    pub per_sec: f64,
     pub cpu: cpu::Usage,
+}
+
+impl RawResult {
+    pub fn per_sec(&self) -> f64 {
+        self.verifications as f64 / self.cpu.seconds.max(1e-9)
+    }
+
+    /// Several windows as one.
+    pub fn combine(parts: &[RawResult]) -> RawResult {
+        let cpu = cpu::Usage::combine(&parts.iter().map(|p| p.cpu.clone()).collect::<Vec<_>>());
+        RawResult {
+            threads: parts.first().map_or(0, |p| p.threads),
+            verifications: parts.iter().map(|p| p.verifications).sum(),
+            cpu,
+        }
+    }
 }
 
 /// A PHC string for `PASSWORD` at the given cost.
@@ -80,9 +95,10 @@ pub fn measure(params: Argon2Params, threads: usize, warmup: Duration, duration:
         Ok((counts, cpu::usage(&before, &after)))
     })?;
     anyhow::ensure!(!failed.load(Ordering::Relaxed), "an Argon2 verification failed");
-    let verifications: u64 = counts.iter().sum();
-    let seconds = duration.as_secs_f64();
-    Ok(RawResult { threads, verifications, seconds, per_sec: verifications as f64 / seconds, cpu: usage })
+    let mut cpu = usage;
+    // Count over the nominal window, as the verifications were.
+    cpu.seconds = duration.as_secs_f64();
+    Ok(RawResult { threads, verifications: counts.iter().sum(), cpu })
 }
 
 /// The number of hashing threads: one per core, as the server allows.

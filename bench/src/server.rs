@@ -128,15 +128,30 @@ impl Server {
         }
     }
 
-    /// Resident memory (`VmRSS`), in KiB.
+    /// Resident memory now (`VmRSS`), in KiB.
     pub fn rss_kib(&self) -> Result<u64> {
+        self.status_field("VmRSS")
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64> {
+        self.status_field("VmHWM")
+    }
+
+    /// Threads in the process now.
+    pub fn threads(&self) -> Result<u64> {
+        self.status_field("Threads")
+    }
+
+    /// A numeric field of `/proc/<pid>/status` (`kB` units are KiB).
+    fn status_field(&self, field: &str) -> Result<u64> {
         let path = format!("/proc/{}/status", self.pid());
         let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no VmRSS in {path}"))
+            .with_context(|| format!("no {field} in {path}"))
     }
 
     /// The last lines the server wrote, for error messages.
