@@ -199,6 +199,13 @@ impl AccountStore for SqlStore {
             return Ok(None);
         };
         set_password_in(&mut tx, account, password_hash, keep, now).await?;
+        // A reset is how an account is recovered: tokens minted by whoever
+        // held it must not outlive that.
+        sqlx::query("DELETE FROM access_tokens WHERE account_id = $1")
+            .bind(account)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let account = account_in(&mut *tx, account).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)

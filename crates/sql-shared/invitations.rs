@@ -3,7 +3,7 @@
 use crate::store::{SqlStore, corrupt, db};
 use crate::workspaces::insert_audit;
 use guildhall_app::ports::{Audit, Invitation, InvitationStore, NewInvitation, StoreError};
-use guildhall_core::accounts::Email;
+use guildhall_core::accounts::{Email, Username};
 use guildhall_core::tokens::TokenHash;
 use guildhall_core::workspaces::{InvitationState, Slug};
 use guildhall_core::{AccountId, GroupId, InvitationId, Timestamp, WorkspaceId};
@@ -46,6 +46,11 @@ fn invitation_from_row(row: &DbRow) -> Result<Invitation, StoreError> {
         id: InvitationId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db)?),
         workspace: WorkspaceId::from_uuid(row.try_get::<Uuid, _>("workspace_id").map_err(db)?),
         email: Email::parse(&row.try_get::<String, _>("email").map_err(db)?).map_err(|_| corrupt("email"))?,
+        username: row
+            .try_get::<Option<String>, _>("username")
+            .map_err(db)?
+            .map(|u| Username::parse(&u).map_err(|_| corrupt("username")))
+            .transpose()?,
         state: InvitationState::parse(&row.try_get::<String, _>("state").map_err(db)?)
             .ok_or_else(|| corrupt("invitation state"))?,
         groups: Vec::new(),
@@ -65,14 +70,15 @@ impl InvitationStore for SqlStore {
     async fn create_invitation(&self, new: &NewInvitation, audit: &Audit) -> Result<Invitation, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         sqlx::query(
-            "INSERT INTO invitations (id, workspace_id, token_hash, email, email_normalized, invited_by, state, \
-             created_at, expires_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $7)",
+            "INSERT INTO invitations (id, workspace_id, token_hash, email, email_normalized, username, invited_by, \
+             state, created_at, expires_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $8)",
         )
         .bind(new.id.0)
         .bind(new.workspace.0)
         .bind(new.token_hash.as_bytes())
         .bind(new.email.as_str())
         .bind(new.email.normalized())
+        .bind(new.username.as_ref().map(|u| u.as_str()))
         .bind(new.invited_by.map(|a| a.0))
         .bind(new.now.as_millis())
         .bind(new.expires_at.as_millis())
@@ -151,21 +157,24 @@ impl InvitationStore for SqlStore {
         Ok(true)
     }
 
-    async fn accept_invitation(&self, id: InvitationId, account: AccountId, audit: &Audit) -> Result<bool, StoreError> {
+    async fn accept_invitation(
+        &self,
+        token: &TokenHash,
+        account: AccountId,
+        audit: &Audit,
+    ) -> Result<bool, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done = sqlx::query(
+        let id: Option<Uuid> = sqlx::query_scalar(
             "UPDATE invitations SET state = 'accepted', accepted_by = $1, updated_at = $2 \
-              WHERE id = $3 AND state = 'pending'",
+              WHERE token_hash = $3 AND state = 'pending' AND expires_at > $2 RETURNING id",
         )
         .bind(account.0)
         .bind(audit.at.as_millis())
-        .bind(id.0)
-        .execute(&mut *tx)
+        .bind(token.as_bytes())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
+        let Some(id) = id else { return Ok(false) };
         sqlx::query(
             "INSERT INTO group_members (group_id, account_id, added_at) \
              SELECT group_id, $1, $2 FROM invitation_groups WHERE invitation_id = $3 \
@@ -173,7 +182,7 @@ impl InvitationStore for SqlStore {
         )
         .bind(account.0)
         .bind(audit.at.as_millis())
-        .bind(id.0)
+        .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db)?;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 type DbRow = <crate::Db as sqlx::Database>::Row;
 
 const WORKSPACE_COLS: &str =
-    "SELECT w.id, w.slug, w.name, w.plan, w.invitations_accept_any_account, w.created_at FROM workspaces w";
+    "SELECT w.id, w.slug, w.name, w.plan, w.invitations_accept_any_account, w.created_at, w.version FROM workspaces w";
 
 fn slug(row: &DbRow, col: &str) -> Result<Slug, StoreError> {
     Slug::parse(&row.try_get::<String, _>(col).map_err(db)?).map_err(|_| corrupt("slug"))
@@ -488,15 +488,14 @@ impl WorkspaceStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        let mut members: Vec<Member> =
-            accounts.into_iter().map(|account| Member { account, groups: Vec::new() }).collect();
+        let mut groups: std::collections::HashMap<Uuid, Vec<Slug>> = std::collections::HashMap::new();
         for row in &memberships {
-            let id: Uuid = row.try_get("account_id").map_err(db)?;
-            if let Some(m) = members.iter_mut().find(|m| m.account.id.0 == id) {
-                m.groups.push(slug(row, "slug")?);
-            }
+            groups.entry(row.try_get("account_id").map_err(db)?).or_default().push(slug(row, "slug")?);
         }
-        Ok(members)
+        Ok(accounts
+            .into_iter()
+            .map(|account| Member { groups: groups.remove(&account.id.0).unwrap_or_default(), account })
+            .collect())
     }
 
     async fn workspace_version(&self, slug: &Slug) -> Result<Option<(WorkspaceId, i64)>, StoreError> {
@@ -519,11 +518,7 @@ impl WorkspaceStore for SqlStore {
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let workspace = workspace_from_row(&row)?;
-        let version: i64 = sqlx::query_scalar("SELECT version FROM workspaces WHERE id = $1")
-            .bind(ws.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
+        let version: i64 = row.try_get("version").map_err(db)?;
         let groups = sqlx::query("SELECT id, default_permission, is_admins FROM groups WHERE workspace_id = $1")
             .bind(ws.0)
             .fetch_all(&mut *tx)

@@ -62,13 +62,14 @@ impl<'a> AccountService<'a> {
     /// sees the same outcome, so the form never reveals which emails exist.
     pub async fn sign_up(&self, form: SignUp<'_>) -> Result<(), AppError> {
         let p = self.parse(form.email, form.username, form.display_name, form.password)?;
+        // Hash before looking the email up, so both outcomes cost the same time.
+        let hash = self.app.passwords().hash(form.password).await?;
         let store = self.app.store();
         if let Some(existing) = store.find_account(AccountLookup::Email(&p.email)).await? {
             return self
                 .send(mails::already_registered(&self.app.settings().public_url, &p.email, &existing.account))
                 .await;
         }
-        let hash = self.app.passwords().hash(form.password).await?;
         let token = self.app.new_token();
         let new = NewAccount {
             id: AccountId::from_uuid(self.app.new_uuid()),
@@ -137,10 +138,13 @@ impl<'a> AccountService<'a> {
         let key = format!("resend:{}", account.id);
         let now = self.app.now();
         let store = self.app.store();
-        if let Some(retry_after) = store.throttle_state(&key, now).await?.locked(now) {
-            return Err(AppError::Throttled { retry_after });
+        // Counted before acting, atomically, so parallel requests cannot all
+        // slip under the limit.
+        let policy = self.app.settings().resend_throttle;
+        let state = store.throttle_hit(&key, &policy, now).await?;
+        if state.hits > policy.max_hits {
+            return Err(AppError::Throttled { retry_after: state.locked(now).unwrap_or_default() });
         }
-        store.throttle_hit(&key, &self.app.settings().resend_throttle, now).await?;
         let token = self.app.new_token();
         store.issue_email_token(account.id, &self.verification_token(&token), now).await?;
         self.send_verification(account, &token).await
@@ -153,11 +157,11 @@ impl<'a> AccountService<'a> {
         let store = self.app.store();
         let now = self.app.now();
         let key = format!("reset:{}", email.normalized());
-        if store.throttle_state(&key, now).await?.locked(now).is_some() {
+        let policy = self.app.settings().reset_throttle;
+        if store.throttle_hit(&key, &policy, now).await?.hits > policy.max_hits {
             tracing::info!("password reset mail suppressed by rate limit");
             return Ok(());
         }
-        store.throttle_hit(&key, &self.app.settings().reset_throttle, now).await?;
         let Some(found) = store.find_account(AccountLookup::Email(&email)).await? else {
             return Ok(());
         };

@@ -34,13 +34,10 @@ impl<'a> InvitationService<'a> {
     pub async fn invite(&self, a: &AdminOf, who: &str, groups: &[String]) -> Result<InviteOutcome, AppError> {
         let ws = a.workspace();
         let store = self.app.store();
-        let existing = if who.contains('@') {
+        let (email, username, account) = if who.contains('@') {
             let email = Email::parse(who).map_err(|e| AppError::invalid("email", e))?;
-            store
-                .find_account(AccountLookup::Email(&email))
-                .await?
-                .map(|f| f.account)
-                .map_or((email, None), |acc| (acc.email.clone(), Some(acc)))
+            let account = store.find_account(AccountLookup::Email(&email)).await?.map(|f| f.account);
+            (email, None, account)
         } else {
             let username =
                 Username::parse(who).map_err(|_| AppError::invalid("username", "No account has that username."))?;
@@ -49,9 +46,10 @@ impl<'a> InvitationService<'a> {
                 .await?
                 .map(|f| f.account)
                 .ok_or_else(|| AppError::invalid("username", "No account has that username."))?;
-            (account.email.clone(), Some(account))
+            // The invitation goes to the account's email, which stays private:
+            // admins see the username.
+            (account.email.clone(), Some(username), Some(account))
         };
-        let (email, account) = existing;
         if groups.is_empty() {
             return Err(AppError::invalid("groups", "Choose at least one group."));
         }
@@ -87,6 +85,7 @@ impl<'a> InvitationService<'a> {
             workspace: ws.id,
             token_hash: token.hash(),
             email: email.clone(),
+            username: username.clone(),
             invited_by: Some(a.actor().account.id),
             groups: group_ids,
             now,
@@ -173,8 +172,11 @@ impl<'a> InvitationService<'a> {
         let mut audit =
             self.app.workspaces().audit(actor, Some(ws.id), "invitation.accepted", format!("email:{}", inv.email));
         audit.detail = Some(inv.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(","));
-        if !self.app.store().accept_invitation(inv.id, actor.account.id, &audit).await? {
-            return Err(AppError::Forbidden("This invitation was already used.".into()));
+        let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
+        if !self.app.store().accept_invitation(&token.hash(), actor.account.id, &audit).await? {
+            return Err(AppError::Forbidden(
+                "This invitation was used, withdrawn, renewed or has expired meanwhile.".into(),
+            ));
         }
         Ok(ws)
     }

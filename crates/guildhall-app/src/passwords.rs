@@ -80,7 +80,17 @@ impl Passwords {
     pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
         let password = password.to_owned();
         let phc = phc.to_owned();
-        self.run(move |memory| Ok(verify_with(memory, &password, &phc))).await
+        let limits = Limits::for_settings(self.params);
+        self.run(move |memory| {
+            let ok = verify_with(memory, &password, &phc, limits);
+            // Keep only the configured cost's memory after an older, larger hash.
+            if memory.len() > limits.usual_blocks {
+                memory.truncate(limits.usual_blocks);
+                memory.shrink_to_fit();
+            }
+            Ok(ok)
+        })
+        .await
     }
 
     /// Spends the time of one verification, for accounts that do not exist.
@@ -111,13 +121,41 @@ fn hash_now(params: Argon2Params, password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("argon2: {e}").into()))
 }
 
+/// Bounds on the cost a stored hash may ask for: a hostile or corrupt PHC
+/// string must not make a hashing thread allocate gigabytes or spin for hours.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_memory_kib: u32,
+    max_iterations: u32,
+    max_parallelism: u32,
+    usual_blocks: usize,
+}
+
+impl Limits {
+    fn for_settings(p: Argon2Params) -> Self {
+        Self {
+            max_memory_kib: p.memory_kib.max(256 * 1024),
+            max_iterations: p.iterations.max(16),
+            max_parallelism: p.parallelism.max(16),
+            usual_blocks: usize::try_from(p.memory_kib).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// Verifies against the cost, salt and output recorded in the PHC string
-/// (so hashes made under older settings keep working), computing into
-/// `memory` and comparing in constant time.
-fn verify_with(memory: &mut Vec<Block>, password: &str, phc: &str) -> bool {
+/// (so hashes made under older settings keep working), within `limits`,
+/// computing into `memory` and comparing in constant time.
+fn verify_with(memory: &mut Vec<Block>, password: &str, phc: &str, limits: Limits) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else { return false };
     let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
     let Ok(params) = Params::try_from(&hash) else { return false };
+    if params.m_cost() > limits.max_memory_kib
+        || params.t_cost() > limits.max_iterations
+        || params.p_cost() > limits.max_parallelism
+    {
+        tracing::warn!("stored password hash asks for more than the allowed cost; refused");
+        return false;
+    }
     let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else { return false };
     let version = match hash.version.map(Version::try_from).transpose() {
         Ok(v) => v.unwrap_or_default(),
@@ -175,6 +213,19 @@ mod tests {
         assert!(verify_blocking("old secret", &older) && verify_blocking("new secret", &newer));
         let tampered = newer.replace("$argon2id$", "$argon2i$");
         assert!(!p.verify("new secret", &tampered).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hostile_stored_cost_is_refused_without_running_it() {
+        let p = Passwords::new(CHEAP);
+        let good = p.hash("secret words").await.unwrap();
+        for hostile in ["m=4294967295,t=1,p=1", "m=64,t=4000000000,p=1", "m=64,t=1,p=16777215"] {
+            let phc = good.replace("m=64,t=1,p=1", hostile);
+            assert_ne!(phc, good);
+            let verdict = tokio::time::timeout(std::time::Duration::from_secs(5), p.verify("secret words", &phc)).await;
+            assert!(!verdict.expect("a hostile hash stalled the pool").unwrap(), "{hostile}");
+        }
+        assert!(p.verify("secret words", &good).await.unwrap(), "the pool still works");
     }
 
     #[test]

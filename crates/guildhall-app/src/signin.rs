@@ -57,8 +57,12 @@ impl<'a> SignInService<'a> {
         let account_key = format!("signin:account:{}", email.normalized());
         let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
 
-        let account_state = store.throttle_state(&account_key, now).await?;
-        let mut locked = account_state.locked(now);
+        // The attempt counts against the account before the password is
+        // checked, in one atomic step, so parallel guesses cannot all pass a
+        // check made before any of them failed. A success forgets it below.
+        let policy = settings.signin_account_throttle;
+        let account_state = store.throttle_hit(&account_key, &policy, now).await?;
+        let mut locked = (account_state.hits > policy.max_hits).then(|| account_state.locked(now).unwrap_or_default());
         if let Some(key) = &address_key {
             locked = locked.max(store.throttle_state(key, now).await?.locked(now));
         }
@@ -75,7 +79,6 @@ impl<'a> SignInService<'a> {
             }
         };
         let Some(found) = found.filter(|_| verified) else {
-            store.throttle_hit(&account_key, &settings.signin_account_throttle, now).await?;
             if let Some(key) = &address_key {
                 store.throttle_hit(key, &settings.signin_address_throttle, now).await?;
             }
@@ -84,10 +87,8 @@ impl<'a> SignInService<'a> {
         if found.account.status != AccountStatus::Active {
             return Err(AppError::AccountDeactivated);
         }
-        // Success forgets earlier failures; no write when there were none.
-        if account_state.hits > 0 {
-            store.throttle_clear(&account_key).await?;
-        }
+        // Success forgets this attempt and earlier failures.
+        store.throttle_clear(&account_key).await?;
         self.start_session(found.account, vec!["pwd".to_owned()], client).await
     }
 

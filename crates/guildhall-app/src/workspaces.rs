@@ -106,7 +106,7 @@ pub(crate) fn parse_name(field: &'static str, input: &str, errors: &mut FieldErr
 }
 
 fn parse_slug(field: &'static str, input: &str, errors: &mut FieldErrors) -> Option<Slug> {
-    Slug::parse(input).map_err(|e| errors.add(field, e)).ok()
+    Slug::parse(input.trim()).map_err(|e| errors.add(field, e)).ok()
 }
 
 pub(crate) fn parse_permission(field: &'static str, input: &str, errors: &mut FieldErrors) -> Option<Permission> {
@@ -169,7 +169,6 @@ impl<'a> WorkspaceService<'a> {
                 None
             }),
         };
-        errors.clone().into_result()?;
         let (Some(slug), Some(name), Some(plan)) = (slug, name, plan) else { return Err(AppError::Invalid(errors)) };
         let new = NewWorkspace {
             id: WorkspaceId::from_uuid(self.app.new_uuid()),

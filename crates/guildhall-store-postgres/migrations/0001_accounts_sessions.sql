@@ -6,7 +6,7 @@ CREATE TABLE accounts (
     email                TEXT NOT NULL,
     email_normalized     TEXT NOT NULL,
     email_verified_at    BIGINT,
-    username             TEXT NOT NULL,
+    username             TEXT COLLATE "C" NOT NULL,
     display_name         TEXT NOT NULL,
     password_hash        TEXT,
     status               TEXT NOT NULL CHECK (status IN ('active', 'deactivated')),

@@ -65,6 +65,8 @@ CREATE TABLE invitations (
     token_hash    BYTEA NOT NULL UNIQUE,
     email         TEXT NOT NULL,
     email_normalized TEXT NOT NULL,
+    -- Set when invited by username: shown instead of the (private) email.
+    username      TEXT,
     invited_by    UUID REFERENCES accounts (id) ON DELETE SET NULL,
     state         TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'revoked')),
     accepted_by   UUID REFERENCES accounts (id) ON DELETE SET NULL,

@@ -2,7 +2,7 @@
 //! before or after the subcommand, so admin commands act on the same
 //! database as a running `serve`.
 
-use crate::settings::{Overrides, Settings};
+use crate::settings::{Overrides, Secret, Settings};
 use crate::startup::{self, Server};
 use clap::{Args, Parser, Subcommand};
 use guildhall_app::AppError;
@@ -117,13 +117,13 @@ impl Cli {
         let mut o = Overrides {
             config: self.global.config.clone(),
             data_dir: self.global.data_dir.clone(),
-            database_url: self.global.database_url.clone(),
+            database_url: self.global.database_url.clone().map(Secret),
             ..Default::default()
         };
         if let Command::Serve { listen, public_url, smtp_url } = &self.command {
             o.listen = *listen;
             o.public_url.clone_from(public_url);
-            o.smtp_url.clone_from(smtp_url);
+            o.smtp_url = smtp_url.clone().map(Secret);
         }
         o
     }

@@ -95,8 +95,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub public_url: Option<String>,
-    pub database_url: Option<String>,
-    pub smtp_url: Option<String>,
+    pub database_url: Option<Secret>,
+    pub smtp_url: Option<Secret>,
 }
 
 impl Settings {
@@ -124,10 +124,10 @@ impl Settings {
             s.public_url = Some(v.clone());
         }
         if let Some(v) = &o.database_url {
-            s.database_url = Some(Secret(v.clone()));
+            s.database_url = Some(v.clone());
         }
         if let Some(v) = &o.smtp_url {
-            s.smtp_url = Some(Secret(v.clone()));
+            s.smtp_url = Some(v.clone());
         }
         if let Some(f) = s.database_url_file.take() {
             s.database_url.get_or_insert(Secret(read_secret(&f)?));

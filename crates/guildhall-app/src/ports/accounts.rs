@@ -88,8 +88,8 @@ pub trait AccountStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
 
-    /// Consumes an unexpired reset token, sets the password and ends every
-    /// session of the account except `keep`.
+    /// Consumes an unexpired reset token, sets the password, ends every
+    /// session of the account except `keep` and revokes its access tokens.
     async fn reset_password(
         &self,
         token: &TokenHash,

@@ -2,7 +2,7 @@
 
 use super::{Audit, StoreError};
 use async_trait::async_trait;
-use guildhall_core::accounts::Email;
+use guildhall_core::accounts::{Email, Username};
 use guildhall_core::tokens::TokenHash;
 use guildhall_core::workspaces::{InvitationState, Slug};
 use guildhall_core::{AccountId, GroupId, InvitationId, Timestamp, WorkspaceId};
@@ -12,6 +12,8 @@ pub struct NewInvitation {
     pub workspace: WorkspaceId,
     pub token_hash: TokenHash,
     pub email: Email,
+    /// Set when invited by username; the email then stays private.
+    pub username: Option<Username>,
     pub invited_by: Option<AccountId>,
     pub groups: Vec<GroupId>,
     pub now: Timestamp,
@@ -23,6 +25,7 @@ pub struct Invitation {
     pub id: InvitationId,
     pub workspace: WorkspaceId,
     pub email: Email,
+    pub username: Option<Username>,
     pub state: InvitationState,
     /// The groups, by slug, in slug order.
     pub groups: Vec<Slug>,
@@ -50,7 +53,10 @@ pub trait InvitationStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Revokes a pending invitation.
     async fn revoke_invitation(&self, id: InvitationId, audit: &Audit) -> Result<bool, StoreError>;
-    /// Marks a pending invitation accepted by `account` and adds the account
-    /// to its groups, atomically; `false` if it was no longer pending.
-    async fn accept_invitation(&self, id: InvitationId, account: AccountId, audit: &Audit) -> Result<bool, StoreError>;
+    /// Marks the pending, unexpired invitation with this token accepted by
+    /// `account` and adds the account to its groups, atomically; `false` if
+    /// the token no longer names such an invitation (used, revoked, resent
+    /// or expired meanwhile).
+    async fn accept_invitation(&self, token: &TokenHash, account: AccountId, audit: &Audit)
+    -> Result<bool, StoreError>;
 }

@@ -13,8 +13,9 @@ pub struct SlugError;
 pub struct Slug(String);
 
 impl Slug {
+    /// Exactly a slug: no surrounding whitespace (forms trim before this).
     pub fn parse(input: &str) -> Result<Self, SlugError> {
-        let s = input.trim();
+        let s = input;
         let ok = (1..=63).contains(&s.len())
             && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-')
@@ -44,7 +45,7 @@ mod tests {
         for good in ["a", "acme", "acme-2", "x1"] {
             assert_eq!(Slug::parse(good).unwrap().as_str(), good);
         }
-        for bad in ["", "-a", "a-", "a--b", "Acme", "a_b", "a/b", "a b", &"a".repeat(64)] {
+        for bad in ["", "-a", "a-", "a--b", "Acme", "a_b", "a/b", "a b", " acme", "acme\n", &"a".repeat(64)] {
             assert_eq!(Slug::parse(bad), Err(SlugError), "{bad:?}");
         }
     }

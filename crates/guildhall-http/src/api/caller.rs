@@ -67,8 +67,18 @@ where
         let ip = client.ip;
         if let Some(header) = parts.headers.get(AUTHORIZATION) {
             let value = header.to_str().unwrap_or_default();
-            let bearer = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or_default();
+            // The scheme is case-insensitive (RFC 9110 §11.1).
+            let bearer = value
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
+                .unwrap_or_default();
             return match http.app.tokens().authenticate(bearer.trim()).await? {
+                // As for sessions: a one-time password must be replaced first.
+                Some((account, _)) if account.must_change_password => Err(AppError::Forbidden(
+                    "This account must replace its one-time password before using the API.".into(),
+                )
+                .into()),
                 Some((account, scopes)) => Ok(Self { account, grant: Grant::Token(scopes), ip }),
                 None => {
                     Err(ApiError(Problem::new("invalid-token", "The access token is invalid, revoked or expired", 401)))

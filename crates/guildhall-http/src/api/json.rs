@@ -64,7 +64,9 @@ pub fn person(a: &Account) -> Value {
 pub fn invitation(i: &Invitation) -> Value {
     json!({
         "id": i.id,
-        "email": i.email,
+        // Invited by username: the account's email stays private.
+        "email": if i.username.is_some() { None } else { Some(&i.email) },
+        "username": i.username,
         "state": i.state.as_str(),
         "groups": i.groups,
         "created_at": i.created_at.rfc3339(),

@@ -160,7 +160,7 @@ async fn show_workspace(
             .into_iter()
             .map(|i| InvitationRow {
                 id: i.id.to_string(),
-                email: i.email.to_string(),
+                email: i.username.as_ref().map_or_else(|| i.email.to_string(), |u| format!("@{u}")),
                 groups: i.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", "),
                 state: i.state.as_str(),
                 expires: i.expires_at.rfc3339(),

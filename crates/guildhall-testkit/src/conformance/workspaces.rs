@@ -368,6 +368,7 @@ fn invite(
         workspace: ws.id,
         token_hash: t.hash(),
         email: guildhall_core::accounts::Email::parse(email).unwrap(),
+        username: None,
         invited_by: None,
         groups,
         now: T0,
@@ -389,8 +390,8 @@ pub async fn an_invitation_is_accepted_once_into_all_its_groups(store: Arc<dyn S
     assert_eq!(inv.email.as_str(), "Bob@Example.com");
     assert_eq!(store.invitation_by_token(&hash).await.unwrap().unwrap().id, inv.id);
     let (s1, s2) = (store.clone(), store.clone());
-    let a = tokio::spawn(async move { s1.accept_invitation(inv.id, bob.id, &au()).await.unwrap() });
-    let b = tokio::spawn(async move { s2.accept_invitation(inv.id, bob.id, &au()).await.unwrap() });
+    let a = tokio::spawn(async move { s1.accept_invitation(&hash, bob.id, &au()).await.unwrap() });
+    let b = tokio::spawn(async move { s2.accept_invitation(&hash, bob.id, &au()).await.unwrap() });
     assert_eq!([a.await.unwrap(), b.await.unwrap()].iter().filter(|x| **x).count(), 1, "accepted twice");
     let after = store.invitation(ws.id, inv.id).await.unwrap().unwrap();
     assert_eq!((after.state, after.accepted_by), (InvitationState::Accepted, Some(bob.id)));
@@ -413,11 +414,15 @@ pub async fn resending_replaces_the_token_and_revoking_ends_the_invitation(store
     let later = T0.plus(std::time::Duration::from_secs(7200));
     assert!(store.resend_invitation(inv.id, &fresh, later, &au()).await.unwrap());
     assert!(store.invitation_by_token(&old).await.unwrap().is_none(), "the old link still works");
+    assert!(!store.accept_invitation(&old, bob.id, &au()).await.unwrap(), "the old token was accepted after a resend");
+    let mut too_late = au();
+    too_late.at = later;
+    assert!(!store.accept_invitation(&fresh, bob.id, &too_late).await.unwrap(), "an expired invitation was accepted");
     assert_eq!(store.invitation_by_token(&fresh).await.unwrap().unwrap().expires_at, later);
     assert!(store.revoke_invitation(inv.id, &au()).await.unwrap());
     assert_eq!(store.invitation(ws.id, inv.id).await.unwrap().unwrap().state, InvitationState::Revoked);
     assert!(!store.resend_invitation(inv.id, &old, later, &au()).await.unwrap());
-    assert!(!store.accept_invitation(inv.id, bob.id, &au()).await.unwrap());
+    assert!(!store.accept_invitation(&fresh, bob.id, &au()).await.unwrap(), "a revoked invitation was accepted");
     assert_eq!(store.membership(ws.id, bob.id).await.unwrap(), (false, false));
     assert_eq!(store.invitations(ws.id).await.unwrap().len(), 1);
 }
@@ -440,6 +445,27 @@ pub async fn access_tokens_work_until_revoked_or_expired(store: Arc<dyn Store>) 
     assert_eq!((found.id, who.id), (t.id, ada.id));
     assert_eq!(found.scopes, ["workspaces:read", "workspaces:admin"]);
     assert!(store.access_tokens(ada.id).await.unwrap()[0].last_used_at.is_some());
+    // Recovering the account with a password reset revokes its tokens.
+    let reset = guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes());
+    let t_reset = guildhall_app::ports::NewEmailToken {
+        hash: reset.hash(),
+        purpose: guildhall_app::ports::EmailTokenPurpose::ResetPassword,
+        expires_at: T0.plus(std::time::Duration::from_secs(60)),
+    };
+    let kept = store
+        .create_access_token(&NewAccessToken {
+            id: AccessTokenId::from_uuid(uuid::Uuid::now_v7()),
+            token_hash: guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash(),
+            account: bob.id,
+            ..clone_token(&new)
+        })
+        .await
+        .unwrap();
+    store.issue_email_token(ada.id, &t_reset, T0).await.unwrap();
+    store.reset_password(&reset.hash(), "$argon2id$new", None, T0).await.unwrap().unwrap();
+    assert!(store.access_token_by_hash(&secret.hash(), T0).await.unwrap().is_none(), "a token survived the reset");
+    assert_eq!(store.access_tokens(bob.id).await.unwrap(), vec![kept], "another account's token was revoked");
+    let t = store.create_access_token(&new).await.unwrap();
     let late = T0.plus(std::time::Duration::from_secs(60));
     assert!(store.access_token_by_hash(&secret.hash(), late).await.unwrap().is_none(), "expired token works");
     store.set_account_status(ada.id, guildhall_core::accounts::AccountStatus::Deactivated, T0).await.unwrap();
@@ -498,4 +524,16 @@ pub async fn every_change_moves_the_workspace_version(store: Arc<dyn Store>) {
     assert_eq!(version(store.clone()).await, last, "a no-op moved the version");
     let snapshot = store.permission_snapshot(ws.id).await.unwrap().unwrap();
     assert_eq!(snapshot.version, last);
+}
+
+fn clone_token(t: &NewAccessToken) -> NewAccessToken {
+    NewAccessToken {
+        id: t.id,
+        account: t.account,
+        name: t.name.clone(),
+        token_hash: t.token_hash,
+        scopes: t.scopes.clone(),
+        now: t.now,
+        expires_at: t.expires_at,
+    }
 }

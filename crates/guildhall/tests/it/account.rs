@@ -81,6 +81,8 @@ async fn the_operator_must_replace_the_one_time_password(b: Backend) {
     let res = op.get("/account").await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/password/change");
+    let api = app.api_as("operator", &["workspaces:read"]).await;
+    assert_eq!(api.get("/account").await.0, 403, "a token worked before the one-time password was replaced");
     let wrong = op
         .post_form("/password/change", &[("current_password", "nope nope"), ("password", "operator's own secret")])
         .await;
@@ -93,6 +95,7 @@ async fn the_operator_must_replace_the_one_time_password(b: Backend) {
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(op.get("/account").await.status(), 200);
+    assert_eq!(api.get("/account").await.0, 200);
     let old = app
         .client()
         .post_form("/login", &[("email", "operator@localhost"), ("password", &app.operator_password)])

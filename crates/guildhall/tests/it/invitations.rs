@@ -85,7 +85,13 @@ async fn inviting_again_or_inviting_a_member_is_a_clear_no_op(b: Backend) {
     let (s, first) =
         ada.post("/workspaces/acme/invitations", json!({"username": "bob", "groups": ["devs", "ops"]})).await;
     assert_eq!(s, 201);
-    assert_eq!(first["email"], "bob@example.com");
+    // Invited by username: admins see the username, never the private email.
+    assert_eq!(first["username"], "bob");
+    assert_eq!(first["email"], serde_json::Value::Null);
+    let (_, list) = ada.get("/workspaces/acme/invitations").await;
+    assert!(!list.to_string().contains("bob@example.com"), "the invitee's email leaked: {list}");
+    let (_, audit) = ada.get("/workspaces/acme/audit").await;
+    assert!(!audit.to_string().contains("bob@example.com"), "the invitee's email leaked into the audit log");
     let (s, again) =
         ada.post("/workspaces/acme/invitations", json!({"email": "BOB@example.com", "groups": ["ops"]})).await;
     assert_eq!((s, again["status"].clone()), (200, json!("already_invited")));

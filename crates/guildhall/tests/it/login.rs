@@ -9,6 +9,7 @@ on_both_backends!(
     wrong_password_and_unknown_email_get_the_same_answer,
     failed_sign_ins_lock_the_account_for_a_while,
     a_successful_sign_in_forgets_earlier_failures,
+    parallel_guesses_cannot_slip_past_the_lockout,
     failed_sign_ins_are_throttled_per_source_address,
     a_deactivated_account_cannot_sign_in,
     return_to_is_honoured_only_for_same_origin_paths,
@@ -104,6 +105,36 @@ async fn a_successful_sign_in_forgets_earlier_failures(b: Backend) {
         let res = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
         assert_eq!(res.status(), 303, "round {round}: eight failures in two rounds locked the account");
     }
+}
+
+async fn parallel_guesses_cannot_slip_past_the_lockout(b: Backend) {
+    let app = spawn(b).await;
+    app.signed_up("ada", "analytical engine", true).await;
+    let browser = app.client();
+    let csrf = browser.csrf().await;
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let (b, csrf) = (browser.clone(), csrf.clone());
+            tokio::spawn(async move {
+                let guess = format!("guess number {i}");
+                b.post_raw("/login", &[("email", "ada@example.com"), ("password", &guess), ("csrf", &csrf)])
+                    .await
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for g in guesses {
+        match g.await.unwrap() {
+            401 => checked += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} parallel guesses were checked; the limit is 5");
+    let right = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+    assert_eq!(right.status(), 429);
 }
 
 async fn failed_sign_ins_are_throttled_per_source_address(b: Backend) {

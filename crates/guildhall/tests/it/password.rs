@@ -8,7 +8,24 @@ on_both_backends!(
     a_reset_link_works_once_and_expires,
     a_weak_new_password_is_refused_and_the_link_still_works,
     changing_the_password_needs_the_current_one_and_ends_other_sessions,
+    a_password_reset_revokes_access_tokens,
 );
+
+async fn a_password_reset_revokes_access_tokens(b: Backend) {
+    let app = spawn(b).await;
+    app.signed_up("ada", "analytical engine", true).await;
+    let api = app.api_as("ada", &["workspaces:read"]).await;
+    assert_eq!(api.get("/account").await.0, 200);
+    let token = request_reset(&app, "ada@example.com").await;
+    assert_eq!(
+        app.client()
+            .post_form("/password/reset", &[("token", &token), ("password", "a brand new secret")])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(api.get("/account").await.0, 401, "a token survived the reset");
+}
 
 async fn request_reset(app: &guildhall_testkit::TestApp, email: &str) -> String {
     let res = app.client().post_form("/password/forgot", &[("email", email)]).await;

@@ -201,6 +201,14 @@ async fn tokens_are_limited_to_their_scopes(b: Backend) {
     assert_eq!(ada.post("/account/tokens", json!({"name": "x", "scopes": ["workspaces:read"]})).await.0, 403);
     let bogus = guildhall_testkit::Api { token: "not-a-token".into(), ..ada.clone() };
     assert_eq!(bogus.get("/workspaces").await.0, 401);
+    // The scheme is case-insensitive.
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/account"))
+        .header("authorization", format!("bEaReR {}", ada.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 
     // A browser session mints, lists and revokes tokens.
     let browser = app.signed_up("bob", "difference engine", true).await;
