@@ -63,7 +63,7 @@ fn invitation_from_row(row: &DbRow) -> Result<Invitation, StoreError> {
 }
 
 const COLS: &str =
-    "SELECT id, workspace_id, email, state, invited_by, accepted_by, created_at, expires_at FROM invitations";
+    "SELECT id, workspace_id, email, username, state, invited_by, accepted_by, created_at, expires_at FROM invitations";
 
 #[async_trait::async_trait]
 impl InvitationStore for SqlStore {

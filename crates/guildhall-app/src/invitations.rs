@@ -21,6 +21,12 @@ pub enum InviteOutcome {
     AlreadyInvited(Invitation),
 }
 
+/// How an invitee appears in the audit log: by username when invited by
+/// username (the email stays private), else by the invited email.
+fn invitee(username: Option<&Username>, email: &Email) -> String {
+    username.map_or_else(|| format!("email:{email}"), |u| format!("account:{u}"))
+}
+
 pub struct InvitationService<'a> {
     app: &'a App,
 }
@@ -91,8 +97,12 @@ impl<'a> InvitationService<'a> {
             now,
             expires_at: now.plus(self.app.settings().invitation_ttl),
         };
-        let mut audit =
-            self.app.workspaces().audit(a.actor(), Some(ws.id), "invitation.created", format!("email:{email}"));
+        let mut audit = self.app.workspaces().audit(
+            a.actor(),
+            Some(ws.id),
+            "invitation.created",
+            invitee(username.as_ref(), &email),
+        );
         audit.detail = Some(groups.join(","));
         let invitation = store.create_invitation(&new, &audit).await?;
         self.mail(ws, &invitation, &token, a.actor().account.display_name.as_str()).await?;
@@ -127,7 +137,7 @@ impl<'a> InvitationService<'a> {
             a.actor(),
             Some(inv.workspace),
             "invitation.resent",
-            format!("email:{}", inv.email),
+            invitee(inv.username.as_ref(), &inv.email),
         );
         if !self.app.store().resend_invitation(inv.id, &token.hash(), expires_at, &audit).await? {
             return Err(AppError::Conflict("This invitation was accepted or revoked meanwhile.".into()));
@@ -142,7 +152,7 @@ impl<'a> InvitationService<'a> {
             a.actor(),
             Some(inv.workspace),
             "invitation.revoked",
-            format!("email:{}", inv.email),
+            invitee(inv.username.as_ref(), &inv.email),
         );
         if self.app.store().revoke_invitation(inv.id, &audit).await? {
             Ok(())
@@ -169,8 +179,12 @@ impl<'a> InvitationService<'a> {
             accept_any_account: ws.invitations_accept_any_account,
         };
         accept_invitation(&view, &actor.account, self.app.now()).map_err(|e| AppError::Forbidden(e.to_string()))?;
-        let mut audit =
-            self.app.workspaces().audit(actor, Some(ws.id), "invitation.accepted", format!("email:{}", inv.email));
+        let mut audit = self.app.workspaces().audit(
+            actor,
+            Some(ws.id),
+            "invitation.accepted",
+            invitee(inv.username.as_ref(), &inv.email),
+        );
         audit.detail = Some(inv.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(","));
         let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
         if !self.app.store().accept_invitation(&token.hash(), actor.account.id, &audit).await? {
