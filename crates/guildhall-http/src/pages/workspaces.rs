@@ -10,16 +10,19 @@ use crate::pages::{notice, render};
 use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use guildhall_app::AppError;
 use guildhall_app::invitations::InviteOutcome;
 use guildhall_app::ports::{Group, MembershipChange, Repository, Workspace};
-use guildhall_app::workspaces::{Actor, GroupPatch, MemberOf, WorkspacePatch};
+use guildhall_app::workspaces::{Actor, AdminOf, GroupPatch, MemberOf, WorkspacePatch};
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::{InvitationState, Permission};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 pub fn router() -> Router<HttpState> {
     Router::new()
@@ -51,8 +54,44 @@ fn actor(who: SignedIn, client: Client) -> Actor {
     Actor { account: who.account, ip: client.0.ip }
 }
 
-async fn open(state: &HttpState, who: SignedIn, client: Client, ws: &str) -> Result<MemberOf, PageError> {
-    Ok(state.app.workspaces().open(actor(who, client), ws).await?)
+/// The signed-in member of the workspace named by the `{ws}` path
+/// parameter. Anyone else gets 404, through the app's `open`: the same
+/// check as the API's.
+struct PageMember(MemberOf);
+
+impl<S> FromRequestParts<S> for PageMember
+where
+    HttpState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let Ok(client) = Client::from_request_parts(parts, state).await;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PageError::App(AppError::NotFound))?;
+        let ws = params.get("ws").ok_or(PageError::App(AppError::NotFound))?;
+        let http = HttpState::from_ref(state);
+        Ok(Self(http.app.workspaces().open(actor(who, client), ws).await?))
+    }
+}
+
+/// An administrator of the `{ws}` workspace (403 for other members).
+struct PageAdmin(AdminOf);
+
+impl<S> FromRequestParts<S> for PageAdmin
+where
+    HttpState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PageMember(m) = PageMember::from_request_parts(parts, state).await?;
+        Ok(Self(m.admin()?))
+    }
 }
 
 fn back(ws: &str, rest: &str, notice: &str) -> Response {
@@ -128,12 +167,9 @@ const MEMBERS_PER_PAGE: u32 = 50;
 async fn show_workspace(
     State(state): State<HttpState>,
     jar: CookieJar,
-    who: SignedIn,
-    client: Client,
-    Path(ws): Path<String>,
+    PageMember(m): PageMember,
     Query(q): Query<WorkspaceQuery>,
 ) -> Result<Response, PageError> {
-    let m = open(&state, who, client, &ws).await?;
     let service = state.app.workspaces();
     let groups = service.groups(&m).await?;
     let repositories = service.repositories(&m).await?;
@@ -197,12 +233,10 @@ struct Settings {
 
 async fn save_settings(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path(ws): Path<String>,
     CsrfForm(f): CsrfForm<Settings>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     let patch = WorkspacePatch {
         name: Some(&f.name),
         plan: Some(&f.plan),
@@ -223,12 +257,10 @@ struct CreateGroup {
 
 async fn create_group(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path(ws): Path<String>,
     CsrfForm(f): CsrfForm<CreateGroup>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.workspaces().create_group(&a, &f.slug, &f.name, f.default_permission.as_deref()).await?;
     Ok(back(&ws, "", "group-created"))
 }
@@ -254,12 +286,10 @@ struct NoticeQuery {
 async fn show_group(
     State(state): State<HttpState>,
     jar: CookieJar,
-    who: SignedIn,
-    client: Client,
-    Path((ws, group)): Path<(String, String)>,
+    PageMember(m): PageMember,
+    Path((_, group)): Path<(String, String)>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    let m = open(&state, who, client, &ws).await?;
     let service = state.app.workspaces();
     let group = service.group(&m, &group).await?;
     let members = service.group_members(&m, group.slug.as_str()).await?;
@@ -286,12 +316,10 @@ struct UsernameForm {
 
 async fn add_member(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, group)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<UsernameForm>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     let done = state.app.workspaces().add_member(&a, &group, &f.username).await?;
     let note = if done == MembershipChange::Changed { "member-added" } else { "already-member" };
     Ok(back(&ws, &format!("/groups/{group}"), note))
@@ -299,12 +327,10 @@ async fn add_member(
 
 async fn remove_member(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, group, username)): Path<(String, String, String)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     let done = state.app.workspaces().remove_member(&a, &group, &username).await?;
     let note = if done == MembershipChange::Changed { "member-removed" } else { "not-a-member" };
     Ok(back(&ws, &format!("/groups/{group}"), note))
@@ -327,12 +353,10 @@ fn chosen(p: &str) -> Option<&str> {
 
 async fn set_group_permission(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, group)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<PermissionForm>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.workspaces().set_group_permission(&a, &group, &f.repo, chosen(&f.permission)).await?;
     Ok(back(&ws, &format!("/groups/{group}"), "permission-set"))
 }
@@ -347,12 +371,10 @@ struct GroupSettings {
 
 async fn save_group(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, group)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<GroupSettings>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     let patch = GroupPatch { name: Some(&f.name), default_permission: Some(&f.default_permission) };
     state.app.workspaces().update_group(&a, &group, patch).await?;
     Ok(back(&ws, &format!("/groups/{group}"), "settings-saved"))
@@ -360,12 +382,10 @@ async fn save_group(
 
 async fn delete_group(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, group)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.workspaces().delete_group(&a, &group).await?;
     Ok(back(&ws, "", "group-deleted"))
 }
@@ -378,12 +398,10 @@ struct CreateRepository {
 
 async fn create_repository(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path(ws): Path<String>,
     CsrfForm(f): CsrfForm<CreateRepository>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.workspaces().create_repository(&a, &f.slug, None, None).await?;
     Ok(back(&ws, "", "repository-created"))
 }
@@ -403,13 +421,11 @@ struct RepositoryPage {
 async fn show_repository(
     State(state): State<HttpState>,
     jar: CookieJar,
-    who: SignedIn,
-    client: Client,
-    Path((ws, repo)): Path<(String, String)>,
+    PageMember(m): PageMember,
+    Path((_, repo)): Path<(String, String)>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    let username = who.account.username.to_string();
-    let m = open(&state, who, client, &ws).await?;
+    let username = m.actor.account.username.to_string();
     let service = state.app.workspaces();
     let repo = service.repository(&m, &repo).await?;
     let mine = service.permission(&m, repo.slug.as_str(), &username).await?.as_str();
@@ -428,24 +444,20 @@ async fn show_repository(
 
 async fn set_grant(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, repo)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<PermissionForm>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.workspaces().set_grant(&a, &repo, &f.username, chosen(&f.permission)).await?;
     Ok(back(&ws, &format!("/repositories/{repo}"), "permission-set"))
 }
 
 async fn delete_repository(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, repo)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.workspaces().delete_repository(&a, &repo).await?;
     Ok(back(&ws, "", "repository-deleted"))
 }
@@ -460,12 +472,10 @@ struct InviteForm {
 
 async fn invite(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path(ws): Path<String>,
     CsrfForm(f): CsrfForm<InviteForm>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     let note = match state.app.invitations().invite(&a, f.who.trim(), &f.groups).await? {
         InviteOutcome::Invited(_) => "invited",
         InviteOutcome::AlreadyInGroups => "already-in-groups",
@@ -476,24 +486,20 @@ async fn invite(
 
 async fn resend_invitation(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, id)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.invitations().resend(&a, &id).await?;
     Ok(back(&ws, "", "invitation-resent"))
 }
 
 async fn revoke_invitation(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
+    PageAdmin(a): PageAdmin,
     Path((ws, id)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     state.app.invitations().revoke(&a, &id).await?;
     Ok(back(&ws, "", "invitation-revoked"))
 }
@@ -516,12 +522,9 @@ const AUDIT_PER_PAGE: u32 = 100;
 
 async fn show_audit(
     State(state): State<HttpState>,
-    who: SignedIn,
-    client: Client,
-    Path(ws): Path<String>,
+    PageAdmin(a): PageAdmin,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
-    let a = open(&state, who, client, &ws).await?.admin()?;
     let log = state.app.workspaces().audit_log(&a, q.before, AUDIT_PER_PAGE).await?;
     let next = if log.len() == AUDIT_PER_PAGE as usize {
         log.last().map(|(id, _)| id.to_string()).unwrap_or_default()
