@@ -57,6 +57,14 @@ impl Mailer for OutboxMailer {
             format!("{}-{}.eml", time::OffsetDateTime::now_utc().unix_timestamp_nanos(), uuid::Uuid::new_v4().simple());
         let tmp = self.outbox.join(format!(".{name}.tmp"));
         tokio::fs::write(&tmp, message.formatted()).await.map_err(|e| MailError(e.to_string()))?;
+        // Messages carry secret links: readable by the server's user only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tokio::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                .await
+                .map_err(|e| MailError(e.to_string()))?;
+        }
         tokio::fs::rename(&tmp, self.outbox.join(&name)).await.map_err(|e| MailError(e.to_string()))?;
         tracing::info!(subject = %mail.subject, file = %name, "mail written to outbox");
         if let Some(smtp) = self.smtp.clone() {

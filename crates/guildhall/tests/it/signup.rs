@@ -37,6 +37,13 @@ async fn sign_up_mails_a_verification_link_and_creates_an_unverified_account(b: 
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("Message-ID:") && mails[0].contains("Date:"), "not an RFC 5322 message: {}", mails[0]);
     assert!(app.last_link("ada@example.com", "Verify", "/verify").starts_with("/verify?token="));
+    // Outbox files hold secret links: only the server's user may read them.
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(app.data_dir.join("outbox")).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "an outbox file is readable by others");
+    }
 }
 
 async fn sign_up_with_bad_fields_shows_each_error_and_creates_nothing(b: Backend) {
