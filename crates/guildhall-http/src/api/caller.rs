@@ -11,7 +11,7 @@ use crate::HttpState;
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::session::MaybeSignedIn;
-use axum::extract::{FromRef, FromRequestParts, Path};
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use guildhall_app::AppError;
@@ -19,7 +19,6 @@ use guildhall_app::workspaces::{Actor, AdminOf, MemberOf};
 use guildhall_core::accounts::Account;
 use guildhall_core::problem::Problem;
 use guildhall_core::scopes::{Grant, Scope};
-use std::collections::HashMap;
 
 pub struct ApiCaller {
     pub account: Account,
@@ -103,13 +102,10 @@ where
     S: Send + Sync,
 {
     let caller = ApiCaller::from_request_parts(parts, state).await?;
-    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-        .await
-        .map_err(|_| ApiError::from(AppError::NotFound))?;
-    let slug = params.get("ws").ok_or(AppError::NotFound)?;
+    let slug = crate::workspace_slug(parts).await?;
     let http = HttpState::from_ref(state);
     // Membership first: a non-member learns nothing, not even a scope problem.
-    let member = http.app.workspaces().open(caller.actor(), slug).await?;
+    let member = http.app.workspaces().open(caller.actor(), &slug).await?;
     caller.require(needed)?;
     Ok((member, caller))
 }

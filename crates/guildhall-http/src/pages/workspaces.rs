@@ -15,14 +15,12 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use guildhall_app::AppError;
 use guildhall_app::invitations::InviteOutcome;
 use guildhall_app::ports::{Group, MembershipChange, Repository, Workspace};
 use guildhall_app::workspaces::{Actor, AdminOf, GroupPatch, MemberOf, WorkspacePatch};
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::{InvitationState, Permission};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 pub fn router() -> Router<HttpState> {
     Router::new()
@@ -69,12 +67,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let who = SignedIn::from_request_parts(parts, state).await?;
         let Ok(client) = Client::from_request_parts(parts, state).await;
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| PageError::App(AppError::NotFound))?;
-        let ws = params.get("ws").ok_or(PageError::App(AppError::NotFound))?;
+        let ws = crate::workspace_slug(parts).await?;
         let http = HttpState::from_ref(state);
-        Ok(Self(http.app.workspaces().open(actor(who, client), ws).await?))
+        Ok(Self(http.app.workspaces().open(actor(who, client), &ws).await?))
     }
 }
 
