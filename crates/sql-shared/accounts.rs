@@ -1,8 +1,9 @@
 //! `AccountStore` on SQL.
 
+use crate::changes::record_change;
 use crate::store::{SqlStore, corrupt, db};
 use guildhall_app::ports::{
-    AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken, StoreError,
+    AccountLookup, AccountStore, AccountWithHash, Change, EmailTokenPurpose, NewAccount, NewEmailToken, StoreError,
 };
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName, Email, Username};
 use guildhall_core::tokens::TokenHash;
@@ -132,6 +133,7 @@ impl AccountStore for SqlStore {
             sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
         }
         let account = account_in(&mut *tx, id.0).await?;
+        record_change(&mut tx, Change::Account(id)).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)
     }
@@ -164,6 +166,7 @@ impl AccountStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        record_change(&mut tx, Change::Account(AccountId::from_uuid(account))).await?;
         let account = account_in(&mut *tx, account).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)
@@ -288,5 +291,5 @@ async fn set_password_in(
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    Ok(())
+    record_change(tx, Change::Account(AccountId::from_uuid(account))).await
 }

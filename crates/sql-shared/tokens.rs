@@ -1,8 +1,9 @@
 //! `AccessTokenStore` on SQL.
 
 use crate::accounts::{account_cols, account_from_row};
+use crate::changes::record_change;
 use crate::store::{SqlStore, db};
-use guildhall_app::ports::{AccessToken, AccessTokenStore, NewAccessToken, StoreError};
+use guildhall_app::ports::{AccessToken, AccessTokenStore, Change, NewAccessToken, StoreError};
 use guildhall_core::accounts::Account;
 use guildhall_core::tokens::TokenHash;
 use guildhall_core::{AccessTokenId, AccountId, Timestamp};
@@ -29,8 +30,6 @@ fn token_from_row(row: &DbRow) -> Result<AccessToken, StoreError> {
         expires_at: row.try_get::<Option<i64>, _>("t_expires_at").map_err(db)?.map(Timestamp::from_millis),
     })
 }
-
-const TOUCH_AFTER_MS: i64 = 60_000;
 
 #[async_trait::async_trait]
 impl AccessTokenStore for SqlStore {
@@ -74,13 +73,19 @@ impl AccessTokenStore for SqlStore {
     }
 
     async fn revoke_access_token(&self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let done = sqlx::query("DELETE FROM access_tokens WHERE id = $1 AND account_id = $2")
             .bind(id.0)
             .bind(account.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        record_change(&mut tx, Change::Account(account)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn access_token_by_hash(
@@ -103,14 +108,16 @@ impl AccessTokenStore for SqlStore {
         .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let t = token_from_row(&row)?;
-        if t.last_used_at.is_none_or(|at| now.as_millis() - at.as_millis() > TOUCH_AFTER_MS) {
-            sqlx::query("UPDATE access_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now.as_millis())
-                .bind(t.id.0)
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
-        }
         Ok(Some((t, account_from_row(&row)?.account)))
+    }
+
+    async fn touch_access_token(&self, id: AccessTokenId, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE access_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now.as_millis())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 }

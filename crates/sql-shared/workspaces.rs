@@ -1,10 +1,11 @@
 //! `WorkspaceStore` on SQL.
 
 use crate::accounts::{account_cols, account_from_row};
+use crate::changes::record_change;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::ports::{
-    Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, PermissionSnapshot, Repository,
-    StoreError, Workspace, WorkspaceStore,
+    Audit, Change, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, PermissionSnapshot,
+    Repository, StoreError, Workspace, WorkspaceStore,
 };
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::{ADMINS_GROUP, Permission, PermissionData, Plan, Slug};
@@ -598,7 +599,8 @@ impl WorkspaceStore for SqlStore {
 
 /// Appends an audit row inside the caller's transaction, and bumps the
 /// workspace's version: every change to a workspace is audited, so this is
-/// the one place that tells caches their permission data is stale.
+/// the one place that tells caches their permission data is stale (the
+/// version for a node that reads it, the change feed for one that follows).
 pub(crate) async fn insert_audit(tx: &mut Tx, a: &Audit) -> Result<(), StoreError> {
     if let Some(ws) = a.workspace {
         sqlx::query("UPDATE workspaces SET version = version + 1 WHERE id = $1")
@@ -622,7 +624,10 @@ pub(crate) async fn insert_audit(tx: &mut Tx, a: &Audit) -> Result<(), StoreErro
     .execute(&mut **tx)
     .await
     .map_err(db)?;
-    Ok(())
+    match a.workspace {
+        Some(ws) => record_change(tx, Change::Workspace(ws)).await,
+        None => Ok(()),
+    }
 }
 
 fn audit_from_row(row: &DbRow) -> Result<(i64, Audit), StoreError> {

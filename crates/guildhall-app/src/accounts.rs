@@ -126,7 +126,10 @@ impl<'a> AccountService<'a> {
     /// Consumes a verification link.
     pub async fn verify_email(&self, token: &str) -> Result<Account, AppError> {
         let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
-        self.app.store().verify_email(&token.hash(), self.app.now()).await?.ok_or(AppError::InvalidLink)
+        self.app
+            .written(self.app.store().verify_email(&token.hash(), self.app.now()).await)
+            .await?
+            .ok_or(AppError::InvalidLink)
     }
 
     /// Sends a fresh verification link, which kills the previous one. Rate
@@ -199,7 +202,10 @@ impl<'a> AccountService<'a> {
             return Err(AppError::InvalidLink);
         }
         let hash = self.app.passwords().hash(password).await?;
-        self.app.store().reset_password(&token.hash(), &hash, keep, self.app.now()).await?.ok_or(AppError::InvalidLink)
+        self.app
+            .written(self.app.store().reset_password(&token.hash(), &hash, keep, self.app.now()).await)
+            .await?
+            .ok_or(AppError::InvalidLink)
     }
 
     /// A signed-in person changes their password; other sessions end.
@@ -224,7 +230,7 @@ impl<'a> AccountService<'a> {
             return Err(AppError::invalid("password", "Choose a password different from the current one."));
         }
         let hash = self.app.passwords().hash(new).await?;
-        Ok(store.set_password(account.id, &hash, Some(keep), self.app.now()).await?)
+        Ok(self.app.written(store.set_password(account.id, &hash, Some(keep), self.app.now()).await).await?)
     }
 
     /// The operator creates an account directly (no verification mail).
@@ -262,7 +268,10 @@ impl<'a> AccountService<'a> {
     /// Deactivating ends every session; a deactivated account cannot sign in.
     pub async fn set_status(&self, username: &str, status: AccountStatus) -> Result<Account, AppError> {
         let account = self.by_username(username).await?;
-        self.app.store().set_account_status(account.id, status, self.app.now()).await?.ok_or(AppError::NotFound)
+        self.app
+            .written(self.app.store().set_account_status(account.id, status, self.app.now()).await)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     /// On a fresh database, creates the operator account with a random

@@ -104,7 +104,7 @@ impl<'a> InvitationService<'a> {
             invitee(username.as_ref(), &email),
         );
         audit.detail = Some(groups.join(","));
-        let invitation = store.create_invitation(&new, &audit).await?;
+        let invitation = self.app.written(store.create_invitation(&new, &audit).await).await?;
         self.mail(ws, &invitation, &token, a.actor().account.display_name.as_str()).await?;
         Ok(InviteOutcome::Invited(invitation))
     }
@@ -139,7 +139,11 @@ impl<'a> InvitationService<'a> {
             "invitation.resent",
             invitee(inv.username.as_ref(), &inv.email),
         );
-        if !self.app.store().resend_invitation(inv.id, &token.hash(), expires_at, &audit).await? {
+        if !self
+            .app
+            .written(self.app.store().resend_invitation(inv.id, &token.hash(), expires_at, &audit).await)
+            .await?
+        {
             return Err(AppError::Conflict("This invitation was accepted or revoked meanwhile.".into()));
         }
         self.mail(a.workspace(), &inv, &token, a.actor().account.display_name.as_str()).await?;
@@ -154,7 +158,7 @@ impl<'a> InvitationService<'a> {
             "invitation.revoked",
             invitee(inv.username.as_ref(), &inv.email),
         );
-        if self.app.store().revoke_invitation(inv.id, &audit).await? {
+        if self.app.written(self.app.store().revoke_invitation(inv.id, &audit).await).await? {
             Ok(())
         } else {
             Err(AppError::Conflict(format!("This invitation is {} and cannot be revoked.", inv.state.as_str())))
@@ -187,7 +191,7 @@ impl<'a> InvitationService<'a> {
         );
         audit.detail = Some(inv.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(","));
         let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
-        if !self.app.store().accept_invitation(&token.hash(), actor.account.id, &audit).await? {
+        if !self.app.written(self.app.store().accept_invitation(&token.hash(), actor.account.id, &audit).await).await? {
             return Err(AppError::Forbidden(
                 "This invitation was used, withdrawn, renewed or has expired meanwhile.".into(),
             ));

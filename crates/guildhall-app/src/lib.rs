@@ -5,6 +5,7 @@
 //! any concrete adapter: those implement the ports from the outside.
 
 pub mod accounts;
+mod caches;
 mod coalesce;
 pub mod error;
 pub mod invitations;
@@ -38,26 +39,24 @@ pub struct Deps {
 pub struct App {
     deps: Arc<Deps>,
     passwords: Passwords,
-    permission_indexes: workspaces::IndexCache,
+    caches: Arc<caches::Caches>,
     reads: Arc<Reads>,
 }
 
 /// Coalesced hot reads (see `coalesce`).
 #[derive(Default)]
 struct Reads {
-    workspace_versions: coalesce::Coalescer<String, Option<(guildhall_core::WorkspaceId, i64)>>,
-    tokens: coalesce::Coalescer<[u8; 32], Option<(ports::AccessToken, guildhall_core::accounts::Account)>>,
+    indexes: coalesce::Coalescer<String, Option<Arc<caches::CachedIndex>>>,
+    tokens: coalesce::Coalescer<[u8; 32], Option<Arc<caches::CachedToken>>>,
 }
 
 impl App {
     pub fn new(deps: Deps) -> Self {
         let passwords = Passwords::new(deps.settings.argon2);
-        Self {
-            deps: Arc::new(deps),
-            passwords,
-            permission_indexes: workspaces::IndexCache::default(),
-            reads: Arc::default(),
-        }
+        // A few missed rounds are tolerated; beyond that the caches are not
+        // trusted until the feed is followed again.
+        let max_lag = (deps.settings.follow_interval * 10).max(std::time::Duration::from_secs(1));
+        Self { deps: Arc::new(deps), passwords, caches: Arc::new(caches::Caches::new(max_lag)), reads: Arc::default() }
     }
 
     pub fn accounts(&self) -> accounts::AccountService<'_> {
@@ -111,6 +110,27 @@ impl App {
         self.deps.rng.fill(&mut bytes);
         let ms = u64::try_from(self.now().as_millis()).unwrap_or(0);
         uuid::Builder::from_unix_timestamp_millis(ms, &bytes).into_uuid()
+    }
+
+    /// Reads the change feed and drops what it made stale. The server calls
+    /// this every `follow_interval`; until it has, and whenever it has not
+    /// for a while, the hot paths read the database instead of their caches.
+    pub async fn catch_up(&self) -> Result<(), AppError> {
+        Ok(self.caches.catch_up(self.store()).await?)
+    }
+
+    /// Passes a store write's result through, after catching up with the
+    /// change feed when it succeeded: this node's caches then reflect the
+    /// write before anyone is told it happened.
+    pub(crate) async fn written<T>(&self, result: Result<T, ports::StoreError>) -> Result<T, ports::StoreError> {
+        if result.is_ok()
+            && let Err(e) = self.caches.catch_up(self.store()).await
+        {
+            // The write stands; the emptied caches make the next reads go
+            // to the database.
+            tracing::warn!(error = %e, "could not read the change feed after a write");
+        }
+        result
     }
 
     /// Checks that the database answers (for `/readyz`).

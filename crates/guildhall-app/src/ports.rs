@@ -4,6 +4,7 @@
 //! adapter, and no transaction type leaks through these traits.
 
 mod accounts;
+mod changes;
 mod invitations;
 mod sessions;
 mod throttle;
@@ -11,6 +12,7 @@ mod tokens;
 mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
+pub use changes::{Change, ChangeStore};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
@@ -39,7 +41,15 @@ pub enum StoreError {
 /// `guildhall-store-postgres` and checked by the conformance suite.
 #[async_trait]
 pub trait Store:
-    AccountStore + SessionStore + ThrottleStore + WorkspaceStore + InvitationStore + AccessTokenStore + Send + Sync
+    AccountStore
+    + SessionStore
+    + ThrottleStore
+    + WorkspaceStore
+    + InvitationStore
+    + AccessTokenStore
+    + ChangeStore
+    + Send
+    + Sync
 {
     /// A trivial query, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

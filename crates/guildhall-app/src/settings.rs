@@ -37,6 +37,9 @@ pub struct AppSettings {
     pub resend_throttle: ThrottlePolicy,
     /// Password-reset mails per address.
     pub reset_throttle: ThrottlePolicy,
+    /// How often the server reads the change feed (ADR 0006): the longest a
+    /// change made by another node or the CLI stays unseen by this one.
+    pub follow_interval: Duration,
 }
 
 impl AppSettings {
@@ -54,6 +57,7 @@ impl AppSettings {
             signin_address_throttle: ThrottlePolicy { max_hits: 50, window: minutes(15), lockout: minutes(15) },
             resend_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },
             reset_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },
+            follow_interval: Duration::from_millis(100),
         }
     }
 }

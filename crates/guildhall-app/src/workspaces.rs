@@ -5,6 +5,7 @@
 //! changes a workspace demands an `&AdminOf`.
 
 use crate::App;
+use crate::caches::CachedIndex;
 use crate::error::{AppError, FieldErrors};
 use crate::ports::{
     AccountLookup, Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository,
@@ -13,20 +14,7 @@ use crate::ports::{
 use guildhall_core::accounts::{Account, Username};
 use guildhall_core::workspaces::{Permission, PermissionIndex, Plan, Slug};
 use guildhall_core::{GroupId, RepositoryId, WorkspaceId};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-
-/// A permission index and the workspace version it was built from.
-struct CachedIndex {
-    version: i64,
-    index: PermissionIndex,
-}
-
-/// Per-workspace permission indexes. Every use first reads the workspace's
-/// version from the database, so an index is never used after any node
-/// changed the workspace: the cache saves work, never correctness.
-#[derive(Clone, Default)]
-pub(crate) struct IndexCache(Arc<RwLock<HashMap<WorkspaceId, Arc<CachedIndex>>>>);
+use std::sync::Arc;
 
 /// Who is acting, and from where (for the audit log).
 #[derive(Clone, Debug)]
@@ -181,8 +169,7 @@ impl<'a> WorkspaceService<'a> {
         };
         let audit = self.audit(actor, Some(new.id), "workspace.created", format!("workspace:{slug}"));
         self.app
-            .store()
-            .create_workspace(&new, &audit)
+            .written(self.app.store().create_workspace(&new, &audit).await)
             .await
             .map_err(|e| conflict(e, "slug", "That workspace slug is taken."))
     }
@@ -221,14 +208,14 @@ impl<'a> WorkspaceService<'a> {
         }
         errors.into_result()?;
         let audit = self.audit(a.actor(), Some(ws.id), "workspace.updated", format!("workspace:{}", ws.slug));
-        self.app.store().update_workspace(&ws, &audit).await?;
+        self.app.written(self.app.store().update_workspace(&ws, &audit).await).await?;
         Ok(ws)
     }
 
     pub async fn delete(&self, a: AdminOf) -> Result<(), AppError> {
         let ws = a.workspace();
         let audit = self.audit(a.actor(), Some(ws.id), "workspace.deleted", format!("workspace:{}", ws.slug));
-        self.app.store().delete_workspace(ws.id, &audit).await?;
+        self.app.written(self.app.store().delete_workspace(ws.id, &audit).await).await?;
         Ok(())
     }
 
@@ -261,8 +248,7 @@ impl<'a> WorkspaceService<'a> {
         let ws = a.workspace();
         let audit = self.audit(a.actor(), Some(ws.id), "group.created", format!("group:{slug}"));
         self.app
-            .store()
-            .create_group(ws.id, &new, &audit)
+            .written(self.app.store().create_group(ws.id, &new, &audit).await)
             .await
             .map_err(|e| conflict(e, "slug", "That group slug is taken."))
     }
@@ -283,14 +269,17 @@ impl<'a> WorkspaceService<'a> {
         }
         errors.into_result()?;
         let audit = self.audit(a.actor(), Some(group.workspace), "group.updated", format!("group:{}", group.slug));
-        self.app.store().update_group(&group, &audit).await?;
+        self.app.written(self.app.store().update_group(&group, &audit).await).await?;
         Ok(group)
     }
 
     pub async fn delete_group(&self, a: &AdminOf, slug: &str) -> Result<(), AppError> {
         let group = self.group(a.member(), slug).await?;
         let audit = self.audit(a.actor(), Some(group.workspace), "group.deleted", format!("group:{}", group.slug));
-        self.app.store().delete_group(group.id, &audit).await.map_err(|e| conflict(e, "slug", ""))?;
+        self.app
+            .written(self.app.store().delete_group(group.id, &audit).await)
+            .await
+            .map_err(|e| conflict(e, "slug", ""))?;
         Ok(())
     }
 
@@ -319,7 +308,7 @@ impl<'a> WorkspaceService<'a> {
         let mut audit =
             self.audit(a.actor(), Some(group.workspace), "group.member_added", format!("account:{}", account.username));
         audit.detail = Some(format!("group:{}", group.slug));
-        Ok(self.app.store().add_member(group.id, account.id, &audit).await?)
+        Ok(self.app.written(self.app.store().add_member(group.id, account.id, &audit).await).await?)
     }
 
     pub async fn remove_member(&self, a: &AdminOf, group: &str, username: &str) -> Result<MembershipChange, AppError> {
@@ -332,7 +321,10 @@ impl<'a> WorkspaceService<'a> {
             format!("account:{}", account.username),
         );
         audit.detail = Some(format!("group:{}", group.slug));
-        self.app.store().remove_member(group.id, account.id, &audit).await.map_err(|e| conflict(e, "username", ""))
+        self.app
+            .written(self.app.store().remove_member(group.id, account.id, &audit).await)
+            .await
+            .map_err(|e| conflict(e, "username", ""))
     }
 
     pub async fn repositories(&self, m: &MemberOf) -> Result<Vec<Repository>, AppError> {
@@ -367,8 +359,7 @@ impl<'a> WorkspaceService<'a> {
         let ws = a.workspace();
         let audit = self.audit(a.actor(), Some(ws.id), "repository.created", format!("repository:{slug}"));
         self.app
-            .store()
-            .create_repository(ws.id, &new, &audit)
+            .written(self.app.store().create_repository(ws.id, &new, &audit).await)
             .await
             .map_err(|e| conflict(e, "slug", "That repository slug is taken."))
     }
@@ -391,7 +382,7 @@ impl<'a> WorkspaceService<'a> {
         }
         let audit =
             self.audit(a.actor(), Some(repo.workspace), "repository.updated", format!("repository:{}", repo.slug));
-        self.app.store().update_repository(&repo, &audit).await?;
+        self.app.written(self.app.store().update_repository(&repo, &audit).await).await?;
         Ok(repo)
     }
 
@@ -399,7 +390,7 @@ impl<'a> WorkspaceService<'a> {
         let repo = self.repository(a.member(), slug).await?;
         let audit =
             self.audit(a.actor(), Some(repo.workspace), "repository.deleted", format!("repository:{}", repo.slug));
-        self.app.store().delete_repository(repo.id, &audit).await?;
+        self.app.written(self.app.store().delete_repository(repo.id, &audit).await).await?;
         Ok(())
     }
 
@@ -420,7 +411,7 @@ impl<'a> WorkspaceService<'a> {
         let action = if p.is_some() { "group.permission_set" } else { "group.permission_removed" };
         let mut audit = self.audit(a.actor(), Some(repo.workspace), action, format!("repository:{}", repo.slug));
         audit.detail = Some(format!("group:{} {}", group.slug, p.map_or("-", Permission::as_str)));
-        Ok(self.app.store().set_group_permission(group.id, repo.id, p, &audit).await?)
+        Ok(self.app.written(self.app.store().set_group_permission(group.id, repo.id, p, &audit).await).await?)
     }
 
     /// Sets (`Some`) or removes (`None`) an account's direct grant.
@@ -440,29 +431,40 @@ impl<'a> WorkspaceService<'a> {
         let action = if p.is_some() { "repository.grant_set" } else { "repository.grant_removed" };
         let mut audit = self.audit(a.actor(), Some(repo.workspace), action, format!("repository:{}", repo.slug));
         audit.detail = Some(format!("account:{} {}", account.username, p.map_or("-", Permission::as_str)));
-        Ok(self.app.store().set_grant(repo.id, account.id, p, &audit).await?)
+        Ok(self.app.written(self.app.store().set_grant(repo.id, account.id, p, &audit).await).await?)
     }
 
-    /// The current permission index of a workspace (by slug), rebuilt from
-    /// a snapshot when its version moved.
-    async fn index(&self, slug: &Slug) -> Result<(WorkspaceId, Arc<CachedIndex>), AppError> {
+    /// The current permission index of a workspace (by slug): from memory
+    /// while the change feed is followed (ADR 0006); otherwise the version
+    /// is read and the index rebuilt from a snapshot if it moved. Concurrent
+    /// misses share one load.
+    async fn index(&self, slug: &Slug) -> Result<Arc<CachedIndex>, AppError> {
+        let caches = &self.app.caches;
+        let key = slug.as_str();
+        if caches.fresh()
+            && let Some(entry) = caches.index(key)
+        {
+            return Ok(entry);
+        }
+        let epoch = caches.epoch();
         let store = self.app.store();
-        let (id, version) = self
+        let entry = self
             .app
             .reads
-            .workspace_versions
-            .get(&slug.to_string(), || async { Ok(store.workspace_version(slug).await?) })
+            .indexes
+            .get(&key.to_owned(), || async {
+                let Some((id, version)) = store.workspace_version(slug).await? else { return Ok(None) };
+                if let Some(entry) = caches.index(key).filter(|e| e.id == id && e.version == version) {
+                    return Ok(Some(entry));
+                }
+                let Some(snapshot) = store.permission_snapshot(id).await? else { return Ok(None) };
+                let index = PermissionIndex::build(snapshot.data);
+                Ok(Some(Arc::new(CachedIndex { id, version: snapshot.version, index })))
+            })
             .await?
             .ok_or(AppError::NotFound)?;
-        let cache = &self.app.permission_indexes.0;
-        let cached = cache.read().map_err(|_| AppError::Internal("index cache poisoned".into()))?.get(&id).cloned();
-        if let Some(entry) = cached.filter(|e| e.version == version) {
-            return Ok((id, entry));
-        }
-        let snapshot = store.permission_snapshot(id).await?.ok_or(AppError::NotFound)?;
-        let entry = Arc::new(CachedIndex { version: snapshot.version, index: PermissionIndex::build(snapshot.data) });
-        cache.write().map_err(|_| AppError::Internal("index cache poisoned".into()))?.insert(id, entry.clone());
-        Ok((id, entry))
+        caches.put_index(key, entry.clone(), epoch);
+        Ok(entry)
     }
 
     /// An account's effective permission from an index; `NotFound` for an
@@ -481,16 +483,16 @@ impl<'a> WorkspaceService<'a> {
 
     /// An account's effective permission on a repository, for a member.
     pub async fn permission(&self, m: &MemberOf, repo: &str, username: &str) -> Result<Permission, AppError> {
-        let (_, entry) = self.index(&m.workspace.slug).await?;
+        let entry = self.index(&m.workspace.slug).await?;
         self.lookup(&entry.index, repo, username).await
     }
 
     /// The fast check (`GET …/repositories/{repo}/permissions/{username}`):
-    /// one version read, then memory. Authorization as in `open`: the actor
+    /// memory only, while the change feed is followed. Authorization as in `open`: the actor
     /// must be a member, or the workspace does not exist for them.
     pub async fn check(&self, actor: &Actor, ws: &str, repo: &str, username: &str) -> Result<Permission, AppError> {
         let slug = Slug::parse(ws).map_err(|_| AppError::NotFound)?;
-        let (_, entry) = self.index(&slug).await?;
+        let entry = self.index(&slug).await?;
         if !entry.index.is_member(actor.account.username.as_str()) {
             return Err(AppError::NotFound);
         }

@@ -8,6 +8,8 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 #[path = "../../sql-shared/accounts.rs"]
 mod accounts;
+#[path = "../../sql-shared/changes.rs"]
+mod changes;
 mod dialect;
 #[path = "../../sql-shared/invitations.rs"]
 mod invitations;

@@ -62,6 +62,9 @@ pub struct Settings {
     pub password_min_length: usize,
     /// Session lifetime in hours.
     pub session_hours: u64,
+    /// How often, in milliseconds, the change feed is read (ADR 0006): the
+    /// longest a change made by another node or the CLI goes unseen here.
+    pub follow_interval_ms: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy).
     pub trust_forwarded_for: bool,
     /// `text` or `json` logs.
@@ -82,6 +85,7 @@ impl Default for Settings {
             argon2: Argon2Settings::default(),
             password_min_length: 8,
             session_hours: 14 * 24,
+            follow_interval_ms: 100,
             trust_forwarded_for: false,
             log_format: "text".to_owned(),
         }
@@ -136,6 +140,10 @@ impl Settings {
             s.smtp_url.get_or_insert(Secret(read_secret(&f)?));
         }
         anyhow::ensure!(s.password_min_length >= 8, "password_min_length must be at least 8");
+        anyhow::ensure!(
+            (10..=10_000).contains(&s.follow_interval_ms),
+            "follow_interval_ms must be between 10 and 10000"
+        );
         anyhow::ensure!(matches!(s.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         Ok(s)
     }

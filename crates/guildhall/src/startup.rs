@@ -61,6 +61,7 @@ pub fn build_app(
     };
     app_settings.password_policy = PasswordPolicy { min_chars: settings.password_min_length };
     app_settings.session_ttl = Duration::from_secs(settings.session_hours * 3600);
+    app_settings.follow_interval = Duration::from_millis(settings.follow_interval_ms);
     Ok(App::new(Deps { store, mailer: Arc::new(mailer), clock, rng: Arc::new(OsSecretRng), settings: app_settings }))
 }
 
@@ -112,12 +113,40 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let follower = follow_changes(self.state.app.clone());
         let router = guildhall_http::router(self.state);
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await?;
-        Ok(())
+            .await;
+        follower.abort();
+        Ok(served?)
     }
+}
+
+/// Reads the change feed every `follow_interval` (ADR 0006), so this node's
+/// caches drop what other nodes and the CLI changed. Failures are logged
+/// when they start and when they end, not on every round.
+fn follow_changes(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(app.settings().follow_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match app.catch_up().await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("following the change feed again");
+                }
+                Ok(()) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "cannot read the change feed; caches are bypassed until it can");
+                }
+                Err(_) => {}
+            }
+        }
+    })
 }
 
 /// The process clock.

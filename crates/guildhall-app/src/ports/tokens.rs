@@ -33,11 +33,12 @@ pub trait AccessTokenStore: Send + Sync {
     /// An account's tokens, newest first.
     async fn access_tokens(&self, account: AccountId) -> Result<Vec<AccessToken>, StoreError>;
     async fn revoke_access_token(&self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError>;
-    /// The unexpired token with this hash and its active account. Refreshes
-    /// `last_used_at` at most once a minute.
+    /// The unexpired token with this hash and its active account.
     async fn access_token_by_hash(
         &self,
         token: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<(AccessToken, Account)>, StoreError>;
+    /// Records a use of the token (the caller does this at most once a minute).
+    async fn touch_access_token(&self, id: AccessTokenId, now: Timestamp) -> Result<(), StoreError>;
 }

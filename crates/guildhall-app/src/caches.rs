@@ -1,0 +1,189 @@
+//! What a node keeps in memory for its hot paths (bearer tokens, permission
+//! indexes), and how it learns that an entry went stale: the change feed
+//! (ADR 0006).
+//!
+//! - An entry is *used* only while the feed has been followed recently
+//!   (`fresh`): within `max_lag` of the start of a successful catch-up.
+//!   Otherwise callers read the database as if there were no cache.
+//! - A load inserts what it read only if nothing was invalidated since it
+//!   began (`epoch`), so a read that raced a change cannot bring stale data
+//!   back.
+//! - After its own writes a node catches up before it answers, so a client
+//!   sees its own changes at once; changes made elsewhere (another node, the
+//!   CLI) are seen within one follow interval.
+
+use crate::ports::{AccessToken, Change, ChangeStore, StoreError};
+use guildhall_core::WorkspaceId;
+use guildhall_core::accounts::Account;
+use guildhall_core::workspaces::PermissionIndex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+/// Changes read per round trip while catching up.
+const BATCH: u32 = 1000;
+/// Entries kept at most; a full map is emptied (a flood of distinct keys
+/// cannot grow memory without bound).
+const MAX_TOKENS: usize = 100_000;
+const MAX_INDEXES: usize = 256;
+
+/// A workspace's permission index and the version it was built from.
+pub(crate) struct CachedIndex {
+    pub id: WorkspaceId,
+    pub version: i64,
+    pub index: PermissionIndex,
+}
+
+/// A live bearer token and its account, as last read from the store.
+pub(crate) struct CachedToken {
+    pub token: AccessToken,
+    pub account: Account,
+    /// When the store last recorded a use (milliseconds), or `i64::MIN`.
+    pub last_used_ms: AtomicI64,
+}
+
+pub(crate) struct Caches {
+    tokens: RwLock<HashMap<[u8; 32], Arc<CachedToken>>>,
+    indexes: RwLock<HashMap<String, Arc<CachedIndex>>>,
+    /// Bumped by every invalidation.
+    epoch: AtomicU64,
+    /// The last change applied; `None` before the first catch-up.
+    cursor: tokio::sync::Mutex<Option<i64>>,
+    base: Instant,
+    /// Milliseconds after `base` at which the last successful catch-up
+    /// started, plus one (0: never).
+    synced_at: AtomicU64,
+    max_lag: Duration,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    // The maps hold plain data; a panic elsewhere leaves them usable.
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Caches {
+    pub(crate) fn new(max_lag: Duration) -> Self {
+        Self {
+            tokens: RwLock::default(),
+            indexes: RwLock::default(),
+            epoch: AtomicU64::new(0),
+            cursor: tokio::sync::Mutex::new(None),
+            base: Instant::now(),
+            synced_at: AtomicU64::new(0),
+            max_lag,
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether entries may be used without asking the database.
+    pub(crate) fn fresh(&self) -> bool {
+        let synced = self.synced_at.load(Ordering::Acquire);
+        let max_lag = u64::try_from(self.max_lag.as_millis()).unwrap_or(u64::MAX);
+        synced > 0 && self.elapsed_ms().saturating_sub(synced - 1) <= max_lag
+    }
+
+    /// Taken before a load; hand it back to `put_*`.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn token(&self, hash: &[u8; 32]) -> Option<Arc<CachedToken>> {
+        read(&self.tokens).get(hash).cloned()
+    }
+
+    pub(crate) fn put_token(&self, hash: [u8; 32], entry: Arc<CachedToken>, epoch: u64) {
+        let mut tokens = write(&self.tokens);
+        if self.epoch() != epoch {
+            return;
+        }
+        if tokens.len() >= MAX_TOKENS {
+            tokens.clear();
+        }
+        tokens.insert(hash, entry);
+    }
+
+    /// The last index built for a workspace slug, fresh or not.
+    pub(crate) fn index(&self, slug: &str) -> Option<Arc<CachedIndex>> {
+        read(&self.indexes).get(slug).cloned()
+    }
+
+    pub(crate) fn put_index(&self, slug: &str, entry: Arc<CachedIndex>, epoch: u64) {
+        let mut indexes = write(&self.indexes);
+        if self.epoch() != epoch {
+            return;
+        }
+        if indexes.len() >= MAX_INDEXES {
+            indexes.clear();
+        }
+        indexes.insert(slug.to_owned(), entry);
+    }
+
+    fn apply(&self, change: Change) {
+        match change {
+            Change::Workspace(id) => {
+                let mut indexes = write(&self.indexes);
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                indexes.retain(|_, e| e.id != id);
+            }
+            Change::Account(id) => {
+                let mut tokens = write(&self.tokens);
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                tokens.retain(|_, e| e.account.id != id);
+            }
+        }
+    }
+
+    fn clear(&self) {
+        let mut tokens = write(&self.tokens);
+        let mut indexes = write(&self.indexes);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        tokens.clear();
+        indexes.clear();
+    }
+
+    /// Applies every change committed before this call. On failure the
+    /// caches are emptied: a node that cannot follow must not trust them.
+    pub(crate) async fn catch_up(&self, store: &dyn ChangeStore) -> Result<(), StoreError> {
+        let mut cursor = self.cursor.lock().await;
+        let started = self.elapsed_ms();
+        let result = self.follow(store, &mut cursor).await;
+        match &result {
+            Ok(()) => self.synced_at.store(started + 1, Ordering::Release),
+            Err(_) => self.clear(),
+        }
+        result
+    }
+
+    async fn follow(&self, store: &dyn ChangeStore, cursor: &mut Option<i64>) -> Result<(), StoreError> {
+        let Some(mut last) = *cursor else {
+            // Start from now: nothing loaded before this point is kept.
+            let latest = store.latest_change().await?;
+            self.clear();
+            *cursor = Some(latest);
+            return Ok(());
+        };
+        loop {
+            let changes = store.changes_since(last, BATCH).await?;
+            if changes.first().is_some_and(|(seq, _)| *seq != last + 1) {
+                // Pruned before we read them: we cannot know what changed.
+                self.clear();
+            }
+            for (seq, change) in &changes {
+                self.apply(*change);
+                last = *seq;
+                *cursor = Some(last);
+            }
+            if changes.len() < BATCH as usize {
+                return Ok(());
+            }
+        }
+    }
+}
