@@ -85,9 +85,13 @@ impl Caches {
 
     /// Whether entries may be used without asking the database.
     pub(crate) fn fresh(&self) -> bool {
+        self.fresh_at(self.elapsed_ms())
+    }
+
+    fn fresh_at(&self, elapsed_ms: u64) -> bool {
         let synced = self.synced_at.load(Ordering::Acquire);
         let max_lag = u64::try_from(self.max_lag.as_millis()).unwrap_or(u64::MAX);
-        synced > 0 && self.elapsed_ms().saturating_sub(synced - 1) <= max_lag
+        synced > 0 && elapsed_ms.saturating_sub(synced - 1) <= max_lag
     }
 
     /// Taken before a load; hand it back to `put_*`.
@@ -150,14 +154,18 @@ impl Caches {
     }
 
     /// Applies every change committed before this call. On failure the
-    /// caches are emptied: a node that cannot follow must not trust them.
+    /// caches are emptied and distrusted until a catch-up succeeds: a node
+    /// that cannot follow the feed must not answer from memory.
     pub(crate) async fn catch_up(&self, store: &dyn ChangeStore) -> Result<(), StoreError> {
         let mut cursor = self.cursor.lock().await;
         let started = self.elapsed_ms();
         let result = self.follow(store, &mut cursor).await;
         match &result {
             Ok(()) => self.synced_at.store(started + 1, Ordering::Release),
-            Err(_) => self.clear(),
+            Err(_) => {
+                self.synced_at.store(0, Ordering::Release);
+                self.clear();
+            }
         }
         result
     }
@@ -185,5 +193,151 @@ impl Caches {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cache rules against an in-memory feed: a stand-in that lets a test
+    //! write gaps and failures the real stores (checked by the conformance
+    //! suite) never produce on demand.
+    use super::*;
+    use async_trait::async_trait;
+    use guildhall_core::accounts::{AccountStatus, DisplayName, Email, Username};
+    use guildhall_core::workspaces::PermissionData;
+    use guildhall_core::{AccessTokenId, AccountId, Timestamp};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Feed {
+        changes: Mutex<Vec<(i64, Change)>>,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl Feed {
+        fn push(&self, seq: i64, change: Change) {
+            self.changes.lock().unwrap().push((seq, change));
+        }
+        fn check(&self) -> Result<(), StoreError> {
+            if self.down.load(Ordering::Relaxed) { Err(StoreError::Backend("down".into())) } else { Ok(()) }
+        }
+    }
+
+    #[async_trait]
+    impl ChangeStore for Feed {
+        async fn latest_change(&self) -> Result<i64, StoreError> {
+            self.check()?;
+            Ok(self.changes.lock().unwrap().last().map_or(0, |(s, _)| *s))
+        }
+        async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<(i64, Change)>, StoreError> {
+            self.check()?;
+            let all = self.changes.lock().unwrap();
+            Ok(all.iter().filter(|(s, _)| *s > after).take(limit as usize).copied().collect())
+        }
+    }
+
+    fn ws() -> WorkspaceId {
+        WorkspaceId::from_uuid(uuid::Uuid::now_v7())
+    }
+
+    fn index(id: WorkspaceId) -> Arc<CachedIndex> {
+        Arc::new(CachedIndex { id, version: 1, index: PermissionIndex::build(PermissionData::default()) })
+    }
+
+    fn token(account: AccountId) -> Arc<CachedToken> {
+        let t0 = Timestamp::from_millis(0);
+        let account = Account {
+            id: account,
+            email: Email::parse("ada@example.com").unwrap(),
+            email_verified: true,
+            username: Username::parse("ada").unwrap(),
+            display_name: DisplayName::parse("Ada").unwrap(),
+            status: AccountStatus::Active,
+            is_operator: false,
+            must_change_password: false,
+            has_password: true,
+            created_at: t0,
+            updated_at: t0,
+        };
+        let token = AccessToken {
+            id: AccessTokenId::from_uuid(uuid::Uuid::now_v7()),
+            account: account.id,
+            name: "ci".into(),
+            scopes: vec![],
+            created_at: t0,
+            last_used_at: None,
+            expires_at: None,
+        };
+        Arc::new(CachedToken { token, account, last_used_ms: AtomicI64::new(i64::MIN) })
+    }
+
+    #[tokio::test]
+    async fn entries_are_trusted_only_after_a_catch_up_and_until_it_lags() {
+        let caches = Caches::new(Duration::from_millis(50));
+        let feed = Feed::default();
+        assert!(!caches.fresh(), "trusted before following the feed");
+        caches.catch_up(&feed).await.unwrap();
+        assert!(caches.fresh());
+        let synced = caches.synced_at.load(Ordering::Acquire) - 1;
+        assert!(caches.fresh_at(synced + 50));
+        assert!(!caches.fresh_at(synced + 51), "trusted although the feed was not read for longer than max_lag");
+        feed.down.store(true, Ordering::Relaxed);
+        assert!(caches.catch_up(&feed).await.is_err());
+        assert!(!caches.fresh(), "a failed catch-up made the caches trusted");
+    }
+
+    #[tokio::test]
+    async fn a_change_drops_exactly_its_subjects_entries() {
+        let caches = Caches::new(Duration::from_secs(60));
+        let feed = Feed::default();
+        caches.catch_up(&feed).await.unwrap();
+        let (acme, globex) = (ws(), ws());
+        let (ada, bob) = (AccountId::from_uuid(uuid::Uuid::now_v7()), AccountId::from_uuid(uuid::Uuid::now_v7()));
+        caches.put_index("acme", index(acme), caches.epoch());
+        caches.put_index("globex", index(globex), caches.epoch());
+        caches.put_token([1; 32], token(ada), caches.epoch());
+        caches.put_token([2; 32], token(bob), caches.epoch());
+        feed.push(1, Change::Workspace(acme));
+        feed.push(2, Change::Account(bob));
+        caches.catch_up(&feed).await.unwrap();
+        assert!(caches.index("acme").is_none(), "a changed workspace kept its index");
+        assert!(caches.index("globex").is_some(), "an unchanged workspace lost its index");
+        assert!(caches.token(&[1; 32]).is_some(), "an unchanged account lost its token");
+        assert!(caches.token(&[2; 32]).is_none(), "a changed account kept its token");
+        // Applied once: the next catch-up starts after them.
+        caches.put_index("acme", index(acme), caches.epoch());
+        caches.catch_up(&feed).await.unwrap();
+        assert!(caches.index("acme").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_an_invalidation_is_not_kept() {
+        let caches = Caches::new(Duration::from_secs(60));
+        let feed = Feed::default();
+        caches.catch_up(&feed).await.unwrap();
+        let acme = ws();
+        let epoch = caches.epoch(); // a load begins…
+        feed.push(1, Change::Workspace(acme));
+        caches.catch_up(&feed).await.unwrap(); // …a change lands…
+        caches.put_index("acme", index(acme), epoch); // …and the load ends.
+        assert!(caches.index("acme").is_none(), "a load older than an invalidation was cached");
+    }
+
+    #[tokio::test]
+    async fn a_gap_in_the_feed_or_a_failure_empties_the_caches() {
+        let caches = Caches::new(Duration::from_secs(60));
+        let feed = Feed::default();
+        caches.catch_up(&feed).await.unwrap();
+        let ada = AccountId::from_uuid(uuid::Uuid::now_v7());
+        caches.put_index("acme", index(ws()), caches.epoch());
+        caches.put_token([1; 32], token(ada), caches.epoch());
+        // Changes 1 and 2 were pruned before this node read them.
+        feed.push(3, Change::Workspace(ws()));
+        caches.catch_up(&feed).await.unwrap();
+        assert!(caches.index("acme").is_none() && caches.token(&[1; 32]).is_none(), "kept entries across a gap");
+        caches.put_token([1; 32], token(ada), caches.epoch());
+        feed.down.store(true, Ordering::Relaxed);
+        assert!(caches.catch_up(&feed).await.is_err());
+        assert!(caches.token(&[1; 32]).is_none(), "kept entries while the feed could not be read");
     }
 }

@@ -2,7 +2,7 @@
 //! against both store crates (`store_conformance!` in their `tests/it`).
 
 use guildhall_app::ports::{
-    AccountLookup, EmailTokenPurpose, NewAccount, NewEmailToken, NewSession, Store, StoreError,
+    AccountLookup, Change, EmailTokenPurpose, NewAccount, NewEmailToken, NewSession, Store, StoreError,
 };
 use guildhall_core::accounts::{AccountStatus, DisplayName, Email, Username};
 use guildhall_core::throttle::ThrottlePolicy;
@@ -35,7 +35,8 @@ macro_rules! store_conformance {
             the_last_two_admins_cannot_both_leave_at_once,
             slugs_are_unique_within_a_workspace_only,
             the_permission_snapshot_agrees_with_the_domain_rule,
-            every_change_moves_the_workspace_version,
+            every_change_moves_the_workspace_version_and_enters_the_feed,
+            account_changes_enter_the_feed_gaplessly_in_commit_order,
             members_are_paged_by_username_with_their_groups,
             all_repositories_keeps_only_members_who_reach_every_repository,
             deleting_a_workspace_removes_what_it_held,
@@ -271,4 +272,68 @@ pub async fn the_operator_is_detected(store: Arc<dyn Store>) {
     op.is_operator = true;
     store.create_account(&op, None).await.unwrap();
     assert!(store.operator_exists().await.unwrap());
+}
+
+pub async fn account_changes_enter_the_feed_gaplessly_in_commit_order(store: Arc<dyn Store>) {
+    let start = store.latest_change().await.unwrap();
+    let a = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let b = store.create_account(&new_account("bob", "bob@example.com"), None).await.unwrap();
+    assert_eq!(store.latest_change().await.unwrap(), start, "a new account has nothing to invalidate");
+    let (verify, t) = token(EmailTokenPurpose::VerifyEmail, T0.plus(Duration::from_secs(60)));
+    store.issue_email_token(a.id, &t, T0).await.unwrap();
+    store.verify_email(&verify, T0).await.unwrap().unwrap();
+    store.set_account_status(a.id, AccountStatus::Deactivated, T0).await.unwrap().unwrap();
+    store.set_password(b.id, "$argon2id$new", None, T0).await.unwrap();
+    let (reset, t) = token(EmailTokenPurpose::ResetPassword, T0.plus(Duration::from_secs(60)));
+    store.issue_email_token(b.id, &t, T0).await.unwrap();
+    store.reset_password(&reset, "$argon2id$newer", None, T0).await.unwrap().unwrap();
+    let new = guildhall_app::ports::NewAccessToken {
+        id: guildhall_core::AccessTokenId::from_uuid(uuid::Uuid::now_v7()),
+        account: b.id,
+        name: "ci".into(),
+        token_hash: SecretToken::from_random_bytes(rand_bytes()).hash(),
+        scopes: vec!["workspaces:read".into()],
+        now: T0,
+        expires_at: None,
+    };
+    let tok = store.create_access_token(&new).await.unwrap();
+    assert!(!store.revoke_access_token(a.id, tok.id).await.unwrap(), "revoked someone else's token");
+    assert!(store.revoke_access_token(b.id, tok.id).await.unwrap());
+    let expected = [a.id, a.id, b.id, b.id, b.id].map(Change::Account);
+    let feed = store.changes_since(start, 100).await.unwrap();
+    let seqs: Vec<i64> = feed.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (start + 1..=start + 5).collect::<Vec<_>>(), "numbers are not gapless");
+    assert_eq!(feed.iter().map(|(_, c)| *c).collect::<Vec<_>>(), expected);
+    assert_eq!(store.latest_change().await.unwrap(), start + 5);
+    let page = store.changes_since(start + 1, 2).await.unwrap();
+    assert_eq!(page.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [start + 2, start + 3], "paging");
+
+    // Concurrent writers: every number is used once, and a reader that sees
+    // a number has seen every smaller one (commit order).
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        let id = if i % 2 == 0 { a.id } else { b.id };
+        let status = if i % 4 < 2 { AccountStatus::Active } else { AccountStatus::Deactivated };
+        tasks.push(tokio::spawn(async move { store.set_account_status(id, status, T0).await.unwrap() }));
+    }
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut last = start + 5;
+            for _ in 0..50 {
+                for (seq, _) in store.changes_since(last, 1000).await.unwrap() {
+                    assert_eq!(seq, last + 1, "a reader saw a change before an earlier one committed");
+                    last = seq;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for t in tasks {
+        t.await.unwrap();
+    }
+    reader.await.unwrap();
+    let all = store.changes_since(start + 5, 1000).await.unwrap();
+    assert_eq!(all.iter().map(|(s, _)| *s).collect::<Vec<_>>(), (start + 6..=start + 21).collect::<Vec<_>>());
 }

@@ -75,6 +75,21 @@ pub async fn fresh_database_url(backend: Backend, dir: &std::path::Path) -> Stri
     }
 }
 
+/// Waits until `probe` holds, checking every 10 ms for at most 5 s, for
+/// what a server learns asynchronously: another node's or the CLI's changes
+/// arrive within the follow interval (100 ms by default), not at once.
+pub async fn eventually<F, Fut>(what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !probe().await {
+        assert!(tokio::time::Instant::now() < deadline, "not within 5 s: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Settings for a test server: port 0, a temporary data dir, cheap Argon2
 /// (through settings, as an operator could; never a test-only code path).
 pub async fn test_settings(backend: Backend, data_dir: &std::path::Path) -> Settings {

@@ -2,8 +2,8 @@
 
 use super::{T0, new_account};
 use guildhall_app::ports::{
-    Audit, MembershipChange, NewAccessToken, NewGroup, NewInvitation, NewRepository, NewWorkspace, Store, StoreError,
-    Workspace,
+    Audit, Change, MembershipChange, NewAccessToken, NewGroup, NewInvitation, NewRepository, NewWorkspace, Store,
+    StoreError, Workspace,
 };
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::{
@@ -444,7 +444,10 @@ pub async fn access_tokens_work_until_revoked_or_expired(store: Arc<dyn Store>) 
     let (found, who) = store.access_token_by_hash(&secret.hash(), T0).await.unwrap().unwrap();
     assert_eq!((found.id, who.id), (t.id, ada.id));
     assert_eq!(found.scopes, ["workspaces:read", "workspaces:admin"]);
-    assert!(store.access_tokens(ada.id).await.unwrap()[0].last_used_at.is_some());
+    assert_eq!(store.access_tokens(ada.id).await.unwrap()[0].last_used_at, None, "a lookup is not a use");
+    store.touch_access_token(t.id, T0.plus(std::time::Duration::from_secs(5))).await.unwrap();
+    let used = store.access_tokens(ada.id).await.unwrap()[0].last_used_at;
+    assert_eq!(used, Some(T0.plus(std::time::Duration::from_secs(5))));
     // Recovering the account with a password reset revokes its tokens.
     let reset = guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes());
     let t_reset = guildhall_app::ports::NewEmailToken {
@@ -480,13 +483,22 @@ pub async fn access_tokens_work_until_revoked_or_expired(store: Arc<dyn Store>) 
     assert!(store.access_tokens(ada.id).await.unwrap().is_empty());
 }
 
-pub async fn every_change_moves_the_workspace_version(store: Arc<dyn Store>) {
+/// The feed's newest change and its number.
+async fn newest_change(store: &dyn Store) -> (i64, Option<Change>) {
+    let latest = store.latest_change().await.unwrap();
+    let change = store.changes_since(latest - 1, 10).await.unwrap().first().map(|(_, c)| *c);
+    (latest, change)
+}
+
+pub async fn every_change_moves_the_workspace_version_and_enters_the_feed(store: Arc<dyn Store>) {
     let ada = account(store.as_ref(), "ada").await;
     let bob = account(store.as_ref(), "bob").await;
     let ws = workspace(store.as_ref(), "acme", &ada).await;
-    let version =
-        |store: Arc<dyn Store>| async move { store.workspace_version(&slug("acme")).await.unwrap().unwrap().1 };
-    let mut last = version(store.clone()).await;
+    let version = |store: Arc<dyn Store>| async move {
+        let v = store.workspace_version(&slug("acme")).await.unwrap().unwrap().1;
+        (v, newest_change(store.as_ref()).await)
+    };
+    let (mut last, (mut seq, _)) = version(store.clone()).await;
     let mut audit = au();
     audit.workspace = Some(ws.id);
     let devs = {
@@ -498,9 +510,11 @@ pub async fn every_change_moves_the_workspace_version(store: Arc<dyn Store>) {
         };
         store.create_group(ws.id, &new, &audit).await.unwrap().id
     };
-    let mut moved = |v: i64, what: &str| {
+    let mut moved = |(v, (s, change)): (i64, (i64, Option<Change>)), what: &str| {
         assert!(v > last, "{what} did not move the version");
+        assert_eq!((s, change), (seq + 1, Some(Change::Workspace(ws.id))), "{what} is not the next change");
         last = v;
+        seq = s;
     };
     moved(version(store.clone()).await, "creating a group");
     store.add_member(devs, bob.id, &audit).await.unwrap();
@@ -521,9 +535,12 @@ pub async fn every_change_moves_the_workspace_version(store: Arc<dyn Store>) {
     moved(version(store.clone()).await, "removing a member");
     // A no-op moves nothing.
     store.remove_member(devs, bob.id, &audit).await.unwrap();
-    assert_eq!(version(store.clone()).await, last, "a no-op moved the version");
+    assert_eq!(version(store.clone()).await.0, last, "a no-op moved the version");
+    assert_eq!(store.latest_change().await.unwrap(), seq, "a no-op entered the feed");
     let snapshot = store.permission_snapshot(ws.id).await.unwrap().unwrap();
     assert_eq!(snapshot.version, last);
+    store.delete_workspace(ws.id, &audit).await.unwrap();
+    assert_eq!(newest_change(store.as_ref()).await, (seq + 1, Some(Change::Workspace(ws.id))), "deletion");
 }
 
 fn clone_token(t: &NewAccessToken) -> NewAccessToken {

@@ -277,3 +277,30 @@ async fn the_operator_creates_tokens_from_the_command_line() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["username"], "ada");
 }
+
+/// The CLI writes to the database of a running server; the server follows
+/// the change feed, so a deactivated account's warm token stops working.
+async fn a_deactivation_from_the_command_line_reaches_the_running_server(backend: Backend) {
+    let app = guildhall_testkit::spawn_app(backend).await;
+    let bob = app.user("bob").await;
+    assert_eq!(bob.get("/workspaces").await.0, 200, "warming bob's token");
+    let db = app.settings.database_url.as_ref().unwrap().0.clone();
+    let data = app.data_dir.to_str().unwrap().to_owned();
+    let (ok, _, err) =
+        run(&["admin", "account", "deactivate", "bob", "--database-url", &db, "--data-dir", &data], None);
+    assert!(ok, "{err}");
+    guildhall_testkit::eventually("the server refuses the deactivated account's token", || async {
+        bob.get("/workspaces").await.0 == 401
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivation_from_the_command_line_reaches_the_running_server_on_sqlite() {
+    a_deactivation_from_the_command_line_reaches_the_running_server(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivation_from_the_command_line_reaches_the_running_server_on_postgres() {
+    a_deactivation_from_the_command_line_reaches_the_running_server(Backend::Postgres).await;
+}

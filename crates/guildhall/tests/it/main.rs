@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod change_feed;
 mod cli;
 mod csrf;
 mod invitations;
