@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod ids;
+pub mod oauth;
 pub mod problem;
 pub mod return_to;
 pub mod scopes;
