@@ -6,6 +6,7 @@
 mod accounts;
 mod changes;
 mod invitations;
+mod oauth;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -13,6 +14,7 @@ mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use changes::{Change, ChangeStore};
+pub use oauth::{AuthorizationCode, CodeUse, OAuthStore, Product, SigningKey};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + InvitationStore
     + AccessTokenStore
     + ChangeStore
+    + OAuthStore
     + Send
     + Sync
 {

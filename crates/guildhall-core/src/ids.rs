@@ -60,3 +60,13 @@ id_type!(
     /// The identifier of an access token (not its secret value).
     AccessTokenId
 );
+id_type!(
+    /// The identifier of a product (an OAuth client); its string form is the
+    /// `client_id`.
+    ProductId
+);
+id_type!(
+    /// One authorization: the code and every token issued from it, revoked
+    /// together.
+    GrantId
+);

@@ -16,5 +16,7 @@ pub mod time;
 pub mod tokens;
 pub mod workspaces;
 
-pub use ids::{AccessTokenId, AccountId, GroupId, InvitationId, RepositoryId, SessionId, WorkspaceId};
+pub use ids::{
+    AccessTokenId, AccountId, GrantId, GroupId, InvitationId, ProductId, RepositoryId, SessionId, WorkspaceId,
+};
 pub use time::Timestamp;

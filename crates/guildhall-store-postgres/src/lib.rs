@@ -13,6 +13,8 @@ mod changes;
 mod dialect;
 #[path = "../../sql-shared/invitations.rs"]
 mod invitations;
+#[path = "../../sql-shared/oauth.rs"]
+mod oauth;
 #[path = "../../sql-shared/sessions.rs"]
 mod sessions;
 #[path = "../../sql-shared/store.rs"]

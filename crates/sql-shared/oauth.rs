@@ -1,0 +1,175 @@
+//! `OAuthStore` on SQL.
+
+use crate::store::{SqlStore, corrupt, db};
+use guildhall_app::ports::{AuthorizationCode, CodeUse, OAuthStore, Product, SigningKey, StoreError};
+use guildhall_core::tokens::TokenHash;
+use guildhall_core::{AccountId, GrantId, ProductId, Timestamp};
+use sqlx::Row;
+use uuid::Uuid;
+
+type DbRow = <crate::Db as sqlx::Database>::Row;
+
+fn hash_from(bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
+    Ok(TokenHash(bytes.try_into().map_err(|_| corrupt("hash"))?))
+}
+
+fn product_from_row(row: &DbRow) -> Result<Product, StoreError> {
+    let words = |col: &str| -> Result<Vec<String>, StoreError> {
+        Ok(row.try_get::<String, _>(col).map_err(db)?.split_whitespace().map(str::to_owned).collect())
+    };
+    Ok(Product {
+        id: ProductId::from_uuid(row.try_get("id").map_err(db)?),
+        name: row.try_get("name").map_err(db)?,
+        secret_hash: row.try_get::<Option<Vec<u8>>, _>("secret_hash").map_err(db)?.map(hash_from).transpose()?,
+        first_party: row.try_get("first_party").map_err(db)?,
+        redirect_uris: words("redirect_uris")?,
+        scopes: row.try_get("scopes").map_err(db)?,
+        grant_types: words("grant_types")?,
+        homepage: row.try_get("homepage").map_err(db)?,
+        owner: row.try_get::<Option<Uuid>, _>("owner_id").map_err(db)?.map(AccountId::from_uuid),
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
+    })
+}
+
+fn code_from_row(row: &DbRow) -> Result<AuthorizationCode, StoreError> {
+    Ok(AuthorizationCode {
+        hash: hash_from(row.try_get("code_hash").map_err(db)?)?,
+        grant: GrantId::from_uuid(row.try_get("grant_id").map_err(db)?),
+        product: ProductId::from_uuid(row.try_get("product_id").map_err(db)?),
+        account: AccountId::from_uuid(row.try_get("account_id").map_err(db)?),
+        redirect_uri: row.try_get("redirect_uri").map_err(db)?,
+        scopes: row.try_get("scopes").map_err(db)?,
+        nonce: row.try_get("nonce").map_err(db)?,
+        code_challenge: row.try_get("code_challenge").map_err(db)?,
+        auth_time: Timestamp::from_millis(row.try_get("auth_time").map_err(db)?),
+        expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
+    })
+}
+
+#[async_trait::async_trait]
+impl OAuthStore for SqlStore {
+    async fn create_product(&self, p: &Product) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO products (id, name, secret_hash, first_party, redirect_uris, scopes, grant_types, homepage, \
+             owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(p.id.0)
+        .bind(&p.name)
+        .bind(p.secret_hash.map(|h| h.0.to_vec()))
+        .bind(p.first_party)
+        .bind(p.redirect_uris.join("\n"))
+        .bind(&p.scopes)
+        .bind(p.grant_types.join(" "))
+        .bind(p.homepage.as_deref())
+        .bind(p.owner.map(|o| o.0))
+        .bind(p.created_at.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
+        let row = sqlx::query("SELECT * FROM products WHERE id = $1").bind(id.0).fetch_optional(&self.pool).await;
+        row.map_err(db)?.as_ref().map(product_from_row).transpose()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_sealed)
+        .bind(&key.public_jwk)
+        .bind(key.created_at.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SigningKey {
+                    kid: row.try_get("kid").map_err(db)?,
+                    alg: row.try_get("alg").map_err(db)?,
+                    private_sealed: row.try_get("private_key").map_err(db)?,
+                    public_jwk: row.try_get("public_jwk").map_err(db)?,
+                    created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn create_authorization_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, product_id, account_id, redirect_uri, scopes, nonce, \
+             code_challenge, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(c.hash.0.to_vec())
+        .bind(c.grant.0)
+        .bind(c.product.0)
+        .bind(c.account.0)
+        .bind(&c.redirect_uri)
+        .bind(&c.scopes)
+        .bind(c.nonce.as_deref())
+        .bind(c.code_challenge.as_deref())
+        .bind(c.auth_time.as_millis())
+        .bind(c.expires_at.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn use_authorization_code(&self, hash: &TokenHash, now: Timestamp) -> Result<CodeUse, StoreError> {
+        // The conditional UPDATE is the single-use gate: only one request
+        // can move used_at from NULL.
+        let spent = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING *",
+        )
+        .bind(now.as_millis())
+        .bind(hash.0.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        if let Some(row) = spent {
+            return Ok(CodeUse::Fresh(code_from_row(&row)?));
+        }
+        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = $1 AND used_at IS NOT NULL")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(match row {
+            Some(row) => CodeUse::Replayed(code_from_row(&row)?),
+            None => CodeUse::Invalid,
+        })
+    }
+
+    async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO revoked_grants (grant_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(grant.0)
+            .bind(now.as_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn grant_revoked(&self, grant: GrantId) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM revoked_grants WHERE grant_id = $1")
+            .bind(grant.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+}
