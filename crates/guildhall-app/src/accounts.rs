@@ -255,6 +255,10 @@ impl<'a> AccountService<'a> {
         })
     }
 
+    pub async fn by_id(&self, id: guildhall_core::AccountId) -> Result<Option<Account>, AppError> {
+        Ok(self.app.store().find_account(AccountLookup::Id(id)).await?.map(|f| f.account))
+    }
+
     pub async fn by_username(&self, username: &str) -> Result<Account, AppError> {
         let username = Username::parse(username).map_err(|_| AppError::NotFound)?;
         self.app

@@ -64,6 +64,11 @@ impl AppError {
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(e))
     }
+
+    /// An internal failure described by a message (logged, never shown).
+    pub fn internal_message(message: impl Into<String>) -> Self {
+        Self::Internal(message.into().into())
+    }
 }
 
 impl From<StoreError> for AppError {

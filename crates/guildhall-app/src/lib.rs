@@ -10,6 +10,7 @@ mod coalesce;
 pub mod error;
 pub mod invitations;
 mod mails;
+pub mod oauth;
 pub mod passwords;
 pub mod ports;
 pub mod sessions;
@@ -41,6 +42,7 @@ pub struct App {
     passwords: Passwords,
     caches: Arc<caches::Caches>,
     reads: Arc<Reads>,
+    keys: Arc<oauth::KeyRing>,
 }
 
 /// Coalesced hot reads (see `coalesce`).
@@ -56,7 +58,13 @@ impl App {
         // A few missed rounds are tolerated; beyond that the caches are not
         // trusted until the feed is followed again.
         let max_lag = (deps.settings.follow_interval * 10).max(std::time::Duration::from_secs(1));
-        Self { deps: Arc::new(deps), passwords, caches: Arc::new(caches::Caches::new(max_lag)), reads: Arc::default() }
+        Self {
+            deps: Arc::new(deps),
+            passwords,
+            caches: Arc::new(caches::Caches::new(max_lag)),
+            reads: Arc::default(),
+            keys: Arc::default(),
+        }
     }
 
     pub fn accounts(&self) -> accounts::AccountService<'_> {
@@ -77,6 +85,10 @@ impl App {
 
     pub fn invitations(&self) -> invitations::InvitationService<'_> {
         invitations::InvitationService::new(self)
+    }
+
+    pub fn oauth(&self) -> oauth::OAuthService<'_> {
+        oauth::OAuthService::new(self)
     }
 
     pub fn tokens(&self) -> tokens::TokenService<'_> {

@@ -14,8 +14,8 @@ mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use changes::{Change, ChangeStore};
-pub use oauth::{AuthorizationCode, CodeUse, OAuthStore, Product, SigningKey};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
+pub use oauth::{AuthorizationCode, CodeUse, OAuthStore, Product, SigningKey};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};

@@ -40,6 +40,12 @@ pub struct AppSettings {
     /// How often the server reads the change feed (ADR 0006): the longest a
     /// change made by another node or the CLI stays unseen by this one.
     pub follow_interval: Duration,
+    /// Seals private signing keys at rest.
+    pub master_key: crate::oauth::MasterKey,
+    /// How long an authorization code works (default 60 s).
+    pub code_ttl: Duration,
+    /// How long access and ID tokens are valid (default 10 min).
+    pub access_token_ttl: Duration,
 }
 
 impl AppSettings {
@@ -58,6 +64,9 @@ impl AppSettings {
             resend_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },
             reset_throttle: ThrottlePolicy { max_hits: 3, window: minutes(60), lockout: minutes(60) },
             follow_interval: Duration::from_millis(100),
+            master_key: crate::oauth::MasterKey([0; 32]),
+            code_ttl: Duration::from_secs(60),
+            access_token_ttl: Duration::from_secs(600),
         }
     }
 }

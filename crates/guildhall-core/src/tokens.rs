@@ -57,6 +57,11 @@ impl TokenHash {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// Constant-time equality (for client secrets checked in memory).
+    pub fn ct_eq(&self, other: &TokenHash) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
 }
 
 /// Constant-time equality for secrets compared in memory (CSRF tokens).

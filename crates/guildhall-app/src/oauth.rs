@@ -1,0 +1,387 @@
+//! Products sign people in: the OAuth 2.0 / OpenID Connect provider's use
+//! cases (RFC 6749, RFC 7636, OpenID Connect Core 1.0). The HTTP surface
+//! (`guildhall-http::oauth`) parses requests and renders `OAuthFailure`s as
+//! RFC 6749 §5.2 bodies or §4.1.2.1 redirects.
+
+mod keys;
+mod tokens;
+
+pub use keys::MasterKey;
+pub use tokens::{AccessClaims, TokenResponse};
+
+use crate::App;
+use crate::error::AppError;
+use crate::ports::{AuthorizationCode, CodeUse, Product, Session};
+use guildhall_core::accounts::{Account, AccountStatus};
+use guildhall_core::oauth::{CodeChallenge, GrantType, OidcScope, RedirectUri, Scopes};
+use guildhall_core::tokens::SecretToken;
+use guildhall_core::{GrantId, ProductId, Timestamp};
+use std::sync::{Arc, RwLock};
+
+/// A protocol error (`error` code per RFC 6749 / OIDC Core §3.1.2.6), or a
+/// failure of ours.
+#[derive(Debug)]
+pub enum OAuthFailure {
+    Protocol { error: &'static str, description: String },
+    App(AppError),
+}
+
+impl OAuthFailure {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self::Protocol { error, description: description.into() }
+    }
+}
+
+impl From<AppError> for OAuthFailure {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+impl From<crate::ports::StoreError> for OAuthFailure {
+    fn from(e: crate::ports::StoreError) -> Self {
+        Self::App(e.into())
+    }
+}
+
+/// What the operator (or a developer) registers.
+pub struct ProductInput<'a> {
+    pub name: &'a str,
+    pub redirect_uris: &'a [String],
+    pub public: bool,
+    pub first_party: bool,
+    pub grant_types: &'a [String],
+    pub scopes: &'a [String],
+    pub homepage: Option<&'a str>,
+    pub owner: Option<guildhall_core::AccountId>,
+}
+
+/// A parsed authorization request whose client and redirect URI are known
+/// to be registered: from here on, errors may be sent to `redirect_uri`.
+#[derive(Clone, Debug)]
+pub struct AuthorizeRequest {
+    pub product: Product,
+    pub redirect_uri: String,
+    pub scopes: Scopes,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub challenge: Option<CodeChallenge>,
+    pub prompt: Option<String>,
+    pub max_age: Option<u64>,
+}
+
+/// What the authorization endpoint does next.
+pub enum Authorize {
+    /// Send the browser back to the product with this code.
+    Code(SecretToken),
+    /// The person must sign in (again) first.
+    SignIn,
+}
+
+/// The signing keys in memory: the newest signs, all verify.
+#[derive(Default)]
+pub(crate) struct KeyRing(RwLock<Vec<Arc<keys::LiveKey>>>);
+
+pub struct OAuthService<'a> {
+    app: &'a App,
+}
+
+fn has_grant(p: &Product, g: GrantType) -> bool {
+    p.grant_types.iter().any(|x| x == g.as_str())
+}
+
+impl<'a> OAuthService<'a> {
+    pub(crate) fn new(app: &'a App) -> Self {
+        Self { app }
+    }
+
+    /// The issuer identifier: the public URL.
+    pub fn issuer(&self) -> &str {
+        &self.app.settings().public_url
+    }
+
+    /// Registers a product. The client secret of a confidential product is
+    /// returned once; only its SHA-256 is kept (it is 256 random bits, so a
+    /// fast hash is as strong as a slow one and keeps the token endpoint fast).
+    pub async fn create_product(&self, input: ProductInput<'_>) -> Result<(Product, Option<SecretToken>), AppError> {
+        let mut errors = crate::FieldErrors::default();
+        let name = crate::workspaces::parse_name("name", input.name, &mut errors);
+        let mut redirect_uris = Vec::new();
+        for uri in input.redirect_uris {
+            match RedirectUri::parse(uri) {
+                Ok(u) if !redirect_uris.contains(&u.as_str().to_owned()) => redirect_uris.push(u.as_str().to_owned()),
+                Ok(_) => {}
+                Err(e) => errors.add("redirect_uris", format!("{uri}: {e}")),
+            }
+        }
+        let mut grant_types = Vec::new();
+        for g in input.grant_types {
+            match GrantType::parse(g) {
+                Some(g) if !grant_types.contains(&g.as_str().to_owned()) => grant_types.push(g.as_str().to_owned()),
+                Some(_) => {}
+                None => errors.add(
+                    "grant_types",
+                    format!("Unknown grant type {g:?}: authorization_code, refresh_token or client_credentials."),
+                ),
+            }
+        }
+        if grant_types.is_empty() {
+            grant_types = vec!["authorization_code".to_owned(), "refresh_token".to_owned()];
+        }
+        if grant_types.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
+            errors.add("redirect_uris", "A product that signs people in needs at least one redirect URI.");
+        }
+        if input.public && grant_types.iter().any(|g| g == "client_credentials") {
+            errors.add("grant_types", "A public product has no secret, so it cannot use client_credentials.");
+        }
+        let scopes = if input.scopes.is_empty() {
+            Ok(Scopes::parse("openid profile email offline_access").unwrap_or_default())
+        } else {
+            Scopes::parse(&input.scopes.join(" "))
+        };
+        let scopes = scopes.map_err(|e| errors.add("scopes", e)).ok();
+        let homepage = input.homepage.map(str::trim).filter(|h| !h.is_empty());
+        if let Some(h) = homepage
+            && !url::Url::parse(h).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+        {
+            errors.add("homepage", "The homepage must be an http(s) URL.");
+        }
+        errors.into_result()?;
+        let (Some(name), Some(scopes)) = (name, scopes) else { return Err(AppError::invalid("name", "Enter a name.")) };
+        let secret = (!input.public).then(|| self.app.new_token());
+        let product = Product {
+            id: ProductId::from_uuid(self.app.new_uuid()),
+            name,
+            secret_hash: secret.as_ref().map(SecretToken::hash),
+            first_party: input.first_party,
+            redirect_uris,
+            scopes: scopes.to_string(),
+            grant_types,
+            homepage: homepage.map(str::to_owned),
+            owner: input.owner,
+            created_at: self.app.now(),
+        };
+        self.app.store().create_product(&product).await?;
+        Ok((product, secret))
+    }
+
+    /// A product by its `client_id`.
+    pub async fn product(&self, client_id: &str) -> Result<Option<Product>, AppError> {
+        let Ok(id) = client_id.parse::<ProductId>() else { return Ok(None) };
+        Ok(self.app.store().product(id).await?)
+    }
+
+    /// Authenticates a client at the token endpoint (`client_secret_basic`
+    /// or `client_secret_post`; a public client sends its id only).
+    pub async fn authenticate_client(&self, client_id: &str, secret: Option<&str>) -> Result<Product, OAuthFailure> {
+        let invalid = || OAuthFailure::new("invalid_client", "Client authentication failed.");
+        let product = self.product(client_id).await?.ok_or_else(invalid)?;
+        match (&product.secret_hash, secret) {
+            (None, None) => Ok(product),
+            (Some(hash), Some(s)) => {
+                let presented = SecretToken::parse(s).map(|t| t.hash());
+                if presented.is_some_and(|p| p.ct_eq(hash)) { Ok(product) } else { Err(invalid()) }
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Checks an authorization request against its (already matched)
+    /// product; returns the error to send back to the product otherwise.
+    pub fn check_request(&self, req: &AuthorizeRequest) -> Result<(), OAuthFailure> {
+        let p = &req.product;
+        if !has_grant(p, GrantType::AuthorizationCode) {
+            return Err(OAuthFailure::new("unauthorized_client", "This product may not use the code flow."));
+        }
+        if !req.scopes.contains(OidcScope::OpenId) && req.scopes.is_empty() {
+            return Err(OAuthFailure::new("invalid_scope", "Ask for at least one scope (openid to sign in)."));
+        }
+        let allowed = Scopes::parse(&p.scopes).unwrap_or_default();
+        if !req.scopes.within(&allowed) {
+            return Err(OAuthFailure::new("invalid_scope", format!("This product may ask for: {allowed}.")));
+        }
+        if p.secret_hash.is_none() && req.challenge.is_none() {
+            return Err(OAuthFailure::new("invalid_request", "A public client must use PKCE (S256)."));
+        }
+        if !p.first_party {
+            // Consent screens arrive with the third-party work of this issue.
+            return Err(OAuthFailure::new("consent_required", "Third-party products are not enabled yet."));
+        }
+        Ok(())
+    }
+
+    /// Decides an authorization request for the browser's session (if any):
+    /// a code when the session satisfies `prompt` and `max_age`, else
+    /// sign-in (or `login_required` for `prompt=none`). `login_after` is the
+    /// instant a forced sign-in must postdate (set when we sent the person
+    /// to sign in for `prompt=login`).
+    pub async fn authorize(
+        &self,
+        req: &AuthorizeRequest,
+        session: Option<(&Session, &Account)>,
+        login_after: Option<Timestamp>,
+    ) -> Result<Authorize, OAuthFailure> {
+        self.check_request(req)?;
+        let now = self.app.now();
+        let fresh_enough = |s: &Session| {
+            let max_age_ok = req.max_age.is_none_or(|m| now.as_millis() - s.auth_time.as_millis() <= (m as i64) * 1000);
+            let login_ok = match (req.prompt.as_deref(), login_after) {
+                (Some("login"), Some(after)) => s.auth_time >= after,
+                (Some("login"), None) => false,
+                _ => true,
+            };
+            max_age_ok && login_ok
+        };
+        let Some((session, account)) = session.filter(|(s, a)| fresh_enough(s) && a.status == AccountStatus::Active)
+        else {
+            return if req.prompt.as_deref() == Some("none") {
+                Err(OAuthFailure::new("login_required", "The person is not signed in."))
+            } else {
+                Ok(Authorize::SignIn)
+            };
+        };
+        let code = self.app.new_token();
+        let record = AuthorizationCode {
+            hash: code.hash(),
+            grant: GrantId::from_uuid(self.app.new_uuid()),
+            product: req.product.id,
+            account: account.id,
+            redirect_uri: req.redirect_uri.clone(),
+            scopes: req.scopes.to_string(),
+            nonce: req.nonce.clone(),
+            code_challenge: req.challenge.as_ref().map(|c| c.as_str().to_owned()),
+            auth_time: session.auth_time,
+            expires_at: now.plus(self.app.settings().code_ttl),
+        };
+        self.app.store().create_authorization_code(&record).await?;
+        Ok(Authorize::Code(code))
+    }
+
+    /// The `authorization_code` grant. A replayed code revokes every token
+    /// issued from it.
+    pub async fn exchange_code(
+        &self,
+        product: &Product,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthFailure> {
+        let invalid = |d: &str| OAuthFailure::new("invalid_grant", d);
+        if !has_grant(product, GrantType::AuthorizationCode) {
+            return Err(OAuthFailure::new("unauthorized_client", "This product may not use this grant."));
+        }
+        let Some(code) = SecretToken::parse(code) else { return Err(invalid("Unknown, expired or used code.")) };
+        let now = self.app.now();
+        let record = match self.app.store().use_authorization_code(&code.hash(), now).await? {
+            CodeUse::Fresh(r) => r,
+            CodeUse::Replayed(r) => {
+                if r.product == product.id {
+                    self.app.store().revoke_grant(r.grant, now).await?;
+                    tracing::warn!(client_id = %product.id, "authorization code replayed; its grant is revoked");
+                }
+                return Err(invalid("Unknown, expired or used code."));
+            }
+            CodeUse::Invalid => return Err(invalid("Unknown, expired or used code.")),
+        };
+        if record.product != product.id {
+            return Err(invalid("The code was issued to another client."));
+        }
+        if redirect_uri != Some(record.redirect_uri.as_str()) {
+            return Err(invalid("redirect_uri does not match the authorization request."));
+        }
+        match (&record.code_challenge, verifier) {
+            (Some(c), Some(v)) if CodeChallenge::from_stored(c.clone()).verify(v) => {}
+            (Some(_), _) => return Err(invalid("The PKCE code_verifier does not match.")),
+            (None, Some(_)) => return Err(invalid("No PKCE challenge was sent with the authorization request.")),
+            (None, None) => {}
+        }
+        let account = self
+            .app
+            .accounts()
+            .by_id(record.account)
+            .await?
+            .filter(|a| a.status == AccountStatus::Active)
+            .ok_or_else(|| invalid("The account is no longer active."))?;
+        let scopes = Scopes::parse(&record.scopes).unwrap_or_default();
+        tokens::issue(self, product, Some((&account, &record)), &scopes).await
+    }
+
+    /// The `client_credentials` grant: a token for the product itself.
+    pub async fn client_credentials(
+        &self,
+        product: &Product,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthFailure> {
+        if !has_grant(product, GrantType::ClientCredentials) || product.secret_hash.is_none() {
+            return Err(OAuthFailure::new("unauthorized_client", "This product may not use client_credentials."));
+        }
+        let allowed = Scopes::parse(&product.scopes).unwrap_or_default();
+        let scopes = match scope {
+            Some(s) => Scopes::parse(s).map_err(|e| OAuthFailure::new("invalid_scope", e))?,
+            None => Scopes::default(),
+        };
+        if !scopes.within(&allowed) || scopes.contains(OidcScope::OpenId) || scopes.contains(OidcScope::OfflineAccess) {
+            return Err(OAuthFailure::new("invalid_scope", "Scope not allowed for client_credentials."));
+        }
+        tokens::issue(self, product, None, &scopes).await
+    }
+
+    /// The account behind an access token (for userinfo), if the token is
+    /// ours, unexpired, its grant not revoked and the account active.
+    pub async fn userinfo(&self, bearer: &str) -> Result<serde_json::Value, OAuthFailure> {
+        let invalid = || OAuthFailure::new("invalid_token", "The access token is invalid or expired.");
+        let claims = tokens::verify_access(self, bearer).map_err(|_| invalid())?;
+        if let Some(g) = claims.gid.as_deref().and_then(|g| g.parse::<GrantId>().ok())
+            && self.app.store().grant_revoked(g).await?
+        {
+            return Err(invalid());
+        }
+        let account_id = claims.sub.parse().map_err(|_| invalid())?;
+        let account = self
+            .app
+            .accounts()
+            .by_id(account_id)
+            .await?
+            .filter(|a| a.status == AccountStatus::Active)
+            .ok_or_else(invalid)?;
+        let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
+        if !scopes.contains(OidcScope::OpenId) {
+            return Err(OAuthFailure::new("insufficient_scope", "userinfo needs the openid scope."));
+        }
+        Ok(tokens::person_claims(&account, &scopes, serde_json::json!({ "sub": account.id.to_string() })))
+    }
+
+    /// The public keys (JWKS, RFC 7517).
+    pub async fn jwks(&self) -> Result<serde_json::Value, AppError> {
+        let ring = self.keys().await?;
+        Ok(serde_json::json!({ "keys": ring.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() }))
+    }
+
+    /// Makes a signing key if there is none (first start), and loads them.
+    pub async fn ensure_signing_key(&self) -> Result<(), AppError> {
+        if self.app.store().signing_keys().await?.is_empty() {
+            let mut nonce = [0u8; 12];
+            self.app.deps.rng.fill(&mut nonce);
+            let key = keys::generate(&self.app.settings().master_key, nonce, self.app.now())?;
+            self.app.store().insert_signing_key(&key).await?;
+        }
+        self.reload_keys().await
+    }
+
+    async fn reload_keys(&self) -> Result<(), AppError> {
+        let stored = self.app.store().signing_keys().await?;
+        let master = &self.app.settings().master_key;
+        let live = stored.iter().map(|k| keys::open(master, k).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
+        *self.app.keys.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = live;
+        Ok(())
+    }
+
+    async fn keys(&self) -> Result<Vec<Arc<keys::LiveKey>>, AppError> {
+        let ring = self.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if !ring.is_empty() {
+            return Ok(ring);
+        }
+        self.reload_keys().await?;
+        Ok(self.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+}

@@ -1,0 +1,106 @@
+//! Signing keys: Ed25519 (JWS `EdDSA`), generated on first start, stored with
+//! the private part sealed by the master key (AES-256-GCM), published in JWKS.
+
+use crate::error::AppError;
+use crate::ports::SigningKey;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+/// The 32-byte key that seals private signing keys at rest. `Debug` is
+/// redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+fn sealing_key(master: &MasterKey) -> Result<LessSafeKey, AppError> {
+    let key = UnboundKey::new(&AES_256_GCM, &master.0).map_err(|_| AppError::internal_message("master key"))?;
+    Ok(LessSafeKey::new(key))
+}
+
+/// A key ready to sign and verify.
+pub(crate) struct LiveKey {
+    pub kid: String,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    pub jwk: serde_json::Value,
+}
+
+/// Makes a fresh Ed25519 key; `nonce` must be unique per sealing (random).
+pub(crate) fn generate(
+    master: &MasterKey,
+    nonce: [u8; NONCE_LEN],
+    now: guildhall_core::Timestamp,
+) -> Result<SigningKey, AppError> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+        .map_err(|_| AppError::internal_message("key generation failed"))?;
+    let encoding = EncodingKey::from_ed_der(pkcs8.as_ref());
+    let mut jwk =
+        Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
+    // RFC 7638 thumbprint as the key id: stable and derived from the key.
+    let kid = jwk
+        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+        .map_err(|e| AppError::internal_message(format!("thumbprint: {e}")))?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+    let mut sealed = pkcs8.as_ref().to_vec();
+    sealing_key(master)?
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_bytes()), &mut sealed)
+        .map_err(|_| AppError::internal_message("sealing failed"))?;
+    let mut private_sealed = nonce.to_vec();
+    private_sealed.extend_from_slice(&sealed);
+    let public_jwk = serde_json::to_string(&jwk).map_err(|e| AppError::internal_message(e.to_string()))?;
+    Ok(SigningKey { kid, alg: "EdDSA".into(), private_sealed, public_jwk, created_at: now })
+}
+
+/// Unseals a stored key; a wrong master key is a clear error.
+pub(crate) fn open(master: &MasterKey, key: &SigningKey) -> Result<LiveKey, AppError> {
+    let wrong = || {
+        AppError::internal_message(format!(
+            "signing key {} cannot be unsealed: the master key differs from the one it was sealed with",
+            key.kid
+        ))
+    };
+    if key.private_sealed.len() <= NONCE_LEN {
+        return Err(wrong());
+    }
+    let (nonce, sealed) = key.private_sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong())?;
+    let mut buf = sealed.to_vec();
+    let pkcs8 =
+        sealing_key(master)?.open_in_place(nonce, Aad::from(key.kid.as_bytes()), &mut buf).map_err(|_| wrong())?;
+    let jwk: Jwk = serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
+    let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
+    let public = serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
+    Ok(LiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_ed_der(pkcs8), decoding, jwk: public })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_master_key_and_signs_verifiably() {
+        let master = MasterKey([7; 32]);
+        let stored = generate(&master, [1; NONCE_LEN], guildhall_core::Timestamp::from_millis(0)).unwrap();
+        assert!(!stored.public_jwk.contains("\"d\""), "the private key reached the JWK");
+        let live = open(&master, &stored).unwrap();
+        let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
+        header.kid = Some(live.kid.clone());
+        let claims = serde_json::json!({"sub": "ada", "exp": 4_000_000_000u64});
+        let jwt = jsonwebtoken::encode(&header, &claims, &live.encoding).unwrap();
+        let mut v = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        v.required_spec_claims.clear();
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&jwt, &live.decoding, &v).is_ok());
+        assert!(open(&MasterKey([8; 32]), &stored).is_err(), "a wrong master key opened the key");
+        let mut tampered = stored.clone();
+        tampered.kid = "other".into();
+        assert!(open(&master, &tampered).is_err(), "the key id is not bound to the sealed key");
+    }
+}

@@ -1,0 +1,131 @@
+//! Minting and checking JWTs: ID tokens (OIDC Core §2) and access tokens
+//! (RFC 9068 shape, `typ: at+jwt`), signed with the newest key (EdDSA).
+
+use super::{OAuthFailure, OAuthService};
+use crate::ports::{AuthorizationCode, Product};
+use guildhall_core::accounts::Account;
+use guildhall_core::oauth::{OidcScope, Scopes};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The token endpoint's success body (RFC 6749 §5.1).
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// The claims of our access tokens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The grant the token came from (revoked together).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+}
+
+/// The resource our access tokens are for: this server's REST API.
+pub(crate) fn api_audience(issuer: &str) -> String {
+    format!("{issuer}/api/v1")
+}
+
+/// Adds the claims the scopes allow to `base` (OIDC Core §5.4).
+pub(crate) fn person_claims(account: &Account, scopes: &Scopes, mut base: Value) -> Value {
+    if scopes.contains(OidcScope::Profile) {
+        base["name"] = json!(account.display_name.as_str());
+        base["preferred_username"] = json!(account.username.as_str());
+    }
+    if scopes.contains(OidcScope::Email) {
+        base["email"] = json!(account.email.as_str());
+        base["email_verified"] = json!(account.email_verified);
+    }
+    base
+}
+
+pub(crate) async fn issue(
+    svc: &OAuthService<'_>,
+    product: &Product,
+    person: Option<(&Account, &AuthorizationCode)>,
+    scopes: &Scopes,
+) -> Result<TokenResponse, OAuthFailure> {
+    let keys = svc.keys().await?;
+    let key = keys.first().ok_or_else(|| OAuthFailure::App(crate::AppError::internal_message("no signing key")))?;
+    let now = svc.app.now().as_millis() / 1000;
+    let ttl = svc.app.settings().access_token_ttl.as_secs();
+    let exp = now + i64::try_from(ttl).unwrap_or(600);
+    let issuer = svc.issuer().to_owned();
+    let client_id = product.id.to_string();
+    let sign = |typ: &str, claims: &Value| {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| OAuthFailure::App(crate::AppError::internal_message(format!("signing: {e}"))))
+    };
+    let access = AccessClaims {
+        iss: issuer.clone(),
+        sub: person.map_or_else(|| client_id.clone(), |(a, _)| a.id.to_string()),
+        aud: api_audience(&issuer),
+        client_id: client_id.clone(),
+        scope: scopes.to_string(),
+        iat: now,
+        exp,
+        jti: svc.app.new_uuid().to_string(),
+        gid: person.map(|(_, c)| c.grant.to_string()),
+    };
+    let access_token = sign("at+jwt", &serde_json::to_value(&access).unwrap_or_default())?;
+    let id_token = match person {
+        Some((account, code)) if scopes.contains(OidcScope::OpenId) => {
+            let mut claims = json!({
+                "iss": issuer,
+                "sub": account.id.to_string(),
+                "aud": client_id,
+                "azp": client_id,
+                "iat": now,
+                "exp": exp,
+                "auth_time": code.auth_time.as_millis() / 1000,
+            });
+            if let Some(nonce) = &code.nonce {
+                claims["nonce"] = json!(nonce);
+            }
+            Some(sign("JWT", &person_claims(account, scopes, claims))?)
+        }
+        _ => None,
+    };
+    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, scope: scopes.to_string(), id_token })
+}
+
+/// Verifies one of our access tokens: signature (any live key), `typ`,
+/// issuer, audience and expiry.
+pub(crate) fn verify_access(svc: &OAuthService<'_>, token: &str) -> Result<AccessClaims, ()> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| ())?;
+    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
+        return Err(());
+    }
+    let keys = svc.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let key = keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref()).ok_or(())?;
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_issuer(&[svc.issuer()]);
+    v.set_audience(&[api_audience(svc.issuer())]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    v.leeway = 0;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v).map_err(|_| ())?;
+    // `exp` is checked against the system clock by jsonwebtoken; check it
+    // against ours too (tests move it).
+    if data.claims.exp <= svc.app.now().as_millis() / 1000 {
+        return Err(());
+    }
+    Ok(data.claims)
+}
