@@ -5,7 +5,10 @@ use crate::error::AppError;
 use crate::ports::SigningKey;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use sha2::{Digest, Sha256};
 
 /// The 32-byte key that seals private signing keys at rest. `Debug` is
 /// redacted.
@@ -40,22 +43,21 @@ pub(crate) fn generate(
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let pkcs8 = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|_| AppError::internal_message("key generation failed"))?;
-    let encoding = EncodingKey::from_ed_der(pkcs8.as_ref());
-    let mut jwk =
-        Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
-    // RFC 7638 thumbprint as the key id: stable and derived from the key.
-    let kid = jwk
-        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
-        .map_err(|e| AppError::internal_message(format!("thumbprint: {e}")))?;
-    jwk.common.key_id = Some(kid.clone());
-    jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+        .map_err(|_| AppError::internal_message("generated key unreadable"))?;
+    let x = URL_SAFE_NO_PAD.encode(aws_lc_rs::signature::KeyPair::public_key(&pair).as_ref());
+    // RFC 7638 thumbprint as the key id: stable and derived from the key
+    // (required members in lexicographic order, no whitespace).
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "alg": "EdDSA", "use": "sig", "kid": kid});
     let mut sealed = pkcs8.as_ref().to_vec();
     sealing_key(master)?
         .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_bytes()), &mut sealed)
         .map_err(|_| AppError::internal_message("sealing failed"))?;
     let mut private_sealed = nonce.to_vec();
     private_sealed.extend_from_slice(&sealed);
-    let public_jwk = serde_json::to_string(&jwk).map_err(|e| AppError::internal_message(e.to_string()))?;
+    let public_jwk = jwk.to_string();
     Ok(SigningKey { kid, alg: "EdDSA".into(), private_sealed, public_jwk, created_at: now })
 }
 
@@ -84,6 +86,7 @@ pub(crate) fn open(master: &MasterKey, key: &SigningKey) -> Result<LiveKey, AppE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::Algorithm;
 
     #[test]
     fn a_sealed_key_opens_only_with_its_master_key_and_signs_verifiably() {
