@@ -54,6 +54,12 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     /// A file holding `smtp_url`.
     pub smtp_url_file: Option<PathBuf>,
+    /// The master key (64 hex characters) that seals private signing keys.
+    /// Every node of one deployment needs the same. Default: read from (or,
+    /// on first start, created in) `DATA_DIR/master.key`.
+    pub master_key: Option<Secret>,
+    /// A file holding `master_key`.
+    pub master_key_file: Option<PathBuf>,
     /// The From: header of outgoing mail.
     pub mail_from: String,
     /// Password hashing cost.
@@ -81,6 +87,8 @@ impl Default for Settings {
             database_url_file: None,
             smtp_url: None,
             smtp_url_file: None,
+            master_key: None,
+            master_key_file: None,
             mail_from: "Guildhall <guildhall@localhost>".to_owned(),
             argon2: Argon2Settings::default(),
             password_min_length: 8,
@@ -156,9 +164,40 @@ impl Settings {
         }
     }
 
+    /// The master key in effect: configured, or `DATA_DIR/master.key`
+    /// (made with 256 random bits, readable by this user only, on first use).
+    pub fn master_key(&self) -> anyhow::Result<[u8; 32]> {
+        let text = match (&self.master_key, &self.master_key_file) {
+            (Some(k), _) => k.0.clone(),
+            (None, Some(f)) => read_secret(f)?,
+            (None, None) => {
+                let path = self.data_dir.join("master.key");
+                if !path.exists() {
+                    let mut key = [0u8; 32];
+                    rand::fill(&mut key);
+                    write_private(&path, &hex::encode(key))?;
+                }
+                read_secret(&path)?
+            }
+        };
+        let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        bytes.ok_or_else(|| anyhow::anyhow!("master_key must be 64 hex characters (32 bytes)"))
+    }
+
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
     }
+}
+
+/// Creates a file readable and writable by this user only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes()).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 fn read_secret(path: &Path) -> anyhow::Result<String> {

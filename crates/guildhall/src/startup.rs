@@ -62,6 +62,7 @@ pub fn build_app(
     app_settings.password_policy = PasswordPolicy { min_chars: settings.password_min_length };
     app_settings.session_ttl = Duration::from_secs(settings.session_hours * 3600);
     app_settings.follow_interval = Duration::from_millis(settings.follow_interval_ms);
+    app_settings.master_key = guildhall_app::oauth::MasterKey(settings.master_key()?);
     Ok(App::new(Deps { store, mailer: Arc::new(mailer), clock, rng: Arc::new(OsSecretRng), settings: app_settings }))
 }
 
@@ -94,6 +95,7 @@ impl Server {
             _ => "localhost".to_owned(),
         };
         let new_operator = app.accounts().ensure_operator(&format!("operator@{host}")).await?;
+        app.oauth().ensure_signing_key().await?;
         let config = HttpConfig { public_url: parsed, trust_forwarded_for: settings.trust_forwarded_for };
         let state = HttpState { app, config: Arc::new(config), metrics: Arc::new(Metrics::new()) };
         Ok(Self { listener, state, new_operator })

@@ -4,9 +4,9 @@
 use crate::error::AppError;
 use crate::ports::SigningKey;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use jsonwebtoken::jwk::Jwk;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::{Digest, Sha256};
 
@@ -77,7 +77,8 @@ pub(crate) fn open(master: &MasterKey, key: &SigningKey) -> Result<LiveKey, AppE
     let mut buf = sealed.to_vec();
     let pkcs8 =
         sealing_key(master)?.open_in_place(nonce, Aad::from(key.kid.as_bytes()), &mut buf).map_err(|_| wrong())?;
-    let jwk: Jwk = serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
+    let jwk: Jwk =
+        serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
     let public = serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
     Ok(LiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_ed_der(pkcs8), decoding, jwk: public })
