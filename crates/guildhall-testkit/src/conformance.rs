@@ -43,7 +43,9 @@ macro_rules! store_conformance {
             changes_are_audited_in_their_workspace,
             an_invitation_is_accepted_once_into_all_its_groups,
             resending_replaces_the_token_and_revoking_ends_the_invitation,
-            access_tokens_work_until_revoked_or_expired);
+            access_tokens_work_until_revoked_or_expired,
+            an_authorization_code_is_spent_once_and_a_replay_is_told_apart,
+            signing_keys_are_listed_newest_first);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

@@ -554,3 +554,83 @@ fn clone_token(t: &NewAccessToken) -> NewAccessToken {
         expires_at: t.expires_at,
     }
 }
+
+pub async fn an_authorization_code_is_spent_once_and_a_replay_is_told_apart(store: Arc<dyn Store>) {
+    use guildhall_app::ports::{AuthorizationCode, CodeUse, Product};
+    use guildhall_core::{GrantId, ProductId};
+    let ada = account(store.as_ref(), "ada").await;
+    let product = Product {
+        id: ProductId::from_uuid(uuid::Uuid::now_v7()),
+        name: "Tracker".into(),
+        secret_hash: Some(guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash()),
+        first_party: true,
+        redirect_uris: vec!["https://tracker.example.com/cb".into(), "http://127.0.0.1:9/cb".into()],
+        scopes: "openid profile".into(),
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        homepage: Some("https://tracker.example.com".into()),
+        owner: None,
+        created_at: T0,
+    };
+    store.create_product(&product).await.unwrap();
+    assert_eq!(store.product(product.id).await.unwrap(), Some(product.clone()));
+    assert_eq!(store.product(ProductId::from_uuid(uuid::Uuid::now_v7())).await.unwrap(), None);
+    let code = AuthorizationCode {
+        hash: guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash(),
+        grant: GrantId::from_uuid(uuid::Uuid::now_v7()),
+        product: product.id,
+        account: ada.id,
+        redirect_uri: "https://tracker.example.com/cb".into(),
+        scopes: "openid".into(),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: None,
+        auth_time: T0,
+        expires_at: T0.plus(std::time::Duration::from_secs(60)),
+    };
+    store.create_authorization_code(&code).await.unwrap();
+    // Eight racing exchanges: exactly one spends it.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, hash) = (store.clone(), code.hash);
+        tasks.push(tokio::spawn(async move { store.use_authorization_code(&hash, T0).await.unwrap() }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            CodeUse::Fresh(c) => {
+                assert_eq!(c, code);
+                fresh += 1;
+            }
+            CodeUse::Replayed(c) => assert_eq!(c.grant, code.grant),
+            CodeUse::Invalid => panic!("a spent code was reported unknown"),
+        }
+    }
+    assert_eq!(fresh, 1, "a code was spent more than once");
+    assert!(!store.grant_revoked(code.grant).await.unwrap());
+    store.revoke_grant(code.grant, T0).await.unwrap();
+    store.revoke_grant(code.grant, T0).await.unwrap();
+    assert!(store.grant_revoked(code.grant).await.unwrap());
+    // An expired code is invalid, not replayed.
+    let late = AuthorizationCode {
+        hash: guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash(),
+        grant: GrantId::from_uuid(uuid::Uuid::now_v7()),
+        ..code.clone()
+    };
+    store.create_authorization_code(&late).await.unwrap();
+    assert_eq!(store.use_authorization_code(&late.hash, late.expires_at).await.unwrap(), CodeUse::Invalid);
+}
+
+pub async fn signing_keys_are_listed_newest_first(store: Arc<dyn Store>) {
+    use guildhall_app::ports::SigningKey;
+    let key = |kid: &str, at: i64| SigningKey {
+        kid: kid.into(),
+        alg: "EdDSA".into(),
+        private_sealed: vec![1, 2, 3],
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        created_at: T0.plus(std::time::Duration::from_secs(u64::try_from(at).unwrap())),
+    };
+    assert!(store.signing_keys().await.unwrap().is_empty());
+    store.insert_signing_key(&key("old", 0)).await.unwrap();
+    store.insert_signing_key(&key("new", 60)).await.unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys, vec![key("new", 60), key("old", 0)]);
+}

@@ -51,7 +51,12 @@ async fn revoke_tokens(node: &TestApp, username: &str) {
 async fn a_change_on_one_node_reaches_another_within_the_follow_interval() {
     let a = spawn(Backend::Postgres).await;
     let db = a.settings.database_url.clone();
-    let b = spawn_app_with(Backend::Postgres, |s| s.database_url = db).await;
+    let key = a.data_dir.join("master.key");
+    let b = spawn_app_with(Backend::Postgres, |s| {
+        s.database_url = db;
+        s.master_key_file = Some(key);
+    })
+    .await;
     let ada_a = a.user("ada").await;
     a.account("bob").await;
     let ada_b = Api { base: b.base_url.clone(), ..ada_a.clone() };

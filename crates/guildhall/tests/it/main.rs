@@ -9,6 +9,7 @@ mod cli;
 mod csrf;
 mod invitations;
 mod login;
+mod oauth;
 mod ops;
 mod password;
 mod signup;
