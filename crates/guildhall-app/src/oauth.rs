@@ -95,6 +95,11 @@ impl<'a> OAuthService<'a> {
         Self { app }
     }
 
+    /// The current time (for the HTTP layer's `login_after`).
+    pub fn now(&self) -> Timestamp {
+        self.app.now()
+    }
+
     /// The issuer identifier: the public URL.
     pub fn issuer(&self) -> &str {
         &self.app.settings().public_url

@@ -10,6 +10,7 @@ mod csrf;
 mod error;
 mod health;
 pub mod metrics;
+mod oauth;
 mod pages;
 mod session;
 
@@ -69,6 +70,7 @@ pub fn router(state: HttpState) -> Router {
         .nest("/api/v1", api::router())
         .merge(health::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::same_origin_guard))
+        .merge(oauth::router())
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

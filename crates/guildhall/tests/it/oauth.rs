@@ -1,7 +1,9 @@
 //! The OpenID Connect provider's keys as an operator meets them.
 
 use crate::spawn;
-use guildhall_testkit::{Backend, spawn_app_with};
+use guildhall_app::oauth::ProductInput;
+use guildhall_testkit::{Backend, Browser, on_both_backends, spawn_app_with};
+use serde_json::json;
 
 /// Nodes of one deployment must share the master key: a node with another
 /// one refuses to start rather than sign with keys it cannot open.
@@ -42,4 +44,181 @@ async fn the_generated_master_key_is_readable_by_its_owner_only() {
     let meta = std::fs::metadata(a.data_dir.join("master.key")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::read_to_string(a.data_dir.join("master.key")).unwrap().trim().len(), 64);
+}
+
+/// A first-party confidential product registered through the app, and a
+/// signed-in browser.
+async fn product_and_browser(app: &guildhall_testkit::TestApp, public: bool) -> (String, Option<String>, Browser) {
+    let (product, secret) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name: "Tracker",
+            redirect_uris: &[REDIRECT.to_owned()],
+            public,
+            first_party: true,
+            grant_types: &[],
+            scopes: &[],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let browser = app.signed_up("ada", "correct horse battery", true).await;
+    (product.id.to_string(), secret.map(|s| s.expose().to_owned()), browser)
+}
+
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_path(client_id: &str, extra: &str) -> String {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid profile email")
+        .append_pair("state", "st4te")
+        .append_pair("nonce", "n0nce")
+        .finish();
+    format!("/oauth2/authorize?{q}{extra}")
+}
+
+/// The query of a redirect to the product, as pairs.
+fn callback(res: &reqwest::Response) -> std::collections::HashMap<String, String> {
+    let loc = res.headers()["location"].to_str().unwrap();
+    assert!(loc.starts_with(REDIRECT), "redirected elsewhere: {loc}");
+    url::Url::parse(loc).unwrap().query_pairs().into_owned().collect()
+}
+
+async fn exchange(app: &guildhall_testkit::TestApp, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new().post(app.url("/oauth2/token")).form(form).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+on_both_backends!(the_code_flow_signs_a_person_into_a_product, the_code_flow_refuses_what_it_must);
+
+async fn the_code_flow_signs_a_person_into_a_product(b: Backend) {
+    let app = spawn(b).await;
+    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let secret = secret.unwrap();
+    let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let res = browser.get(&authorize_path(&client_id, &pkce)).await;
+    assert_eq!(res.status(), 303);
+    let q = callback(&res);
+    assert_eq!((q["state"].as_str(), q["iss"].as_str()), ("st4te", app.base_url.as_str()));
+    let code = q["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let (status, tokens) = exchange(&app, &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    // The ID token verifies against the published key.
+    let jwks = reqwest::get(app.url("/oauth2/jwks")).await.unwrap().json::<serde_json::Value>().await.unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    v.set_audience(&[&client_id]);
+    v.set_issuer(&[&app.base_url]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let id = jsonwebtoken::decode::<serde_json::Value>(tokens["id_token"].as_str().unwrap(), &key, &v).unwrap().claims;
+    assert_eq!((id["nonce"].as_str(), id["email"].as_str()), (Some("n0nce"), Some("ada@example.com")));
+    assert_eq!(id["preferred_username"], "ada");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let info = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(info.status(), 200);
+    let info: serde_json::Value = info.json().await.unwrap();
+    assert_eq!((info["sub"].clone(), info["email_verified"].clone()), (id["sub"].clone(), json!(true)));
+    // Single sign-on: the next request completes without any prompt.
+    assert_eq!(browser.get(&authorize_path(&client_id, &pkce)).await.status(), 303);
+    // A replayed code fails and revokes what it issued.
+    let (status, err) = exchange(&app, &form).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_grant")));
+    let info = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(info.status(), 401, "a token from a replayed code still works");
+}
+
+async fn the_code_flow_refuses_what_it_must(b: Backend) {
+    let app = spawn(b).await;
+    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let secret = secret.unwrap();
+    // An unregistered redirect URI is never redirected to.
+    let res = browser.get(&authorize_path(&client_id, "").replace("%3A9%2Fcb", "%3A9%2Fevil")).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+    assert_eq!(browser.get(&authorize_path("not-a-client", "")).await.status(), 400);
+    // Without a session: sign in first, and come back here.
+    let anonymous = app.client();
+    let res = anonymous.get(&authorize_path(&client_id, "")).await;
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?return_to=%2Foauth2%2Fauthorize"));
+    let q = callback(&anonymous.get(&authorize_path(&client_id, "&prompt=none")).await);
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("login_required", "st4te"));
+    // prompt=login sends even a signed-in person to sign in again.
+    let res = browser.get(&authorize_path(&client_id, "&prompt=login")).await;
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?"));
+    let q = callback(&browser.get(&authorize_path(&client_id, "&code_challenge=x&code_challenge_method=plain")).await);
+    assert_eq!(q["error"], "invalid_request");
+    let q = callback(&browser.get(&authorize_path(&client_id, "").replace("openid+profile", "openid+admin")).await);
+    assert_eq!(q["error"], "invalid_scope");
+    // Token endpoint: wrong secret, wrong verifier, wrong redirect URI.
+    let code = callback(
+        &browser
+            .get(&authorize_path(&client_id, &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")))
+            .await,
+    )["code"]
+        .clone();
+    let base = |verifier: &'static str, redirect: &'static str, secret: String| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.clone()),
+            ("redirect_uri", redirect.to_owned()),
+            ("code_verifier", verifier.to_owned()),
+            ("client_id", client_id.clone()),
+            ("client_secret", secret),
+        ]
+    };
+    let send = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            exchange(app, &form).await
+        }
+    };
+    let (status, err) = send(base(VERIFIER, REDIRECT, "wrong".into())).await;
+    assert_eq!((status, err["error"].as_str()), (401, Some("invalid_client")));
+    let (status, err) = send(base("x".repeat(43).leak(), REDIRECT, secret.clone())).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_grant")), "a wrong verifier was accepted");
+    // The code was spent by that attempt: even the right request now fails.
+    let (_, err) = send(base(VERIFIER, REDIRECT, secret.clone())).await;
+    assert_eq!(err["error"], "invalid_grant");
+    // A public product must use PKCE.
+    let (public_id, _, _) = {
+        let (p, s) = app
+            .app
+            .oauth()
+            .create_product(ProductInput {
+                name: "CLI",
+                redirect_uris: &[REDIRECT.to_owned()],
+                public: true,
+                first_party: true,
+                grant_types: &[],
+                scopes: &[],
+                homepage: None,
+                owner: None,
+            })
+            .await
+            .unwrap();
+        (p.id.to_string(), s, ())
+    };
+    let q = callback(&browser.get(&authorize_path(&public_id, "")).await);
+    assert_eq!(q["error"], "invalid_request", "a public client went without PKCE");
+    // A tampered access token is refused at userinfo.
+    let res = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth("e30.e30.AAAA").send().await.unwrap();
+    assert_eq!(res.status(), 401);
 }

@@ -1,0 +1,271 @@
+//! The OpenID Connect provider over HTTP: discovery, JWKS, authorization,
+//! token and userinfo endpoints. Mounted outside the same-origin guard:
+//! these requests are authenticated by client credentials, codes and bearer
+//! tokens, never by cookies alone (the authorization endpoint is a GET).
+
+use crate::HttpState;
+use crate::session::MaybeSignedIn;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use base64::Engine;
+use guildhall_app::AppError;
+use guildhall_app::oauth::{Authorize, AuthorizeRequest, OAuthFailure};
+use guildhall_core::Timestamp;
+use guildhall_core::oauth::{CodeChallenge, Scopes};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth2/jwks", get(jwks))
+        .route("/oauth2/authorize", get(authorize))
+        .route("/oauth2/token", axum::routing::post(token))
+        .route("/oauth2/userinfo", get(userinfo).post(userinfo))
+}
+
+/// An RFC 6749 §5.2 error body (or a 500 for our own failures).
+pub struct OAuthError(OAuthFailure);
+
+impl From<OAuthFailure> for OAuthError {
+    fn from(f: OAuthFailure) -> Self {
+        Self(f)
+    }
+}
+
+impl From<AppError> for OAuthError {
+    fn from(e: AppError) -> Self {
+        Self(OAuthFailure::App(e))
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            OAuthFailure::Protocol { error, description } => {
+                let status = match error {
+                    "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
+                    "insufficient_scope" => StatusCode::FORBIDDEN,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let mut res =
+                    (status, Json(json!({ "error": error, "error_description": description }))).into_response();
+                let challenge = match error {
+                    "invalid_client" => Some("Basic realm=\"guildhall\"".to_owned()),
+                    "invalid_token" | "insufficient_scope" => Some(format!("Bearer error=\"{error}\"")),
+                    _ => None,
+                };
+                if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                res
+            }
+            OAuthFailure::App(e) => {
+                tracing::error!(error = ?e, "oauth endpoint failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response()
+            }
+        }
+    }
+}
+
+async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
+    let iss = state.app.oauth().issuer().to_owned();
+    Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth2/authorize"),
+        "token_endpoint": format!("{iss}/oauth2/token"),
+        "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
+        "jwks_uri": format!("{iss}/oauth2/jwks"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": guildhall_core::oauth::OidcScope::ALL.map(|s| s.as_str()),
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "name",
+            "preferred_username", "email", "email_verified"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+    }))
+}
+
+async fn jwks(State(state): State<HttpState>) -> Result<Response, OAuthError> {
+    let keys = state.app.oauth().jwks().await?;
+    let mut res = Json(keys).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    prompt: Option<String>,
+    max_age: Option<u64>,
+    /// Set by us when we send the person to sign in for `prompt=login`.
+    login_after: Option<i64>,
+}
+
+/// An error shown here, never redirected: the client or redirect URI is
+/// not one we can trust (RFC 6749 §4.1.2.1).
+fn error_page(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, format!("This sign-in request is invalid: {message}")).into_response()
+}
+
+fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+    let Ok(mut url) = url::Url::parse(uri) else { return error_page("redirect_uri") };
+    url.query_pairs_mut().extend_pairs(params);
+    Redirect::to(url.as_str()).into_response()
+}
+
+async fn authorize(
+    State(state): State<HttpState>,
+    MaybeSignedIn(signed_in): MaybeSignedIn,
+    RawQuery(raw): RawQuery,
+    Query(p): Query<AuthorizeParams>,
+) -> Result<Response, OAuthError> {
+    let oauth = state.app.oauth();
+    let Some(product) = oauth.product(p.client_id.as_deref().unwrap_or_default()).await? else {
+        return Ok(error_page("unknown client_id"));
+    };
+    let Some(redirect_uri) = p.redirect_uri.clone().filter(|r| product.redirect_uris.contains(r)) else {
+        return Ok(error_page("redirect_uri is not registered for this product"));
+    };
+    let iss = oauth.issuer().to_owned();
+    let fail = |error: &str, description: &str| {
+        let mut params = vec![("error", error), ("error_description", description), ("iss", iss.as_str())];
+        if let Some(s) = p.state.as_deref() {
+            params.push(("state", s));
+        }
+        redirect_with(&redirect_uri, &params)
+    };
+    if p.response_type.as_deref() != Some("code") {
+        return Ok(fail("unsupported_response_type", "Only response_type=code is supported."));
+    }
+    let scopes = match Scopes::parse(p.scope.as_deref().unwrap_or_default()) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail("invalid_scope", &e)),
+    };
+    let challenge = match p.code_challenge.as_deref() {
+        Some(c) => match CodeChallenge::parse(c, p.code_challenge_method.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) => return Ok(fail("invalid_request", e)),
+        },
+        None => None,
+    };
+    if p.prompt.as_deref().is_some_and(|x| !matches!(x, "none" | "login")) {
+        return Ok(fail("invalid_request", "prompt must be none or login."));
+    }
+    let req = AuthorizeRequest {
+        product,
+        redirect_uri: redirect_uri.clone(),
+        scopes,
+        state: p.state.clone(),
+        nonce: p.nonce.clone(),
+        challenge,
+        prompt: p.prompt.clone(),
+        max_age: p.max_age,
+    };
+    let session = signed_in.as_ref().map(|s| (&s.session, &s.account));
+    match oauth.authorize(&req, session, p.login_after.map(Timestamp::from_millis)).await {
+        Ok(Authorize::Code(code)) => {
+            let mut params = vec![("code", code.expose()), ("iss", iss.as_str())];
+            if let Some(s) = p.state.as_deref() {
+                params.push(("state", s));
+            }
+            Ok(redirect_with(&redirect_uri, &params))
+        }
+        Ok(Authorize::SignIn) => {
+            // Back here after signing in; for prompt=login, only a sign-in
+            // after this moment counts.
+            let mut back = format!("/oauth2/authorize?{}", raw.unwrap_or_default());
+            if p.prompt.as_deref() == Some("login") && p.login_after.is_none() {
+                back.push_str(&format!("&login_after={}", state.app.oauth().now().as_millis()));
+            }
+            let target: String =
+                url::form_urlencoded::Serializer::new(String::new()).append_pair("return_to", &back).finish();
+            Ok(Redirect::to(&format!("/login?{target}")).into_response())
+        }
+        Err(OAuthFailure::Protocol { error, description }) => Ok(fail(error, &description)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `client_secret_basic` (RFC 6749 §2.3.1: form-urlencoded id and secret)
+/// or `client_secret_post`; not both.
+fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<(String, Option<String>), OAuthFailure> {
+    let invalid = || OAuthFailure::new("invalid_client", "Client authentication failed.");
+    let basic = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, rest) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("basic").then(|| rest.trim().to_owned())
+    });
+    match basic {
+        Some(b64) => {
+            if form.client_secret.is_some() {
+                return Err(OAuthFailure::new("invalid_request", "Use one client authentication method."));
+            }
+            let decoded = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| invalid())?;
+            let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+            let (id, secret) = text.split_once(':').ok_or_else(invalid)?;
+            let decode =
+                |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+            Ok((decode(id).ok_or_else(invalid)?, Some(decode(secret).ok_or_else(invalid)?)))
+        }
+        None => Ok((form.client_id.clone().ok_or_else(invalid)?, form.client_secret.clone())),
+    }
+}
+
+async fn token(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, OAuthError> {
+    let oauth = state.app.oauth();
+    let (client_id, secret) = client_credentials(&headers, &form)?;
+    let product = oauth.authenticate_client(&client_id, secret.as_deref()).await?;
+    let response = match form.grant_type.as_deref() {
+        Some("authorization_code") => {
+            let code = form.code.as_deref().ok_or_else(|| OAuthFailure::new("invalid_request", "code is missing."))?;
+            oauth.exchange_code(&product, code, form.redirect_uri.as_deref(), form.code_verifier.as_deref()).await?
+        }
+        Some("client_credentials") => oauth.client_credentials(&product, form.scope.as_deref()).await?,
+        Some(_) => return Err(OAuthFailure::new("unsupported_grant_type", "Unsupported grant_type.").into()),
+        None => return Err(OAuthFailure::new("invalid_request", "grant_type is missing.").into()),
+    };
+    let mut res = Json(response).into_response();
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+async fn userinfo(State(state): State<HttpState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, OAuthError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned())
+        .ok_or_else(|| OAuthFailure::new("invalid_token", "A bearer access token is required."))?;
+    Ok(Json(state.app.oauth().userinfo(&bearer).await?))
+}
