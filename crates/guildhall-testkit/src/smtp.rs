@@ -198,7 +198,8 @@ impl From<anyhow::Error> for StartError {
 }
 
 /// The interpreter: `$GUILDHALL_TEST_PYTHON`, else `<workspace>/.venv-test/bin/python`, else `python3`.
-fn python() -> PathBuf {
+/// The interpreter that has the Python test peers (aiosmtpd, authlib).
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os(PYTHON_ENV).filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }

@@ -222,3 +222,27 @@ async fn the_code_flow_refuses_what_it_must(b: Backend) {
     let res = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth("e30.e30.AAAA").send().await.unwrap();
     assert_eq!(res.status(), 401);
 }
+
+/// An independently written relying party (Python's Authlib with joserfc,
+/// `tests/peers/authlib_rp.py`) discovers the provider, signs a person in
+/// with the code flow and PKCE, validates the ID token against the JWKS and
+/// calls userinfo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_signs_a_person_in() {
+    let app = spawn(Backend::Sqlite).await;
+    let (client_id, secret, _) = product_and_browser(&app, false).await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/authlib_rp.py");
+    let out = tokio::process::Command::new(guildhall_testkit::smtp::python())
+        .arg(script)
+        .args([&app.base_url, &client_id, &secret.unwrap(), "ada@example.com", "correct horse battery", REDIRECT])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the relying party failed:\n{stderr}");
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["alg"], "EdDSA");
+    assert_eq!(seen["id_token"]["iss"], app.base_url);
+    assert_eq!(seen["userinfo"]["email"], "ada@example.com");
+    assert_eq!(seen["userinfo"]["preferred_username"], "ada");
+}

@@ -1,0 +1,69 @@
+"""An independently written relying party (Authlib + joserfc) signing a person in.
+
+Usage: authlib_rp.py BASE_URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD REDIRECT_URI
+
+Signs in through the login form like a browser, runs the authorization code
+flow with PKCE using Authlib's OAuth2Session, validates the ID token against
+the JWKS with joserfc, calls userinfo, and prints one JSON object with what
+it saw. Any failure raises (non-zero exit).
+"""
+import json
+import re
+import secrets
+import sys
+
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+base, client_id, client_secret, email, password, redirect_uri = sys.argv[1:7]
+
+meta = requests.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
+assert meta["issuer"] == base, meta
+
+# Sign in like a browser (the one-step form, with its CSRF token).
+browser = requests.Session()
+page = browser.get(f"{base}/login?form=single", timeout=10).text
+csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+res = browser.post(
+    f"{base}/login",
+    data={"csrf": csrf, "email": email, "password": password, "form": "single", "return_to": "/"},
+    allow_redirects=False,
+    timeout=10,
+)
+assert res.status_code == 303, (res.status_code, res.text[:300])
+
+client = OAuth2Session(
+    client_id,
+    client_secret,
+    scope="openid profile email",
+    redirect_uri=redirect_uri,
+    code_challenge_method="S256",
+    token_endpoint_auth_method="client_secret_basic",
+)
+verifier = generate_token(64)
+nonce = secrets.token_urlsafe(16)
+uri, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+res = browser.get(uri, allow_redirects=False, timeout=10)
+assert res.status_code in (302, 303), (res.status_code, res.text[:300])
+callback = res.headers["Location"]
+assert callback.startswith(redirect_uri), callback
+token = client.fetch_token(
+    meta["token_endpoint"], authorization_response=callback, code_verifier=verifier, state=state
+)
+
+keys = KeySet.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+id_token = jwt.decode(token["id_token"], keys, algorithms=meta["id_token_signing_alg_values_supported"])
+jwt.JWTClaimsRegistry(
+    iss={"essential": True, "value": meta["issuer"]},
+    aud={"essential": True, "value": client_id},
+    nonce={"essential": True, "value": nonce},
+    exp={"essential": True},
+).validate(id_token.claims)
+
+userinfo = client.get(meta["userinfo_endpoint"], timeout=10).json()
+assert userinfo["sub"] == id_token.claims["sub"], (userinfo, id_token.claims)
+
+print(json.dumps({"id_token": id_token.claims, "userinfo": userinfo, "alg": id_token.header["alg"]}))
