@@ -70,6 +70,38 @@ pub enum Admin {
     /// Personal access tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Products: OAuth / OpenID Connect clients.
+    #[command(subcommand)]
+    Product(ProductCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProductCmd {
+    /// Register a product; the client id (and, unless --public, the client
+    /// secret) is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE required), such as a CLI or a SPA.
+        #[arg(long)]
+        public: bool,
+        /// First-party products skip the consent screen.
+        #[arg(long)]
+        first_party: bool,
+        /// authorization_code, refresh_token or client_credentials (repeatable;
+        /// default authorization_code and refresh_token).
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// A scope it may ask for (repeatable; default openid profile email offline_access).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Where people land when a sign-in starts from the product's own link.
+        #[arg(long)]
+        homepage: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(Admin::Account(cmd)) => account(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Token(cmd)) => token(&settings, cmd, cli.global.json).await,
+        Command::Admin(Admin::Product(cmd)) => product(&settings, cmd, cli.global.json).await,
     }
 }
 
@@ -216,6 +249,42 @@ async fn token(settings: &Settings, cmd: TokenCmd, json: bool) -> anyhow::Result
     } else {
         println!("Token for {} with scopes {} (shown only now):", account.username, token.scopes.join(" "));
         println!("{}", secret.expose());
+    }
+    Ok(())
+}
+
+async fn product(settings: &Settings, cmd: ProductCmd, json: bool) -> anyhow::Result<()> {
+    let app = operator_app(settings).await?;
+    let ProductCmd::Create { name, redirect_uris, public, first_party, grant_types, scopes, homepage } = cmd;
+    let input = guildhall_app::oauth::ProductInput {
+        name: &name,
+        redirect_uris: &redirect_uris,
+        public,
+        first_party,
+        grant_types: &grant_types,
+        scopes: &scopes,
+        homepage: homepage.as_deref(),
+        owner: None,
+    };
+    let (product, secret) = app.oauth().create_product(input).await.map_err(operator_error)?;
+    let secret = secret.as_ref().map(|s| s.expose());
+    if json {
+        let v = serde_json::json!({
+            "client_id": product.id.to_string(),
+            "client_secret": secret,
+            "name": product.name,
+            "redirect_uris": product.redirect_uris,
+            "grant_types": product.grant_types,
+            "scopes": product.scopes,
+            "first_party": product.first_party,
+        });
+        println!("{v}");
+    } else {
+        println!("Product {} registered.", product.name);
+        println!("client_id:     {}", product.id);
+        if let Some(s) = secret {
+            println!("client_secret: {s}   (shown only now)");
+        }
     }
     Ok(())
 }
