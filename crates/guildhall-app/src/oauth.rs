@@ -198,7 +198,7 @@ impl<'a> OAuthService<'a> {
         if !has_grant(p, GrantType::AuthorizationCode) {
             return Err(OAuthFailure::new("unauthorized_client", "This product may not use the code flow."));
         }
-        if !req.scopes.contains(OidcScope::OpenId) && req.scopes.is_empty() {
+        if req.scopes.is_empty() {
             return Err(OAuthFailure::new("invalid_scope", "Ask for at least one scope (openid to sign in)."));
         }
         let allowed = Scopes::parse(&p.scopes).unwrap_or_default();

@@ -177,6 +177,10 @@ async fn authorize(
         prompt: p.prompt.clone(),
         max_age: p.max_age,
     };
+    if signed_in.as_ref().is_some_and(|s| s.account.must_change_password) {
+        // A one-time password signs nobody into a product.
+        return Ok(crate::error::PageError::MustChangePassword.into_response());
+    }
     let session = signed_in.as_ref().map(|s| (&s.session, &s.account));
     match oauth.authorize(&req, session, p.login_after.map(Timestamp::from_millis)).await {
         Ok(Authorize::Code(code)) => {

@@ -218,6 +218,12 @@ async fn the_code_flow_refuses_what_it_must(b: Backend) {
     };
     let q = callback(&browser.get(&authorize_path(&public_id, "")).await);
     assert_eq!(q["error"], "invalid_request", "a public client went without PKCE");
+    // The operator's one-time password signs nobody into a product.
+    let op = app.client();
+    let res = op.post_form("/login", &[("email", "operator@localhost"), ("password", &app.operator_password)]).await;
+    assert_eq!(res.status(), 303);
+    let res = op.get(&authorize_path(&client_id, "")).await;
+    assert_eq!(res.headers()["location"], "/password/change", "a one-time password reached a product");
     // A tampered access token is refused at userinfo.
     let res = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth("e30.e30.AAAA").send().await.unwrap();
     assert_eq!(res.status(), 401);
