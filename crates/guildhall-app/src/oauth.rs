@@ -331,29 +331,64 @@ impl<'a> OAuthService<'a> {
         tokens::issue(self, product, None, &scopes).await
     }
 
-    /// The account behind an access token (for userinfo), if the token is
-    /// ours, unexpired, its grant not revoked and the account active.
+    /// A live access token's claims, and its person unless it was issued to
+    /// the product itself: ours, unexpired, its grant not revoked, and the
+    /// person's account active.
+    async fn live_access(&self, token: &str) -> Result<Option<(AccessClaims, Option<Account>)>, AppError> {
+        let Ok(claims) = tokens::verify_access(self, token) else { return Ok(None) };
+        let Ok(grant) = claims.gid.parse::<GrantId>() else { return Ok(None) };
+        if self.app.store().grant_revoked(grant).await? {
+            return Ok(None);
+        }
+        if claims.sub == claims.client_id {
+            return Ok(Some((claims, None)));
+        }
+        let Ok(id) = claims.sub.parse() else { return Ok(None) };
+        let account = self.app.accounts().by_id(id).await?.filter(|a| a.status == AccountStatus::Active);
+        Ok(account.map(|a| (claims, Some(a))))
+    }
+
+    /// The signed-in person's claims (OIDC Core §5.3).
     pub async fn userinfo(&self, bearer: &str) -> Result<serde_json::Value, OAuthFailure> {
         let invalid = || OAuthFailure::new("invalid_token", "The access token is invalid or expired.");
-        let claims = tokens::verify_access(self, bearer).map_err(|_| invalid())?;
-        if let Some(g) = claims.gid.as_deref().and_then(|g| g.parse::<GrantId>().ok())
-            && self.app.store().grant_revoked(g).await?
-        {
-            return Err(invalid());
-        }
-        let account_id = claims.sub.parse().map_err(|_| invalid())?;
-        let account = self
-            .app
-            .accounts()
-            .by_id(account_id)
-            .await?
-            .filter(|a| a.status == AccountStatus::Active)
-            .ok_or_else(invalid)?;
+        let Some((claims, Some(account))) = self.live_access(bearer).await? else { return Err(invalid()) };
         let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
         if !scopes.contains(OidcScope::OpenId) {
             return Err(OAuthFailure::new("insufficient_scope", "userinfo needs the openid scope."));
         }
         Ok(tokens::person_claims(&account, &scopes, serde_json::json!({ "sub": account.id.to_string() })))
+    }
+
+    /// Token introspection (RFC 7662) for the product the token was issued
+    /// to; anything else, including another product's token, is inactive.
+    pub async fn introspect(&self, product: &Product, token: &str) -> Result<serde_json::Value, AppError> {
+        let inactive = serde_json::json!({ "active": false });
+        let Some((c, account)) = self.live_access(token).await? else { return Ok(inactive) };
+        if c.client_id != product.id.to_string() {
+            return Ok(inactive);
+        }
+        let mut v = serde_json::json!({
+            "active": true, "scope": c.scope, "client_id": c.client_id, "sub": c.sub, "aud": c.aud,
+            "iss": c.iss, "exp": c.exp, "iat": c.iat, "jti": c.jti, "token_type": "Bearer",
+        });
+        if let Some(a) = account {
+            v["username"] = serde_json::json!(a.username.as_str());
+        }
+        Ok(v)
+    }
+
+    /// Token revocation (RFC 7009): revokes the token's grant, so every
+    /// token of that authorization stops working. Unknown tokens and other
+    /// products' tokens are ignored, as the RFC asks.
+    pub async fn revoke(&self, product: &Product, token: &str) -> Result<(), AppError> {
+        let Ok(claims) = tokens::verify_access(self, token) else { return Ok(()) };
+        if claims.client_id != product.id.to_string() {
+            return Ok(());
+        }
+        if let Ok(grant) = claims.gid.parse::<GrantId>() {
+            self.app.store().revoke_grant(grant, self.app.now()).await?;
+        }
+        Ok(())
     }
 
     /// The public keys (JWKS, RFC 7517).

@@ -25,6 +25,8 @@ pub fn router() -> Router<HttpState> {
         .route("/oauth2/authorize", get(authorize))
         .route("/oauth2/token", axum::routing::post(token))
         .route("/oauth2/userinfo", get(userinfo).post(userinfo))
+        .route("/oauth2/introspect", axum::routing::post(introspect))
+        .route("/oauth2/revoke", axum::routing::post(revoke))
 }
 
 /// An RFC 6749 §5.2 error body (or a 500 for our own failures).
@@ -78,6 +80,8 @@ async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
         "authorization_endpoint": format!("{iss}/oauth2/authorize"),
         "token_endpoint": format!("{iss}/oauth2/token"),
         "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
+        "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+        "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "jwks_uri": format!("{iss}/oauth2/jwks"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -213,6 +217,8 @@ struct TokenForm {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     scope: Option<String>,
+    /// The token to introspect or revoke.
+    token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -272,4 +278,34 @@ async fn userinfo(State(state): State<HttpState>, headers: HeaderMap) -> Result<
         .map(|(_, t)| t.trim().to_owned())
         .ok_or_else(|| OAuthFailure::new("invalid_token", "A bearer access token is required."))?;
     Ok(Json(state.app.oauth().userinfo(&bearer).await?))
+}
+
+/// Introspection (RFC 7662), for authenticated confidential products.
+async fn introspect(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Json<serde_json::Value>, OAuthError> {
+    let oauth = state.app.oauth();
+    let (client_id, secret) = client_credentials(&headers, &form)?;
+    let product = oauth.authenticate_client(&client_id, secret.as_deref()).await?;
+    if product.secret_hash.is_none() {
+        return Err(OAuthFailure::new("invalid_client", "Introspection needs a confidential client.").into());
+    }
+    let token = form.token.as_deref().ok_or_else(|| OAuthFailure::new("invalid_request", "token is missing."))?;
+    Ok(Json(oauth.introspect(&product, token).await?))
+}
+
+/// Revocation (RFC 7009): 200 whether or not the token was known.
+async fn revoke(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<StatusCode, OAuthError> {
+    let oauth = state.app.oauth();
+    let (client_id, secret) = client_credentials(&headers, &form)?;
+    let product = oauth.authenticate_client(&client_id, secret.as_deref()).await?;
+    let token = form.token.as_deref().ok_or_else(|| OAuthFailure::new("invalid_request", "token is missing."))?;
+    oauth.revoke(&product, token).await?;
+    Ok(StatusCode::OK)
 }

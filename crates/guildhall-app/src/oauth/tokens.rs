@@ -31,9 +31,9 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
-    /// The grant the token came from (revoked together).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gid: Option<String>,
+    /// The grant the token came from: an authorization (code) or one
+    /// `client_credentials` issuance. Revoking it revokes the token.
+    pub gid: String,
 }
 
 /// The resource our access tokens are for: this server's REST API.
@@ -83,7 +83,7 @@ pub(crate) async fn issue(
         iat: now,
         exp,
         jti: svc.app.new_uuid().to_string(),
-        gid: person.map(|(_, c)| c.grant.to_string()),
+        gid: person.map_or_else(|| svc.app.new_uuid().to_string(), |(_, c)| c.grant.to_string()),
     };
     let access_token = sign("at+jwt", &serde_json::to_value(&access).unwrap_or_default())?;
     let id_token = match person {

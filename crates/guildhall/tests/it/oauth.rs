@@ -252,3 +252,78 @@ async fn authlib_signs_a_person_in() {
     assert_eq!(seen["userinfo"]["email"], "ada@example.com");
     assert_eq!(seen["userinfo"]["preferred_username"], "ada");
 }
+
+on_both_backends!(introspection_and_revocation_answer_only_the_tokens_owner);
+
+async fn machine(app: &guildhall_testkit::TestApp, name: &str) -> (String, String) {
+    let (p, s) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name,
+            redirect_uris: &[],
+            public: false,
+            first_party: true,
+            grant_types: &["client_credentials".to_owned()],
+            scopes: &["workspaces:read".to_owned()],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    (p.id.to_string(), s.unwrap().expose().to_owned())
+}
+
+async fn post_as(
+    app: &guildhall_testkit::TestApp,
+    who: &(String, String),
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let res =
+        reqwest::Client::new().post(app.url(path)).basic_auth(&who.0, Some(&who.1)).form(form).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn introspection_and_revocation_answer_only_the_tokens_owner(b: Backend) {
+    let app = spawn(b).await;
+    let (a, other) = (machine(&app, "Billing").await, machine(&app, "Search").await);
+    let (_, t) =
+        post_as(&app, &a, "/oauth2/token", &[("grant_type", "client_credentials"), ("scope", "workspaces:read")]).await;
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    let (status, seen) = post_as(&app, &a, "/oauth2/introspect", &[("token", &token)]).await;
+    assert_eq!(status, 200);
+    assert_eq!((seen["active"].clone(), seen["client_id"].clone()), (json!(true), json!(a.0)));
+    assert_eq!(seen["scope"], "workspaces:read");
+    let (_, seen) = post_as(&app, &other, "/oauth2/introspect", &[("token", &token)]).await;
+    assert_eq!(seen, json!({"active": false}), "another product saw the token");
+    let mut tampered = token.clone();
+    tampered.pop();
+    let (_, seen) = post_as(&app, &a, "/oauth2/introspect", &[("token", &tampered)]).await;
+    assert_eq!(seen["active"], false, "a tampered token is active");
+    let wrong = (a.0.clone(), "wrong".to_owned());
+    assert_eq!(post_as(&app, &wrong, "/oauth2/introspect", &[("token", &token)]).await.0, 401);
+    // Another product's revocation is ignored; the owner's takes effect.
+    assert_eq!(post_as(&app, &other, "/oauth2/revoke", &[("token", &token)]).await.0, 200);
+    assert_eq!(post_as(&app, &a, "/oauth2/introspect", &[("token", &token)]).await.1["active"], true);
+    assert_eq!(post_as(&app, &a, "/oauth2/revoke", &[("token", &token)]).await.0, 200);
+    assert_eq!(post_as(&app, &a, "/oauth2/introspect", &[("token", &token)]).await.1["active"], false);
+    assert_eq!(post_as(&app, &a, "/oauth2/revoke", &[("token", "not-a-token")]).await.0, 200, "RFC 7009 §2.2");
+    // A person's token: introspection names them; revocation ends userinfo.
+    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let code = callback(&browser.get(&authorize_path(&client_id, "")).await)["code"].clone();
+    let web = (client_id.clone(), secret.unwrap());
+    let (_, t) = post_as(
+        &app,
+        &web,
+        "/oauth2/token",
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+    )
+    .await;
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(post_as(&app, &web, "/oauth2/introspect", &[("token", &access)]).await.1["username"], "ada");
+    post_as(&app, &web, "/oauth2/revoke", &[("token", &access)]).await;
+    let info = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(info.status(), 401, "a revoked token still reads userinfo");
+}
