@@ -5,6 +5,7 @@
 
 use crate::HttpState;
 use crate::session::MaybeSignedIn;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -223,6 +224,12 @@ struct TokenForm {
     client_secret: Option<String>,
 }
 
+/// The form body, or `invalid_request` (RFC 6749 §5.2) when it is not one.
+fn token_form(form: Result<Form<TokenForm>, FormRejection>) -> Result<TokenForm, OAuthError> {
+    form.map(|Form(f)| f)
+        .map_err(|_| OAuthFailure::new("invalid_request", "The body must be application/x-www-form-urlencoded.").into())
+}
+
 /// `client_secret_basic` (RFC 6749 §2.3.1: form-urlencoded id and secret)
 /// or `client_secret_post`; not both.
 fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<(String, Option<String>), OAuthFailure> {
@@ -250,8 +257,9 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Result<(String, 
 async fn token(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthError> {
+    let form = token_form(form)?;
     let oauth = state.app.oauth();
     let (client_id, secret) = client_credentials(&headers, &form)?;
     let product = oauth.authenticate_client(&client_id, secret.as_deref()).await?;
@@ -284,8 +292,9 @@ async fn userinfo(State(state): State<HttpState>, headers: HeaderMap) -> Result<
 async fn introspect(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Json<serde_json::Value>, OAuthError> {
+    let form = token_form(form)?;
     let oauth = state.app.oauth();
     let (client_id, secret) = client_credentials(&headers, &form)?;
     let product = oauth.authenticate_client(&client_id, secret.as_deref()).await?;
@@ -300,8 +309,9 @@ async fn introspect(
 async fn revoke(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<StatusCode, OAuthError> {
+    let form = token_form(form)?;
     let oauth = state.app.oauth();
     let (client_id, secret) = client_credentials(&headers, &form)?;
     let product = oauth.authenticate_client(&client_id, secret.as_deref()).await?;

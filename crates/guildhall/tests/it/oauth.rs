@@ -327,3 +327,23 @@ async fn introspection_and_revocation_answer_only_the_tokens_owner(b: Backend) {
     let info = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth(&access).send().await.unwrap();
     assert_eq!(info.status(), 401, "a revoked token still reads userinfo");
 }
+
+/// A body that is not a form gets an RFC 6749 error, not a framework page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_that_is_not_a_form_gets_an_oauth_error() {
+    let app = spawn(Backend::Sqlite).await;
+    for path in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"] {
+        let res = reqwest::Client::new()
+            .post(app.url(path))
+            .json(&json!({"grant_type": "client_credentials"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{path}");
+    }
+    let res =
+        reqwest::Client::new().post(app.url("/oauth2/token")).form(&[("grant_type", "password")]).send().await.unwrap();
+    assert_eq!(res.status(), 401, "an unauthenticated client reached the grant check");
+}
