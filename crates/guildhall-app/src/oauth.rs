@@ -78,6 +78,15 @@ pub enum Authorize {
     SignIn,
 }
 
+/// A checked RP-initiated logout (OIDC RP-Initiated Logout 1.0).
+#[derive(Clone, Debug, Default)]
+pub struct EndSession {
+    /// Where to send the browser afterwards: a URI registered for the product.
+    pub redirect: Option<String>,
+    /// The account a valid `id_token_hint` names.
+    pub hint_account: Option<guildhall_core::AccountId>,
+}
+
 /// The signing keys in memory: the newest signs, all verify.
 #[derive(Default)]
 pub(crate) struct KeyRing(RwLock<Vec<Arc<keys::LiveKey>>>);
@@ -389,6 +398,51 @@ impl<'a> OAuthService<'a> {
             self.app.store().revoke_grant(grant, self.app.now()).await?;
         }
         Ok(())
+    }
+
+    /// Checks an end-session request: the hint must be one of our ID tokens,
+    /// its audience must agree with `client_id`, and a
+    /// `post_logout_redirect_uri` must be registered for that product.
+    pub async fn end_session(
+        &self,
+        client_id: Option<&str>,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
+    ) -> Result<EndSession, OAuthFailure> {
+        self.keys().await?;
+        let hint =
+            match id_token_hint {
+                Some(t) => Some(tokens::verify_id_token_hint(self, t).ok_or_else(|| {
+                    OAuthFailure::new("invalid_request", "id_token_hint is not an ID token we issued.")
+                })?),
+                None => None,
+            };
+        let client = match (client_id, hint.as_ref().map(|(_, aud)| aud.as_str())) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(OAuthFailure::new("invalid_request", "client_id does not match id_token_hint."));
+            }
+            (Some(c), _) | (None, Some(c)) => Some(c.to_owned()),
+            (None, None) => None,
+        };
+        let redirect = match post_logout_redirect_uri {
+            None => None,
+            Some(uri) => {
+                let product = match &client {
+                    Some(c) => self.product(c).await?,
+                    None => None,
+                };
+                let registered = product.is_some_and(|p| p.redirect_uris.iter().any(|r| r == uri));
+                if !registered {
+                    return Err(OAuthFailure::new(
+                        "invalid_request",
+                        "post_logout_redirect_uri is not registered for this product.",
+                    ));
+                }
+                Some(uri.to_owned())
+            }
+        };
+        let hint_account = hint.and_then(|(sub, _)| sub.parse().ok());
+        Ok(EndSession { redirect, hint_account })
     }
 
     /// The public keys (JWKS, RFC 7517).

@@ -28,6 +28,7 @@ pub fn router() -> Router<HttpState> {
         .route("/oauth2/userinfo", get(userinfo).post(userinfo))
         .route("/oauth2/introspect", axum::routing::post(introspect))
         .route("/oauth2/revoke", axum::routing::post(revoke))
+        .route("/oauth2/end-session", get(end_session))
 }
 
 /// An RFC 6749 §5.2 error body (or a 500 for our own failures).
@@ -83,6 +84,7 @@ async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
         "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
+        "end_session_endpoint": format!("{iss}/oauth2/end-session"),
         "jwks_uri": format!("{iss}/oauth2/jwks"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -318,4 +320,62 @@ async fn revoke(
     let token = form.token.as_deref().ok_or_else(|| OAuthFailure::new("invalid_request", "token is missing."))?;
     oauth.revoke(&product, token).await?;
     Ok(StatusCode::OK)
+}
+
+/// Where the browser goes after signing out: the product's registered
+/// `post_logout_redirect_uri` (with its `state`), else the sign-in page.
+pub(crate) fn after_logout(redirect: Option<&str>, state: Option<&str>) -> String {
+    match redirect.and_then(|r| url::Url::parse(r).ok()) {
+        Some(mut url) => {
+            if let Some(s) = state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            url.into()
+        }
+        None => "/login?notice=signed-out".to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+struct EndSessionParams {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+}
+
+/// RP-initiated logout. With an `id_token_hint` naming the signed-in person
+/// (or nobody signed in) the session ends at once; otherwise the person
+/// confirms on a page (a GET alone must not sign anyone out).
+async fn end_session(
+    State(state): State<HttpState>,
+    jar: axum_extra::extract::cookie::CookieJar,
+    MaybeSignedIn(who): MaybeSignedIn,
+    Query(p): Query<EndSessionParams>,
+) -> Result<Response, OAuthError> {
+    let checked = match state
+        .app
+        .oauth()
+        .end_session(p.client_id.as_deref(), p.id_token_hint.as_deref(), p.post_logout_redirect_uri.as_deref())
+        .await
+    {
+        Ok(c) => c,
+        Err(OAuthFailure::Protocol { description, .. }) => return Ok(error_page(&description)),
+        Err(e) => return Err(e.into()),
+    };
+    let target = after_logout(checked.redirect.as_deref(), p.state.as_deref());
+    let confirmed = who.as_ref().is_none_or(|w| checked.hint_account == Some(w.account.id));
+    if confirmed {
+        return Ok(crate::pages::login::end_session(&state, jar, who, &target).await?);
+    }
+    let Some(who) = who else { return Ok(Redirect::to(&target).into_response()) };
+    let (jar, csrf) = crate::csrf::token(&state, jar);
+    let page = crate::pages::login::LogoutPage {
+        csrf,
+        username: who.account.username.to_string(),
+        client_id: p.client_id.clone().unwrap_or_default(),
+        post_logout_redirect_uri: checked.redirect.unwrap_or_default(),
+        state: p.state.unwrap_or_default(),
+    };
+    Ok((jar, crate::pages::render(&page)).into_response())
 }

@@ -3,7 +3,7 @@
 
 mod account;
 mod invitations;
-mod login;
+pub(crate) mod login;
 mod password;
 mod signup;
 mod verify;

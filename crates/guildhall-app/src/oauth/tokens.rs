@@ -129,3 +129,21 @@ pub(crate) fn verify_access(svc: &OAuthService<'_>, token: &str) -> Result<Acces
     }
     Ok(data.claims)
 }
+
+/// The subject and audience of an ID token we signed, expired or not (an
+/// `id_token_hint` at end-session, OIDC RP-Initiated Logout §2).
+pub(crate) fn verify_id_token_hint(svc: &OAuthService<'_>, token: &str) -> Option<(String, String)> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != Algorithm::EdDSA {
+        return None;
+    }
+    let keys = svc.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let key = keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref())?;
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.set_issuer(&[svc.issuer()]);
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.set_required_spec_claims(&["iss", "sub", "aud"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key.decoding, &v).ok()?.claims;
+    Some((claims["sub"].as_str()?.to_owned(), claims["aud"].as_str()?.to_owned()))
+}

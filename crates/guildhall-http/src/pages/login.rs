@@ -141,9 +141,13 @@ async fn submit(
 
 #[derive(Template)]
 #[template(path = "logout.html")]
-struct LogoutPage {
-    csrf: String,
-    username: String,
+pub(crate) struct LogoutPage {
+    pub csrf: String,
+    pub username: String,
+    /// Set when a product asked for the sign-out (RP-initiated logout).
+    pub client_id: String,
+    pub post_logout_redirect_uri: String,
+    pub state: String,
 }
 
 async fn show_logout(
@@ -153,22 +157,53 @@ async fn show_logout(
 ) -> Response {
     let Some(who) = who else { return Redirect::to("/login").into_response() };
     let (jar, csrf) = csrf::token(&state, jar);
-    (jar, render(&LogoutPage { csrf, username: who.account.username.to_string() })).into_response()
+    let page = LogoutPage {
+        csrf,
+        username: who.account.username.to_string(),
+        client_id: String::new(),
+        post_logout_redirect_uri: String::new(),
+        state: String::new(),
+    };
+    (jar, render(&page)).into_response()
 }
 
-/// Ends this browser's session.
+#[derive(Deserialize)]
+struct LogoutForm {
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// Ends this browser's session; then back to the product that asked, if
+/// its `post_logout_redirect_uri` is registered, else to sign-in.
 async fn logout(
     State(state): State<HttpState>,
     jar: CookieJar,
     session::MaybeSignedIn(who): session::MaybeSignedIn,
-    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+    CsrfForm(form): CsrfForm<LogoutForm>,
 ) -> Result<Response, PageError> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let (client_id, uri) = (nonempty(&form.client_id), nonempty(&form.post_logout_redirect_uri));
+    let target = match state.app.oauth().end_session(client_id.as_deref(), None, uri.as_deref()).await {
+        Ok(checked) => crate::oauth::after_logout(checked.redirect.as_deref(), nonempty(&form.state).as_deref()),
+        Err(_) => return Err(PageError::BadRequest("This sign-out request is invalid.")),
+    };
+    Ok(end_session(&state, jar, who, &target).await?)
+}
+
+/// Revokes the browser's session (if any), clears its cookie and redirects.
+pub(crate) async fn end_session(
+    state: &HttpState,
+    jar: CookieJar,
+    who: Option<session::SignedIn>,
+    target: &str,
+) -> Result<Response, AppError> {
     if let Some(who) = who {
         match state.app.sessions().revoke(&who.account, who.session.id).await {
             Ok(()) | Err(AppError::NotFound) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
-    let jar = session::clear_cookie(&state, jar);
-    Ok((jar, Redirect::to("/login?notice=signed-out")).into_response())
+    let jar = session::clear_cookie(state, jar);
+    Ok((jar, Redirect::to(target)).into_response())
 }

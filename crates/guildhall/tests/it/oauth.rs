@@ -347,3 +347,64 @@ async fn a_token_request_that_is_not_a_form_gets_an_oauth_error() {
         reqwest::Client::new().post(app.url("/oauth2/token")).form(&[("grant_type", "password")]).send().await.unwrap();
     assert_eq!(res.status(), 401, "an unauthenticated client reached the grant check");
 }
+
+on_both_backends!(a_product_signs_the_person_out_of_every_product);
+
+async fn a_product_signs_the_person_out_of_every_product(b: Backend) {
+    let app = spawn(b).await;
+    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let web = (client_id.clone(), secret.unwrap());
+    let signed_in_code = |browser: Browser| {
+        let path = authorize_path(&client_id, "");
+        async move { callback(&browser.get(&path).await)["code"].clone() }
+    };
+    let code = signed_in_code(browser.clone()).await;
+    let (_, t) = post_as(
+        &app,
+        &web,
+        "/oauth2/token",
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+    )
+    .await;
+    let hint = t["id_token"].as_str().unwrap().to_owned();
+    let end = |extra: &[(&str, &str)]| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.extend_pairs(extra);
+        format!("/oauth2/end-session?{}", q.finish())
+    };
+    // Refused, and nothing ends: an unregistered redirect, a forged hint,
+    // a hint for another client.
+    let bad_redirect = end(&[("id_token_hint", &hint), ("post_logout_redirect_uri", "https://evil.example.com/")]);
+    assert_eq!(browser.get(&bad_redirect).await.status(), 400);
+    let forged = format!("{}x", &hint[..hint.len() - 1]);
+    assert_eq!(browser.get(&end(&[("id_token_hint", &forged)])).await.status(), 400);
+    assert_eq!(browser.get(&end(&[("id_token_hint", &hint), ("client_id", "other")])).await.status(), 400);
+    assert_eq!(browser.get("/account").await.status(), 200, "a refused sign-out ended the session");
+    // Without a hint the person confirms; the page carries the way back.
+    let (status, page) = browser
+        .get_text(&end(&[("client_id", &client_id), ("post_logout_redirect_uri", REDIRECT), ("state", "bye")]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(guildhall_testkit::hidden_value(&page, "post_logout_redirect_uri").as_deref(), Some(REDIRECT));
+    assert_eq!(browser.get("/account").await.status(), 200, "a GET without a hint signed the person out");
+    let res = browser
+        .post_form("/logout", &[("client_id", &client_id), ("post_logout_redirect_uri", REDIRECT), ("state", "bye")])
+        .await;
+    assert_eq!(callback(&res)["state"], "bye");
+    assert_eq!(browser.get("/account").await.status(), 303, "still signed in after sign-out");
+    // With a hint naming the signed-in person, at once; SSO is over too.
+    let browser = app.client();
+    let res = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "correct horse battery")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(signed_in_code(browser.clone()).await.len(), 43);
+    let res =
+        browser.get(&end(&[("id_token_hint", &hint), ("post_logout_redirect_uri", REDIRECT), ("state", "s2")])).await;
+    assert_eq!(callback(&res)["state"], "s2");
+    let res = browser.get(&authorize_path(&client_id, "")).await;
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?"), "SSO outlived the sign-out");
+    // A forged sign-out POST without a registered URI is refused.
+    let res = browser
+        .post_form("/logout", &[("client_id", &client_id), ("post_logout_redirect_uri", "https://evil.example.com/")])
+        .await;
+    assert_eq!(res.status(), 400);
+}
