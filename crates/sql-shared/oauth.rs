@@ -1,7 +1,9 @@
 //! `OAuthStore` on SQL.
 
 use crate::store::{SqlStore, corrupt, db};
-use guildhall_app::ports::{AuthorizationCode, CodeUse, OAuthStore, Product, SigningKey, StoreError};
+use guildhall_app::ports::{
+    AuthorizationCode, CodeUse, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey, StoreError,
+};
 use guildhall_core::tokens::TokenHash;
 use guildhall_core::{AccountId, GrantId, ProductId, Timestamp};
 use sqlx::Row;
@@ -41,6 +43,18 @@ fn code_from_row(row: &DbRow) -> Result<AuthorizationCode, StoreError> {
         scopes: row.try_get("scopes").map_err(db)?,
         nonce: row.try_get("nonce").map_err(db)?,
         code_challenge: row.try_get("code_challenge").map_err(db)?,
+        auth_time: Timestamp::from_millis(row.try_get("auth_time").map_err(db)?),
+        expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
+    })
+}
+
+fn refresh_from_row(row: &DbRow) -> Result<RefreshToken, StoreError> {
+    Ok(RefreshToken {
+        hash: hash_from(row.try_get("token_hash").map_err(db)?)?,
+        grant: GrantId::from_uuid(row.try_get("grant_id").map_err(db)?),
+        product: ProductId::from_uuid(row.try_get("product_id").map_err(db)?),
+        account: AccountId::from_uuid(row.try_get("account_id").map_err(db)?),
+        scopes: row.try_get("scopes").map_err(db)?,
         auth_time: Timestamp::from_millis(row.try_get("auth_time").map_err(db)?),
         expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
     })
@@ -152,6 +166,57 @@ impl OAuthStore for SqlStore {
             Some(row) => CodeUse::Replayed(code_from_row(&row)?),
             None => CodeUse::Invalid,
         })
+    }
+
+    async fn create_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, product_id, account_id, scopes, auth_time, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.hash.0.to_vec())
+        .bind(t.grant.0)
+        .bind(t.product.0)
+        .bind(t.account.0)
+        .bind(&t.scopes)
+        .bind(t.auth_time.as_millis())
+        .bind(t.expires_at.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn use_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> Result<RefreshUse, StoreError> {
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING *",
+        )
+        .bind(now.as_millis())
+        .bind(hash.0.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        if let Some(row) = spent {
+            return Ok(RefreshUse::Fresh(refresh_from_row(&row)?));
+        }
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(match row {
+            Some(row) => RefreshUse::Replayed(refresh_from_row(&row)?),
+            None => RefreshUse::Invalid,
+        })
+    }
+
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshToken>, StoreError> {
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = $1")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(refresh_from_row).transpose()
     }
 
     async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {

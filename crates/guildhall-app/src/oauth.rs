@@ -7,11 +7,12 @@ mod keys;
 mod tokens;
 
 pub use keys::MasterKey;
+use tokens::PersonGrant;
 pub use tokens::{AccessClaims, TokenResponse};
 
 use crate::App;
 use crate::error::AppError;
-use crate::ports::{AuthorizationCode, CodeUse, Product, Session};
+use crate::ports::{AuthorizationCode, CodeUse, Product, RefreshUse, Session};
 use guildhall_core::accounts::{Account, AccountStatus};
 use guildhall_core::oauth::{CodeChallenge, GrantType, OidcScope, RedirectUri, Scopes};
 use guildhall_core::tokens::SecretToken;
@@ -317,7 +318,66 @@ impl<'a> OAuthService<'a> {
             .filter(|a| a.status == AccountStatus::Active)
             .ok_or_else(|| invalid("The account is no longer active."))?;
         let scopes = Scopes::parse(&record.scopes).unwrap_or_default();
-        tokens::issue(self, product, Some((&account, &record)), &scopes).await
+        let person = PersonGrant {
+            account: &account,
+            grant: record.grant,
+            auth_time: record.auth_time,
+            nonce: record.nonce.as_deref(),
+        };
+        tokens::issue(self, product, Some(person), &scopes).await
+    }
+
+    /// The `refresh_token` grant (RFC 6749 §6) with rotation: each refresh
+    /// token works once; presenting a spent one revokes its whole family.
+    pub async fn refresh(
+        &self,
+        product: &Product,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthFailure> {
+        let invalid = || OAuthFailure::new("invalid_grant", "Unknown, expired, used or revoked refresh token.");
+        if !has_grant(product, GrantType::RefreshToken) {
+            return Err(OAuthFailure::new("unauthorized_client", "This product may not use this grant."));
+        }
+        let Some(secret) = SecretToken::parse(token) else { return Err(invalid()) };
+        // A request the token does not allow (another product's token, a
+        // wider scope) is refused before the token is spent.
+        let Some(peek) = self.app.store().refresh_token(&secret.hash()).await? else { return Err(invalid()) };
+        if peek.product != product.id {
+            return Err(invalid());
+        }
+        let granted = Scopes::parse(&peek.scopes).unwrap_or_default();
+        let scopes = match scope {
+            Some(s) => Scopes::parse(s).map_err(|e| OAuthFailure::new("invalid_scope", e))?,
+            None => granted.clone(),
+        };
+        if !scopes.within(&granted) {
+            return Err(OAuthFailure::new("invalid_scope", "A refresh cannot widen the granted scopes."));
+        }
+        let now = self.app.now();
+        let record = match self.app.store().use_refresh_token(&secret.hash(), now).await? {
+            RefreshUse::Fresh(r) if r.product == product.id => r,
+            RefreshUse::Fresh(_) | RefreshUse::Invalid => return Err(invalid()),
+            RefreshUse::Replayed(r) => {
+                if r.product == product.id {
+                    self.app.store().revoke_grant(r.grant, now).await?;
+                    tracing::warn!(client_id = %product.id, "refresh token reused; its family is revoked");
+                }
+                return Err(invalid());
+            }
+        };
+        if self.app.store().grant_revoked(record.grant).await? {
+            return Err(invalid());
+        }
+        let account = self
+            .app
+            .accounts()
+            .by_id(record.account)
+            .await?
+            .filter(|a| a.status == AccountStatus::Active)
+            .ok_or_else(invalid)?;
+        let person = PersonGrant { account: &account, grant: record.grant, auth_time: record.auth_time, nonce: None };
+        tokens::issue(self, product, Some(person), &scopes).await
     }
 
     /// The `client_credentials` grant: a token for the product itself.
@@ -390,6 +450,15 @@ impl<'a> OAuthService<'a> {
     /// token of that authorization stops working. Unknown tokens and other
     /// products' tokens are ignored, as the RFC asks.
     pub async fn revoke(&self, product: &Product, token: &str) -> Result<(), AppError> {
+        if let Some(secret) = SecretToken::parse(token) {
+            // A refresh token: revoke its family if it is this product's.
+            if let Some(r) = self.app.store().refresh_token(&secret.hash()).await?
+                && r.product == product.id
+            {
+                self.app.store().revoke_grant(r.grant, self.app.now()).await?;
+            }
+            return Ok(());
+        }
         let Ok(claims) = tokens::verify_access(self, token) else { return Ok(()) };
         if claims.client_id != product.id.to_string() {
             return Ok(());

@@ -46,6 +46,8 @@ pub struct AppSettings {
     pub code_ttl: Duration,
     /// How long access and ID tokens are valid (default 10 min).
     pub access_token_ttl: Duration,
+    /// How long an unused refresh token works (default 30 days).
+    pub refresh_token_ttl: Duration,
 }
 
 impl AppSettings {
@@ -67,6 +69,7 @@ impl AppSettings {
             master_key: crate::oauth::MasterKey([0; 32]),
             code_ttl: Duration::from_secs(60),
             access_token_ttl: Duration::from_secs(600),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

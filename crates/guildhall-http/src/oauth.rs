@@ -88,7 +88,7 @@ async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
         "jwks_uri": format!("{iss}/oauth2/jwks"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["EdDSA"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -222,6 +222,7 @@ struct TokenForm {
     scope: Option<String>,
     /// The token to introspect or revoke.
     token: Option<String>,
+    refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -271,6 +272,13 @@ async fn token(
             oauth.exchange_code(&product, code, form.redirect_uri.as_deref(), form.code_verifier.as_deref()).await?
         }
         Some("client_credentials") => oauth.client_credentials(&product, form.scope.as_deref()).await?,
+        Some("refresh_token") => {
+            let token = form
+                .refresh_token
+                .as_deref()
+                .ok_or_else(|| OAuthFailure::new("invalid_request", "refresh_token is missing."))?;
+            oauth.refresh(&product, token, form.scope.as_deref()).await?
+        }
         Some(_) => return Err(OAuthFailure::new("unsupported_grant_type", "Unsupported grant_type.").into()),
         None => return Err(OAuthFailure::new("invalid_request", "grant_type is missing.").into()),
     };

@@ -45,6 +45,7 @@ macro_rules! store_conformance {
             resending_replaces_the_token_and_revoking_ends_the_invitation,
             access_tokens_work_until_revoked_or_expired,
             an_authorization_code_is_spent_once_and_a_replay_is_told_apart,
+            a_refresh_token_is_spent_once_and_a_reuse_is_told_apart,
             signing_keys_are_listed_newest_first);
     };
     (@tests $make:expr; $($name:ident),+) => {

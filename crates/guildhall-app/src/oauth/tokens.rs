@@ -2,9 +2,11 @@
 //! (RFC 9068 shape, `typ: at+jwt`), signed with the newest key (EdDSA).
 
 use super::{OAuthFailure, OAuthService};
-use crate::ports::{AuthorizationCode, Product};
+use crate::ports::{Product, RefreshToken};
 use guildhall_core::accounts::Account;
+use guildhall_core::oauth::GrantType;
 use guildhall_core::oauth::{OidcScope, Scopes};
+use guildhall_core::{GrantId, Timestamp};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -18,6 +20,16 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// The person side of an issuance: whose tokens, from which grant.
+pub(crate) struct PersonGrant<'a> {
+    pub account: &'a Account,
+    pub grant: GrantId,
+    pub auth_time: Timestamp,
+    pub nonce: Option<&'a str>,
 }
 
 /// The claims of our access tokens.
@@ -57,7 +69,7 @@ pub(crate) fn person_claims(account: &Account, scopes: &Scopes, mut base: Value)
 pub(crate) async fn issue(
     svc: &OAuthService<'_>,
     product: &Product,
-    person: Option<(&Account, &AuthorizationCode)>,
+    person: Option<PersonGrant<'_>>,
     scopes: &Scopes,
 ) -> Result<TokenResponse, OAuthFailure> {
     let keys = svc.keys().await?;
@@ -76,35 +88,62 @@ pub(crate) async fn issue(
     };
     let access = AccessClaims {
         iss: issuer.clone(),
-        sub: person.map_or_else(|| client_id.clone(), |(a, _)| a.id.to_string()),
+        sub: person.as_ref().map_or_else(|| client_id.clone(), |p| p.account.id.to_string()),
         aud: api_audience(&issuer),
         client_id: client_id.clone(),
         scope: scopes.to_string(),
         iat: now,
         exp,
         jti: svc.app.new_uuid().to_string(),
-        gid: person.map_or_else(|| svc.app.new_uuid().to_string(), |(_, c)| c.grant.to_string()),
+        gid: person.as_ref().map_or_else(|| svc.app.new_uuid().to_string(), |p| p.grant.to_string()),
     };
     let access_token = sign("at+jwt", &serde_json::to_value(&access).unwrap_or_default())?;
-    let id_token = match person {
-        Some((account, code)) if scopes.contains(OidcScope::OpenId) => {
+    let id_token = match &person {
+        Some(p) if scopes.contains(OidcScope::OpenId) => {
             let mut claims = json!({
                 "iss": issuer,
-                "sub": account.id.to_string(),
+                "sub": p.account.id.to_string(),
                 "aud": client_id,
                 "azp": client_id,
                 "iat": now,
                 "exp": exp,
-                "auth_time": code.auth_time.as_millis() / 1000,
+                "auth_time": p.auth_time.as_millis() / 1000,
             });
-            if let Some(nonce) = &code.nonce {
+            if let Some(nonce) = p.nonce {
                 claims["nonce"] = json!(nonce);
             }
-            Some(sign("JWT", &person_claims(account, scopes, claims))?)
+            Some(sign("JWT", &person_claims(p.account, scopes, claims))?)
         }
         _ => None,
     };
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, scope: scopes.to_string(), id_token })
+    // offline_access: the next refresh token of the same grant.
+    let offline = scopes.contains(OidcScope::OfflineAccess)
+        && product.grant_types.iter().any(|g| g == GrantType::RefreshToken.as_str());
+    let refresh_token = match &person {
+        Some(p) if offline => {
+            let secret = svc.app.new_token();
+            let record = RefreshToken {
+                hash: secret.hash(),
+                grant: p.grant,
+                product: product.id,
+                account: p.account.id,
+                scopes: scopes.to_string(),
+                auth_time: p.auth_time,
+                expires_at: svc.app.now().plus(svc.app.settings().refresh_token_ttl),
+            };
+            svc.app.store().create_refresh_token(&record).await?;
+            Some(secret.expose().to_owned())
+        }
+        _ => None,
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: scopes.to_string(),
+        id_token,
+        refresh_token,
+    })
 }
 
 /// Verifies one of our access tokens: signature (any live key), `typ`,

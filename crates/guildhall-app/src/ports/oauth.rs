@@ -46,6 +46,28 @@ pub struct AuthorizationCode {
     pub expires_at: Timestamp,
 }
 
+/// A refresh token as stored (its secret only as a hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub hash: TokenHash,
+    pub grant: GrantId,
+    pub product: ProductId,
+    pub account: AccountId,
+    pub scopes: String,
+    pub auth_time: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What presenting a refresh token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Unspent and unexpired: now spent.
+    Fresh(RefreshToken),
+    /// Spent before: its grant (the whole family) must be revoked.
+    Replayed(RefreshToken),
+    Invalid,
+}
+
 /// What presenting a code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CodeUse {
@@ -69,6 +91,12 @@ pub trait OAuthStore: Send + Sync {
     async fn create_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
     /// Spends a code atomically: of two racing requests, one gets `Fresh`.
     async fn use_authorization_code(&self, hash: &TokenHash, now: Timestamp) -> Result<CodeUse, StoreError>;
+
+    async fn create_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Spends a refresh token atomically: of two racing requests, one gets `Fresh`.
+    async fn use_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> Result<RefreshUse, StoreError>;
+    /// A refresh token, spent or not, without spending it.
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshToken>, StoreError>;
 
     async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError>;
     async fn grant_revoked(&self, grant: GrantId) -> Result<bool, StoreError>;

@@ -634,3 +634,60 @@ pub async fn signing_keys_are_listed_newest_first(store: Arc<dyn Store>) {
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys, vec![key("new", 60), key("old", 0)]);
 }
+
+pub async fn a_refresh_token_is_spent_once_and_a_reuse_is_told_apart(store: Arc<dyn Store>) {
+    use guildhall_app::ports::{Product, RefreshToken, RefreshUse};
+    use guildhall_core::{GrantId, ProductId};
+    let ada = account(store.as_ref(), "ada").await;
+    let product = Product {
+        id: ProductId::from_uuid(uuid::Uuid::now_v7()),
+        name: "Tracker".into(),
+        secret_hash: None,
+        first_party: true,
+        redirect_uris: vec!["https://tracker.example.com/cb".into()],
+        scopes: "openid offline_access".into(),
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        homepage: None,
+        owner: None,
+        created_at: T0,
+    };
+    store.create_product(&product).await.unwrap();
+    let token = RefreshToken {
+        hash: guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash(),
+        grant: GrantId::from_uuid(uuid::Uuid::now_v7()),
+        product: product.id,
+        account: ada.id,
+        scopes: "openid offline_access".into(),
+        auth_time: T0,
+        expires_at: T0.plus(std::time::Duration::from_secs(60)),
+    };
+    store.create_refresh_token(&token).await.unwrap();
+    assert_eq!(store.refresh_token(&token.hash).await.unwrap(), Some(token.clone()), "peeking");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, hash) = (store.clone(), token.hash);
+        tasks.push(tokio::spawn(async move { store.use_refresh_token(&hash, T0).await.unwrap() }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            RefreshUse::Fresh(r) => {
+                assert_eq!(r, token);
+                fresh += 1;
+            }
+            RefreshUse::Replayed(r) => assert_eq!(r.grant, token.grant),
+            RefreshUse::Invalid => panic!("a spent refresh token was reported unknown"),
+        }
+    }
+    assert_eq!(fresh, 1, "a refresh token was spent more than once");
+    assert!(
+        store.refresh_token(&token.hash).await.unwrap().is_some(),
+        "a spent token must still be found for revocation"
+    );
+    let late = RefreshToken {
+        hash: guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash(),
+        ..token.clone()
+    };
+    store.create_refresh_token(&late).await.unwrap();
+    assert_eq!(store.use_refresh_token(&late.hash, late.expires_at).await.unwrap(), RefreshUse::Invalid);
+}

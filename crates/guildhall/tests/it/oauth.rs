@@ -408,3 +408,62 @@ async fn a_product_signs_the_person_out_of_every_product(b: Backend) {
         .await;
     assert_eq!(res.status(), 400);
 }
+
+on_both_backends!(refresh_tokens_rotate_and_a_reused_one_revokes_its_family);
+
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family(b: Backend) {
+    let app = spawn(b).await;
+    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let web = (client_id.clone(), secret.unwrap());
+    let other = machine(&app, "Other").await;
+    let start = |scope: &'static str| {
+        let (browser, app, web) = (browser.clone(), &app, web.clone());
+        let path = authorize_path(&client_id, "").replace("openid+profile+email", scope);
+        async move {
+            let code = callback(&browser.get(&path).await)["code"].clone();
+            let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+            post_as(app, &web, "/oauth2/token", &form).await.1
+        }
+    };
+    let refresh = |token: String, scope: Option<&'static str>| {
+        let (app, web) = (&app, web.clone());
+        async move {
+            let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token.as_str())];
+            if let Some(s) = scope {
+                form.push(("scope", s));
+            }
+            post_as(app, &web, "/oauth2/token", &form).await
+        }
+    };
+    let userinfo = |access: String| {
+        let url = app.url("/oauth2/userinfo");
+        async move { reqwest::Client::new().get(url).bearer_auth(access).send().await.unwrap().status().as_u16() }
+    };
+    assert!(start("openid").await.get("refresh_token").is_none(), "a refresh token without offline_access");
+    let first = start("openid+offline_access").await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let (status, second) = refresh(r1.clone(), None).await;
+    assert_eq!(status, 200, "{second}");
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "the refresh token was not rotated");
+    assert!(second["id_token"].is_string());
+    let access2 = second["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(access2.clone()).await, 200);
+    // Widening is refused (and spends nothing: r2 still works below).
+    assert_eq!(refresh(r2.clone(), Some("openid offline_access profile")).await.1["error"], "invalid_scope");
+    // Reusing r1 revokes the family: r2/r3 and the tokens they gave stop working.
+    let (_, third) = refresh(r2.clone(), None).await;
+    let r3 = third["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(refresh(r1, None).await.1["error"], "invalid_grant");
+    assert_eq!(refresh(r3, None).await.1["error"], "invalid_grant", "the family survived a reuse");
+    assert_eq!(userinfo(access2).await, 401, "an access token of a revoked family still works");
+    // Another product cannot use it; the owner can revoke a family.
+    let fresh = start("openid+offline_access").await;
+    let r = fresh["refresh_token"].as_str().unwrap().to_owned();
+    let (_, err) =
+        post_as(&app, &other, "/oauth2/token", &[("grant_type", "refresh_token"), ("refresh_token", &r)]).await;
+    assert_eq!(err["error"], "unauthorized_client");
+    assert_eq!(post_as(&app, &web, "/oauth2/revoke", &[("token", &r)]).await.0, 200);
+    assert_eq!(refresh(r, None).await.1["error"], "invalid_grant", "a revoked refresh token worked");
+    assert_eq!(userinfo(fresh["access_token"].as_str().unwrap().to_owned()).await, 401);
+}
