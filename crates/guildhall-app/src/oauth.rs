@@ -417,6 +417,23 @@ impl<'a> OAuthService<'a> {
         Ok(account.map(|a| (claims, Some(a))))
     }
 
+    /// The person and REST API scopes behind a product's access token, for
+    /// `/api/v1`: `workspaces:read` lets the product read that person's
+    /// workspaces; a token issued to the product itself reaches nothing.
+    pub async fn api_access(
+        &self,
+        bearer: &str,
+    ) -> Result<Option<(Account, Vec<guildhall_core::scopes::Scope>)>, AppError> {
+        let Some((claims, Some(account))) = self.live_access(bearer).await? else { return Ok(None) };
+        let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
+        let api = if scopes.contains(OidcScope::WorkspacesRead) {
+            vec![guildhall_core::scopes::Scope::WorkspacesRead]
+        } else {
+            Vec::new()
+        };
+        Ok(Some((account, api)))
+    }
+
     /// The signed-in person's claims (OIDC Core §5.3).
     pub async fn userinfo(&self, bearer: &str) -> Result<serde_json::Value, OAuthFailure> {
         let invalid = || OAuthFailure::new("invalid_token", "The access token is invalid or expired.");

@@ -79,7 +79,10 @@ impl<'a> TokenService<'a> {
     /// The account and scopes behind a bearer token, if it is live: from
     /// memory while the change feed is followed (ADR 0006), else the store.
     pub async fn authenticate(&self, bearer: &str) -> Result<Option<(Account, Vec<Scope>)>, AppError> {
-        let Some(secret) = SecretToken::parse(bearer) else { return Ok(None) };
+        let Some(secret) = SecretToken::parse(bearer) else {
+            // Not a personal access token: perhaps a product's OIDC one.
+            return self.app.oauth().api_access(bearer).await;
+        };
         let hash = secret.hash();
         let now = self.app.now();
         let caches = &self.app.caches;

@@ -2,7 +2,7 @@
 
 use crate::spawn;
 use guildhall_app::oauth::ProductInput;
-use guildhall_testkit::{Backend, Browser, on_both_backends, spawn_app_with};
+use guildhall_testkit::{Api, Backend, Browser, on_both_backends, spawn_app_with};
 use serde_json::json;
 
 /// Nodes of one deployment must share the master key: a node with another
@@ -466,4 +466,61 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family(b: Backend) {
     assert_eq!(post_as(&app, &web, "/oauth2/revoke", &[("token", &r)]).await.0, 200);
     assert_eq!(refresh(r, None).await.1["error"], "invalid_grant", "a revoked refresh token worked");
     assert_eq!(userinfo(fresh["access_token"].as_str().unwrap().to_owned()).await, 401);
+}
+
+/// A product's access token with `workspaces:read` reads the person's
+/// workspaces through the REST API, and nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_products_token_reads_the_persons_workspaces_and_nothing_more() {
+    let app = spawn(Backend::Sqlite).await;
+    let (product, secret) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name: "Dashboard",
+            redirect_uris: &[REDIRECT.to_owned()],
+            public: false,
+            first_party: true,
+            grant_types: &["authorization_code".to_owned(), "client_credentials".to_owned()],
+            scopes: &["openid".to_owned(), "workspaces:read".to_owned()],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let web = (product.id.to_string(), secret.unwrap().expose().to_owned());
+    let browser = app.signed_up("ada", "correct horse battery", true).await;
+    let ada = app.api_as("ada", &["workspaces:admin"]).await;
+    ada.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await;
+    let token_for = |scope: &'static str| {
+        let (browser, app, web) = (browser.clone(), &app, web.clone());
+        let path = authorize_path(&web.0, "").replace("openid+profile+email", scope);
+        async move {
+            let code = callback(&browser.get(&path).await)["code"].clone();
+            let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+            let (_, t) = post_as(app, &web, "/oauth2/token", &form).await;
+            Api {
+                http: reqwest::Client::new(),
+                base: app.base_url.clone(),
+                token: t["access_token"].as_str().unwrap().to_owned(),
+            }
+        }
+    };
+    let reader = token_for("openid+workspaces%3Aread").await;
+    let (status, list) = reader.get("/workspaces").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["workspaces"][0]["slug"], "acme", "{list}");
+    assert_eq!(reader.get("/workspaces/acme/repositories").await.0, 200);
+    assert_eq!(reader.post("/workspaces", json!({"slug": "evil", "name": "E"})).await.0, 403, "a read token wrote");
+    let plain = token_for("openid").await;
+    assert_eq!(plain.get("/workspaces").await.0, 403, "a token without workspaces:read read workspaces");
+    let (_, t) =
+        post_as(&app, &web, "/oauth2/token", &[("grant_type", "client_credentials"), ("scope", "workspaces:read")])
+            .await;
+    let machine = Api {
+        http: reqwest::Client::new(),
+        base: app.base_url.clone(),
+        token: t["access_token"].as_str().unwrap().to_owned(),
+    };
+    assert_eq!(machine.get("/workspaces").await.0, 401, "a token of no person reached a person's workspaces");
 }
