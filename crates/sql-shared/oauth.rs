@@ -121,6 +121,11 @@ impl OAuthStore for SqlStore {
             .collect()
     }
 
+    async fn delete_signing_key(&self, kid: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&self.pool).await.map_err(db)?;
+        Ok(())
+    }
+
     async fn create_authorization_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, grant_id, product_id, account_id, redirect_uri, scopes, nonce, \

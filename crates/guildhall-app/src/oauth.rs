@@ -88,9 +88,27 @@ pub struct EndSession {
     pub hint_account: Option<guildhall_core::AccountId>,
 }
 
-/// The signing keys in memory: the newest signs, all verify.
+/// The signing keys in memory (newest first): one signs, all verify.
 #[derive(Default)]
-pub(crate) struct KeyRing(RwLock<Vec<Arc<keys::LiveKey>>>);
+pub(crate) struct KeyRing {
+    ring: RwLock<Vec<Arc<keys::LiveKey>>>,
+    /// When an unknown key id last made us reload (milliseconds).
+    last_reload: std::sync::atomic::AtomicI64,
+}
+
+impl KeyRing {
+    pub(crate) fn snapshot(&self) -> Vec<Arc<keys::LiveKey>> {
+        self.ring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// At most one reload a second for unknown key ids (they may be forged).
+    fn may_reload(&self, now: Timestamp) -> bool {
+        use std::sync::atomic::Ordering;
+        let last = self.last_reload.load(Ordering::Relaxed);
+        now.as_millis() - last >= 1000
+            && self.last_reload.compare_exchange(last, now.as_millis(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+}
 
 pub struct OAuthService<'a> {
     app: &'a App,
@@ -404,7 +422,7 @@ impl<'a> OAuthService<'a> {
     /// the product itself: ours, unexpired, its grant not revoked, and the
     /// person's account active.
     async fn live_access(&self, token: &str) -> Result<Option<(AccessClaims, Option<Account>)>, AppError> {
-        let Ok(claims) = tokens::verify_access(self, token) else { return Ok(None) };
+        let Ok(claims) = self.verify_access(token).await else { return Ok(None) };
         let Ok(grant) = claims.gid.parse::<GrantId>() else { return Ok(None) };
         if self.app.store().grant_revoked(grant).await? {
             return Ok(None);
@@ -476,7 +494,7 @@ impl<'a> OAuthService<'a> {
             }
             return Ok(());
         }
-        let Ok(claims) = tokens::verify_access(self, token) else { return Ok(()) };
+        let Ok(claims) = self.verify_access(token).await else { return Ok(()) };
         if claims.client_id != product.id.to_string() {
             return Ok(());
         }
@@ -537,13 +555,46 @@ impl<'a> OAuthService<'a> {
         Ok(serde_json::json!({ "keys": ring.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() }))
     }
 
+    /// Verifies an access token; a key this node has not loaded yet (made by
+    /// another node) triggers one reload, at most once a second.
+    async fn verify_access(&self, token: &str) -> Result<AccessClaims, tokens::Unverified> {
+        match tokens::verify_access(self, token) {
+            Err(tokens::Unverified::UnknownKey) if self.app.keys.may_reload(self.app.now()) => {
+                self.reload_keys().await.map_err(|_| tokens::Unverified::Invalid)?;
+                tokens::verify_access(self, token)
+            }
+            other => other,
+        }
+    }
+
     /// Makes a signing key if there is none (first start), and loads them.
     pub async fn ensure_signing_key(&self) -> Result<(), AppError> {
         if self.app.store().signing_keys().await?.is_empty() {
-            let mut nonce = [0u8; 12];
-            self.app.deps.rng.fill(&mut nonce);
-            let key = keys::generate(&self.app.settings().master_key, nonce, self.app.now())?;
-            self.app.store().insert_signing_key(&key).await?;
+            self.insert_new_key().await?;
+        }
+        self.reload_keys().await
+    }
+
+    async fn insert_new_key(&self) -> Result<(), AppError> {
+        let mut nonce = [0u8; 12];
+        self.app.deps.rng.fill(&mut nonce);
+        let key = keys::generate(&self.app.settings().master_key, nonce, self.app.now())?;
+        Ok(self.app.store().insert_signing_key(&key).await?)
+    }
+
+    /// The key schedule, run by the server every minute on every node: a new
+    /// key when the newest is `key_rotation` old (published `PUBLISH_LEAD`
+    /// before it signs), and keys no live token can need are deleted. Two
+    /// nodes rotating at once make two keys; both are published and valid.
+    pub async fn rotate_keys(&self) -> Result<(), AppError> {
+        let now = self.app.now();
+        let stored = self.app.store().signing_keys().await?;
+        let due = stored.first().is_none_or(|k| k.created_at.plus(self.app.settings().key_rotation) <= now);
+        if due {
+            self.insert_new_key().await?;
+        }
+        for kid in keys::retired(&stored, now, self.app.settings().access_token_ttl) {
+            self.app.store().delete_signing_key(kid).await?;
         }
         self.reload_keys().await
     }
@@ -552,16 +603,16 @@ impl<'a> OAuthService<'a> {
         let stored = self.app.store().signing_keys().await?;
         let master = &self.app.settings().master_key;
         let live = stored.iter().map(|k| keys::open(master, k).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
-        *self.app.keys.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = live;
+        *self.app.keys.ring.write().unwrap_or_else(std::sync::PoisonError::into_inner) = live;
         Ok(())
     }
 
     async fn keys(&self) -> Result<Vec<Arc<keys::LiveKey>>, AppError> {
-        let ring = self.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let ring = self.app.keys.ring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         if !ring.is_empty() {
             return Ok(ring);
         }
         self.reload_keys().await?;
-        Ok(self.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+        Ok(self.app.keys.ring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
     }
 }

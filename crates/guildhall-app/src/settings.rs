@@ -48,6 +48,8 @@ pub struct AppSettings {
     pub access_token_ttl: Duration,
     /// How long an unused refresh token works (default 30 days).
     pub refresh_token_ttl: Duration,
+    /// How often a new signing key is made (default 30 days).
+    pub key_rotation: Duration,
 }
 
 impl AppSettings {
@@ -70,6 +72,7 @@ impl AppSettings {
             code_ttl: Duration::from_secs(60),
             access_token_ttl: Duration::from_secs(600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            key_rotation: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct Settings {
     pub master_key: Option<Secret>,
     /// A file holding `master_key`.
     pub master_key_file: Option<PathBuf>,
+    /// Days between signing-key rotations (1 to 365).
+    pub key_rotation_days: u64,
     /// The From: header of outgoing mail.
     pub mail_from: String,
     /// Password hashing cost.
@@ -89,6 +91,7 @@ impl Default for Settings {
             smtp_url_file: None,
             master_key: None,
             master_key_file: None,
+            key_rotation_days: 30,
             mail_from: "Guildhall <guildhall@localhost>".to_owned(),
             argon2: Argon2Settings::default(),
             password_min_length: 8,
@@ -152,6 +155,7 @@ impl Settings {
             (10..=10_000).contains(&s.follow_interval_ms),
             "follow_interval_ms must be between 10 and 10000"
         );
+        anyhow::ensure!((1..=365).contains(&s.key_rotation_days), "key_rotation_days must be between 1 and 365");
         anyhow::ensure!(matches!(s.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         Ok(s)
     }

@@ -63,6 +63,7 @@ pub fn build_app(
     app_settings.session_ttl = Duration::from_secs(settings.session_hours * 3600);
     app_settings.follow_interval = Duration::from_millis(settings.follow_interval_ms);
     app_settings.master_key = guildhall_app::oauth::MasterKey(settings.master_key()?);
+    app_settings.key_rotation = Duration::from_secs(settings.key_rotation_days * 24 * 3600);
     Ok(App::new(Deps { store, mailer: Arc::new(mailer), clock, rng: Arc::new(OsSecretRng), settings: app_settings }))
 }
 
@@ -116,13 +117,30 @@ impl Server {
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let follower = follow_changes(self.state.app.clone());
+        let keys = rotate_keys(self.state.app.clone());
         let router = guildhall_http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         follower.abort();
+        keys.abort();
         Ok(served?)
     }
+}
+
+/// Runs the signing-key schedule every minute (ADR 0007): rotation and
+/// retirement are idempotent, so every node may run it.
+fn rotate_keys(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.oauth().rotate_keys().await {
+                tracing::warn!(error = %e, "signing-key rotation failed; will retry in a minute");
+            }
+        }
+    })
 }
 
 /// Reads the change feed every `follow_interval` (ADR 0006), so this node's

@@ -29,9 +29,40 @@ fn sealing_key(master: &MasterKey) -> Result<LessSafeKey, AppError> {
 /// A key ready to sign and verify.
 pub(crate) struct LiveKey {
     pub kid: String,
+    pub created_at: guildhall_core::Timestamp,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
     pub jwk: serde_json::Value,
+}
+
+/// How long a new key is published before it signs: longer than the JWKS
+/// `Cache-Control: max-age` (300 s), so relying parties that cache the key
+/// set know the key before they meet a token signed with it.
+pub(crate) const PUBLISH_LEAD: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Slack added to a retired key's last token's lifetime before deletion.
+const RETIRE_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The key that signs now: the newest one published for at least
+/// `PUBLISH_LEAD`, or, when none is (first start), the oldest.
+pub(crate) fn signing_key(keys: &[std::sync::Arc<LiveKey>], now: guildhall_core::Timestamp) -> Option<&LiveKey> {
+    let lead = i64::try_from(PUBLISH_LEAD.as_millis()).unwrap_or(i64::MAX);
+    keys.iter().find(|k| now.as_millis() - k.created_at.as_millis() >= lead).or_else(|| keys.last()).map(|k| &**k)
+}
+
+/// The stored keys (newest first) that no token can still need: each key
+/// stops signing when the next one does (`created_at + PUBLISH_LEAD`), and
+/// its last tokens live `token_ttl` longer.
+pub(crate) fn retired(
+    stored: &[SigningKey],
+    now: guildhall_core::Timestamp,
+    token_ttl: std::time::Duration,
+) -> Vec<&str> {
+    stored
+        .windows(2)
+        .filter(|pair| pair[0].created_at.plus(PUBLISH_LEAD + token_ttl + RETIRE_MARGIN) < now)
+        .map(|pair| pair[1].kid.as_str())
+        .collect()
 }
 
 /// Makes a fresh Ed25519 key; `nonce` must be unique per sealing (random).
@@ -81,7 +112,13 @@ pub(crate) fn open(master: &MasterKey, key: &SigningKey) -> Result<LiveKey, AppE
         serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
     let public = serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
-    Ok(LiveKey { kid: key.kid.clone(), encoding: EncodingKey::from_ed_der(pkcs8), decoding, jwk: public })
+    Ok(LiveKey {
+        kid: key.kid.clone(),
+        created_at: key.created_at,
+        encoding: EncodingKey::from_ed_der(pkcs8),
+        decoding,
+        jwk: public,
+    })
 }
 
 #[cfg(test)]

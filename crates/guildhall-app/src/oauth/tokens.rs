@@ -73,7 +73,8 @@ pub(crate) async fn issue(
     scopes: &Scopes,
 ) -> Result<TokenResponse, OAuthFailure> {
     let keys = svc.keys().await?;
-    let key = keys.first().ok_or_else(|| OAuthFailure::App(crate::AppError::internal_message("no signing key")))?;
+    let key = super::keys::signing_key(&keys, svc.app.now())
+        .ok_or_else(|| OAuthFailure::App(crate::AppError::internal_message("no signing key")))?;
     let now = svc.app.now().as_millis() / 1000;
     let ttl = svc.app.settings().access_token_ttl.as_secs();
     let exp = now + i64::try_from(ttl).unwrap_or(600);
@@ -148,23 +149,32 @@ pub(crate) async fn issue(
 
 /// Verifies one of our access tokens: signature (any live key), `typ`,
 /// issuer, audience and expiry.
-pub(crate) fn verify_access(svc: &OAuthService<'_>, token: &str) -> Result<AccessClaims, ()> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| ())?;
+/// Why a token did not verify.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unverified {
+    /// Signed with a key this node has not loaded (perhaps made by another
+    /// node a moment ago).
+    UnknownKey,
+    Invalid,
+}
+
+pub(crate) fn verify_access(svc: &OAuthService<'_>, token: &str) -> Result<AccessClaims, Unverified> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| Unverified::Invalid)?;
     if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
-        return Err(());
+        return Err(Unverified::Invalid);
     }
-    let keys = svc.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    let key = keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref()).ok_or(())?;
+    let keys = svc.app.keys.snapshot();
+    let key = keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref()).ok_or(Unverified::UnknownKey)?;
     let mut v = Validation::new(Algorithm::EdDSA);
     v.set_issuer(&[svc.issuer()]);
     v.set_audience(&[api_audience(svc.issuer())]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.leeway = 0;
-    let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v).map_err(|_| ())?;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v).map_err(|_| Unverified::Invalid)?;
     // `exp` is checked against the system clock by jsonwebtoken; check it
     // against ours too (tests move it).
     if data.claims.exp <= svc.app.now().as_millis() / 1000 {
-        return Err(());
+        return Err(Unverified::Invalid);
     }
     Ok(data.claims)
 }
@@ -176,7 +186,7 @@ pub(crate) fn verify_id_token_hint(svc: &OAuthService<'_>, token: &str) -> Optio
     if header.alg != Algorithm::EdDSA {
         return None;
     }
-    let keys = svc.app.keys.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let keys = svc.app.keys.snapshot();
     let key = keys.iter().find(|k| Some(&k.kid) == header.kid.as_ref())?;
     let mut v = Validation::new(Algorithm::EdDSA);
     v.set_issuer(&[svc.issuer()]);

@@ -87,6 +87,7 @@ pub trait OAuthStore: Send + Sync {
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
     /// Every key, newest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+    async fn delete_signing_key(&self, kid: &str) -> Result<(), StoreError>;
 
     async fn create_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
     /// Spends a code atomically: of two racing requests, one gets `Fresh`.

@@ -524,3 +524,85 @@ async fn a_products_token_reads_the_persons_workspaces_and_nothing_more() {
     };
     assert_eq!(machine.get("/workspaces").await.0, 401, "a token of no person reached a person's workspaces");
 }
+
+async fn a_keys(node: &guildhall_testkit::TestApp) -> serde_json::Value {
+    node.app.oauth().jwks().await.unwrap()
+}
+
+fn kid_of(jwt: &str) -> String {
+    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
+}
+
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Keys rotate on schedule: a new key is published before it signs, the old
+/// one stays in JWKS until its tokens have expired, and another node that
+/// meets the new key id loads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_rotate_and_retire_on_schedule_across_nodes() {
+    let a = spawn(Backend::Postgres).await;
+    let key_file = a.data_dir.join("master.key");
+    // One deployment: shared database, master key and public URL (issuer).
+    let b = spawn_app_with(Backend::Postgres, |s| {
+        s.database_url = a.settings.database_url.clone();
+        s.master_key_file = Some(key_file);
+        s.public_url = Some(a.base_url.clone());
+    })
+    .await;
+    let m = machine(&a, "Billing").await;
+    let token = |node: &guildhall_testkit::TestApp| {
+        let (node, m) = (node.url("/oauth2/token"), m.clone());
+        async move {
+            let res = reqwest::Client::new()
+                .post(node)
+                .basic_auth(&m.0, Some(&m.1))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let k1 = kids(&a_keys(&a).await);
+    assert_eq!(k1.len(), 1);
+    a.app.oauth().rotate_keys().await.unwrap();
+    assert_eq!(kids(&a_keys(&a).await), k1, "rotated before it was due");
+    let month = std::time::Duration::from_secs(30 * 24 * 3600);
+    let minutes = |n: u64| std::time::Duration::from_secs(60 * n);
+    for node in [&a, &b] {
+        node.clock.advance(month);
+    }
+    a.app.oauth().rotate_keys().await.unwrap();
+    let both = kids(&a_keys(&a).await);
+    assert_eq!(both.len(), 2, "no new key after a month");
+    let k2 = both[0].clone();
+    assert_eq!(kid_of(&token(&a).await), k1[0], "a new key signed before it was published for long");
+    for node in [&a, &b] {
+        node.clock.advance(minutes(11));
+    }
+    let signed = token(&a).await;
+    assert_eq!(kid_of(&signed), k2, "the new key does not sign after its lead time");
+    // Node B has not loaded k2; meeting it, B loads it.
+    let seen: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/introspect", b.local_url))
+        .basic_auth(&m.0, Some(&m.1))
+        .form(&[("token", &signed)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["active"], true, "node B refused a token signed with the new key");
+    // The old key stays while its tokens may live, then goes.
+    a.app.oauth().rotate_keys().await.unwrap();
+    assert_eq!(kids(&a_keys(&a).await).len(), 2, "the old key went while its tokens could live");
+    a.clock.advance(minutes(20));
+    a.app.oauth().rotate_keys().await.unwrap();
+    assert_eq!(kids(&a_keys(&a).await), vec![k2.clone()], "the old key was never retired");
+    // Published keys verify what they sign.
+    let published = reqwest::get(a.url("/oauth2/jwks")).await.unwrap().json::<serde_json::Value>().await.unwrap();
+    assert_eq!(kids(&published), vec![k2]);
+}
