@@ -2,7 +2,7 @@
 
 use crate::store::{SqlStore, corrupt, db};
 use guildhall_app::ports::{
-    AuthorizationCode, CodeUse, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey, StoreError,
+    AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey, StoreError,
 };
 use guildhall_core::tokens::TokenHash;
 use guildhall_core::{AccountId, GrantId, ProductId, Timestamp};
@@ -222,6 +222,77 @@ impl OAuthStore for SqlStore {
             .await
             .map_err(db)?;
         row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn save_consent(
+        &self,
+        account: AccountId,
+        product: ProductId,
+        scopes: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (account_id, product_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, product_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+        )
+        .bind(account.0)
+        .bind(product.0)
+        .bind(scopes)
+        .bind(now.as_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn consents(&self, account: AccountId) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.product_id, p.name, c.scopes, c.granted_at FROM consents c \
+             JOIN products p ON p.id = c.product_id WHERE c.account_id = $1 ORDER BY p.name, c.product_id",
+        )
+        .bind(account.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Consent {
+                    product: ProductId::from_uuid(r.try_get("product_id").map_err(db)?),
+                    product_name: r.try_get("name").map_err(db)?,
+                    scopes: r.try_get("scopes").map_err(db)?,
+                    granted_at: Timestamp::from_millis(r.try_get("granted_at").map_err(db)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_consent(&self, account: AccountId, product: ProductId, now: Timestamp) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let done = sqlx::query("DELETE FROM consents WHERE account_id = $1 AND product_id = $2")
+            .bind(account.0)
+            .bind(product.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Every grant the product holds for the person: by code or refresh.
+        sqlx::query(
+            "INSERT INTO revoked_grants (grant_id, revoked_at) \
+             SELECT DISTINCT grant_id, $3 FROM ( \
+               SELECT grant_id FROM authorization_codes WHERE account_id = $1 AND product_id = $2 \
+               UNION SELECT grant_id FROM refresh_tokens WHERE account_id = $1 AND product_id = $2) g \
+             WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(account.0)
+        .bind(product.0)
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {

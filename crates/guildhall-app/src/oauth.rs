@@ -77,6 +77,9 @@ pub enum Authorize {
     Code(SecretToken),
     /// The person must sign in (again) first.
     SignIn,
+    /// A third-party product asks for scopes the person has not allowed it:
+    /// show the consent screen.
+    Consent,
 }
 
 /// A checked RP-initiated logout (OIDC RP-Initiated Logout 1.0).
@@ -236,10 +239,6 @@ impl<'a> OAuthService<'a> {
         if p.secret_hash.is_none() && req.challenge.is_none() {
             return Err(OAuthFailure::new("invalid_request", "A public client must use PKCE (S256)."));
         }
-        if !p.first_party {
-            // Consent screens arrive with the third-party work of this issue.
-            return Err(OAuthFailure::new("consent_required", "Third-party products are not enabled yet."));
-        }
         Ok(())
     }
 
@@ -273,6 +272,13 @@ impl<'a> OAuthService<'a> {
                 Ok(Authorize::SignIn)
             };
         };
+        if !req.product.first_party && !self.consented(account, req).await? {
+            return if req.prompt.as_deref() == Some("none") {
+                Err(OAuthFailure::new("consent_required", "The person has not allowed this product these scopes."))
+            } else {
+                Ok(Authorize::Consent)
+            };
+        }
         let code = self.app.new_token();
         let record = AuthorizationCode {
             hash: code.hash(),
@@ -288,6 +294,37 @@ impl<'a> OAuthService<'a> {
         };
         self.app.store().create_authorization_code(&record).await?;
         Ok(Authorize::Code(code))
+    }
+
+    async fn consented(&self, account: &Account, req: &AuthorizeRequest) -> Result<bool, AppError> {
+        let consents = self.app.store().consents(account.id).await?;
+        let given = consents.iter().find(|c| c.product == req.product.id);
+        Ok(given.is_some_and(|c| req.scopes.within(&Scopes::parse(&c.scopes).unwrap_or_default())))
+    }
+
+    /// Remembers that the person allowed the product these scopes (added to
+    /// what they allowed before).
+    pub async fn grant_consent(&self, account: &Account, req: &AuthorizeRequest) -> Result<(), AppError> {
+        let consents = self.app.store().consents(account.id).await?;
+        let before = consents.iter().find(|c| c.product == req.product.id).map(|c| c.scopes.clone());
+        let all = format!("{} {}", before.unwrap_or_default(), req.scopes);
+        let merged = Scopes::parse(&all).unwrap_or_default();
+        Ok(self.app.store().save_consent(account.id, req.product.id, &merged.to_string(), self.app.now()).await?)
+    }
+
+    /// The consents the person has given (for the account page).
+    pub async fn consents(&self, account: &Account) -> Result<Vec<crate::ports::Consent>, AppError> {
+        Ok(self.app.store().consents(account.id).await?)
+    }
+
+    /// Withdraws a consent; the product's tokens for the person stop working.
+    pub async fn revoke_consent(&self, account: &Account, product: &str) -> Result<(), AppError> {
+        let id: ProductId = product.parse().map_err(|_| AppError::NotFound)?;
+        if self.app.store().revoke_consent(account.id, id, self.app.now()).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 
     /// The `authorization_code` grant. A replayed code revokes every token

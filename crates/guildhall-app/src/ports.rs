@@ -15,7 +15,7 @@ mod workspaces;
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use changes::{Change, ChangeStore};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
-pub use oauth::{AuthorizationCode, CodeUse, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
+pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};

@@ -67,6 +67,7 @@ pub fn router(state: HttpState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(pages::router())
+        .merge(oauth::consent_router())
         .nest("/api/v1", api::router())
         .merge(health::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::same_origin_guard))

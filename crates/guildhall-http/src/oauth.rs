@@ -136,18 +136,32 @@ fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     Redirect::to(url.as_str()).into_response()
 }
 
+/// The product and redirect URI of an authorization request, if both are
+/// registered; otherwise the error page to show (never a redirect).
+async fn registered(
+    state: &HttpState,
+    p: &AuthorizeParams,
+) -> Result<Result<(guildhall_app::ports::Product, String), Response>, AppError> {
+    let Some(product) = state.app.oauth().product(p.client_id.as_deref().unwrap_or_default()).await? else {
+        return Ok(Err(error_page("unknown client_id")));
+    };
+    match p.redirect_uri.clone().filter(|r| product.redirect_uris.contains(r)) {
+        Some(uri) => Ok(Ok((product, uri))),
+        None => Ok(Err(error_page("redirect_uri is not registered for this product"))),
+    }
+}
+
 async fn authorize(
     State(state): State<HttpState>,
+    jar: axum_extra::extract::cookie::CookieJar,
     MaybeSignedIn(signed_in): MaybeSignedIn,
     RawQuery(raw): RawQuery,
     Query(p): Query<AuthorizeParams>,
 ) -> Result<Response, OAuthError> {
     let oauth = state.app.oauth();
-    let Some(product) = oauth.product(p.client_id.as_deref().unwrap_or_default()).await? else {
-        return Ok(error_page("unknown client_id"));
-    };
-    let Some(redirect_uri) = p.redirect_uri.clone().filter(|r| product.redirect_uris.contains(r)) else {
-        return Ok(error_page("redirect_uri is not registered for this product"));
+    let (product, redirect_uri) = match registered(&state, &p).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
     let iss = oauth.issuer().to_owned();
     let fail = |error: &str, description: &str| {
@@ -197,6 +211,18 @@ async fn authorize(
             }
             Ok(redirect_with(&redirect_uri, &params))
         }
+        Ok(Authorize::Consent) => {
+            let Some(who) = signed_in else { return Err(AppError::Unauthenticated.into()) };
+            let (jar, csrf) = crate::csrf::token(&state, jar);
+            let page = ConsentPage {
+                csrf,
+                product: req.product.name.clone(),
+                username: who.account.username.to_string(),
+                scopes: req.scopes.iter().map(scope_text).collect(),
+                request: raw.unwrap_or_default(),
+            };
+            Ok((jar, crate::pages::render(&page)).into_response())
+        }
         Ok(Authorize::SignIn) => {
             // Back here after signing in; for prompt=login, only a sign-in
             // after this moment counts.
@@ -211,6 +237,84 @@ async fn authorize(
         Err(OAuthFailure::Protocol { error, description }) => Ok(fail(error, &description)),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    csrf: String,
+    product: String,
+    username: String,
+    scopes: Vec<&'static str>,
+    /// The authorization request's query, sent back with the decision.
+    request: String,
+}
+
+/// What a scope lets a product do, in the consent screen's words.
+fn scope_text(s: guildhall_core::oauth::OidcScope) -> &'static str {
+    use guildhall_core::oauth::OidcScope as S;
+    match s {
+        S::OpenId => "know who you are (your account id)",
+        S::Profile => "see your name and username",
+        S::Email => "see your email address",
+        S::OfflineAccess => "keep access while you are away",
+        S::WorkspacesRead => "read your workspaces, groups, repositories and permissions",
+        S::Groups => "see which groups you belong to",
+    }
+}
+
+/// The consent decision (`/oauth2/consent`, a CSRF-checked form): allow
+/// remembers the scopes and resumes the authorization request; deny sends
+/// `access_denied` back to the product.
+pub(crate) fn consent_router() -> Router<HttpState> {
+    Router::new().route("/oauth2/consent", axum::routing::post(decide_consent))
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    request: String,
+    decision: String,
+}
+
+async fn decide_consent(
+    State(state): State<HttpState>,
+    who: crate::session::SignedIn,
+    crate::csrf::CsrfForm(form): crate::csrf::CsrfForm<ConsentForm>,
+) -> Result<Response, OAuthError> {
+    let uri: axum::http::Uri = format!("/?{}", form.request).parse().map_err(|_| AppError::NotFound)?;
+    let Ok(Query(p)) = Query::<AuthorizeParams>::try_from_uri(&uri) else { return Ok(error_page("malformed request")) };
+    let (product, redirect_uri) = match registered(&state, &p).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
+    };
+    let iss = state.app.oauth().issuer().to_owned();
+    if form.decision != "allow" {
+        let mut params =
+            vec![("error", "access_denied"), ("error_description", "The person said no."), ("iss", iss.as_str())];
+        if let Some(s) = p.state.as_deref() {
+            params.push(("state", s));
+        }
+        return Ok(redirect_with(&redirect_uri, &params));
+    }
+    let Ok(scopes) = Scopes::parse(p.scope.as_deref().unwrap_or_default()) else {
+        return Ok(error_page("invalid scope"));
+    };
+    if !scopes.within(&Scopes::parse(&product.scopes).unwrap_or_default()) {
+        return Ok(error_page("this product may not ask for these scopes"));
+    }
+    let req = AuthorizeRequest {
+        product,
+        redirect_uri,
+        scopes,
+        state: None,
+        nonce: None,
+        challenge: None,
+        prompt: None,
+        max_age: None,
+    };
+    state.app.oauth().grant_consent(&who.account, &req).await?;
+    // Back to the authorization request, which now finds the consent.
+    Ok(Redirect::to(&format!("/oauth2/authorize?{}", form.request)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -72,6 +72,7 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("verification-sent") => "We sent a new verification link. The previous one no longer works.",
         Some("verified") => "Your email address is verified.",
         Some("session-revoked") => "The session was revoked.",
+        Some("consent-revoked") => "The product's access is withdrawn; its tokens no longer work.",
         Some("workspace-created") => "The workspace is created; you are its administrator.",
         Some("group-created") => "The group is created.",
         Some("group-deleted") => "The group is deleted.",

@@ -68,6 +68,15 @@ pub enum RefreshUse {
     Invalid,
 }
 
+/// A remembered consent, with the product's name for the account page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    pub product: ProductId,
+    pub product_name: String,
+    pub scopes: String,
+    pub granted_at: Timestamp,
+}
+
 /// What presenting a code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CodeUse {
@@ -98,6 +107,19 @@ pub trait OAuthStore: Send + Sync {
     async fn use_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> Result<RefreshUse, StoreError>;
     /// A refresh token, spent or not, without spending it.
     async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshToken>, StoreError>;
+
+    /// Records (replacing) what the account allowed the product.
+    async fn save_consent(
+        &self,
+        account: AccountId,
+        product: ProductId,
+        scopes: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn consents(&self, account: AccountId) -> Result<Vec<Consent>, StoreError>;
+    /// Forgets the consent and revokes every grant the product holds for
+    /// the account, in one transaction. False if there was no consent.
+    async fn revoke_consent(&self, account: AccountId, product: ProductId, now: Timestamp) -> Result<bool, StoreError>;
 
     async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError>;
     async fn grant_revoked(&self, grant: GrantId) -> Result<bool, StoreError>;

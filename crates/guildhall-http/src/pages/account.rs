@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use guildhall_app::ports::AccessToken;
+use guildhall_app::ports::{AccessToken, Consent};
 use guildhall_core::SessionId;
 use guildhall_core::accounts::Account;
 use serde::Deserialize;
@@ -22,6 +22,7 @@ pub fn router() -> Router<HttpState> {
         .route("/account/sessions/{id}/revoke", post(revoke))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/account/consents/{product}/revoke", post(revoke_consent))
 }
 
 struct SessionRow {
@@ -40,6 +41,7 @@ struct AccountPage {
     account: Account,
     sessions: Vec<SessionRow>,
     tokens: Vec<AccessToken>,
+    consents: Vec<Consent>,
     notice: &'static str,
 }
 
@@ -70,8 +72,10 @@ async fn show(
         })
         .collect();
     let tokens = state.app.tokens().list(&who.account).await?;
+    let consents = state.app.oauth().consents(&who.account).await?;
     let (jar, csrf) = csrf::token(&state, jar);
-    let page = AccountPage { csrf, account: who.account, sessions, tokens, notice: notice(q.notice.as_deref()) };
+    let page =
+        AccountPage { csrf, account: who.account, sessions, tokens, consents, notice: notice(q.notice.as_deref()) };
     Ok((jar, render(&page)).into_response())
 }
 
@@ -128,4 +132,15 @@ async fn revoke_token(
 ) -> Result<Response, PageError> {
     state.app.tokens().revoke(&who.account, &id).await?;
     Ok(Redirect::to("/account?notice=token-revoked").into_response())
+}
+
+/// Withdraws a product's consent; its tokens for this person stop working.
+async fn revoke_consent(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    Path(product): Path<String>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.oauth().revoke_consent(&who.account, &product).await?;
+    Ok(Redirect::to("/account?notice=consent-revoked").into_response())
 }

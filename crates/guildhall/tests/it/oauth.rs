@@ -606,3 +606,71 @@ async fn signing_keys_rotate_and_retire_on_schedule_across_nodes() {
     let published = reqwest::get(a.url("/oauth2/jwks")).await.unwrap().json::<serde_json::Value>().await.unwrap();
     assert_eq!(kids(&published), vec![k2]);
 }
+
+on_both_backends!(a_third_party_product_asks_for_consent_once_and_loses_it_when_withdrawn);
+
+async fn a_third_party_product_asks_for_consent_once_and_loses_it_when_withdrawn(b: Backend) {
+    let app = spawn(b).await;
+    let (product, secret) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name: "Gantt Charts Inc",
+            redirect_uris: &[REDIRECT.to_owned()],
+            public: false,
+            first_party: false,
+            grant_types: &[],
+            scopes: &[],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let web = (product.id.to_string(), secret.unwrap().expose().to_owned());
+    let browser = app.signed_up("ada", "correct horse battery", true).await;
+    let path = |scope: &str| authorize_path(&web.0, "").replace("openid+profile+email", scope);
+    // First time: the consent screen, naming the product and what it asks.
+    let (status, page) = browser.get_text(&path("openid+offline_access")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Gantt Charts Inc") && page.contains("keep access while you are away"), "{page}");
+    // The page escapes `&` (askama writes `&#38;`), as a browser would undo.
+    let request = guildhall_testkit::hidden_value(&page, "request").unwrap().replace("&#38;", "&");
+    let q = callback(&browser.get(&path("openid&prompt=none")).await);
+    assert_eq!(q["error"], "consent_required");
+    // Deny: the product hears access_denied.
+    let res = browser.post_form("/oauth2/consent", &[("request", &request), ("decision", "deny")]).await;
+    assert_eq!((callback(&res)["error"].as_str(), callback(&res)["state"].as_str()), ("access_denied", "st4te"));
+    assert!(app.app.oauth().consents(&app.app.accounts().by_username("ada").await.unwrap()).await.unwrap().is_empty());
+    // Allow: back to the request, which now completes.
+    let res = browser.post_form("/oauth2/consent", &[("request", &request), ("decision", "allow")]).await;
+    let back = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with("/oauth2/authorize?"), "{back}");
+    let code = callback(&browser.get(&back).await)["code"].clone();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    let (_, tokens) = post_as(&app, &web, "/oauth2/token", &form).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // Remembered: no screen the second time; more scopes ask again.
+    assert_eq!(browser.get(&path("openid")).await.status(), 303);
+    assert_eq!(browser.get(&path("openid+email")).await.status(), 200, "new scopes were granted without asking");
+    // The account page lists it; withdrawing ends the product's tokens.
+    let (_, account) = browser.get_text("/account").await;
+    assert!(account.contains("Gantt Charts Inc"), "the consent is not listed");
+    let res = browser.post_form(&format!("/account/consents/{}/revoke", web.0), &[]).await;
+    assert_eq!(res.headers()["location"], "/account?notice=consent-revoked");
+    let (_, err) =
+        post_as(&app, &web, "/oauth2/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(err["error"], "invalid_grant", "a refresh token outlived the withdrawn consent");
+    let info = reqwest::Client::new()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 401, "an access token outlived the withdrawn consent");
+    assert_eq!(browser.get(&path("openid")).await.status(), 200, "the consent was not forgotten");
+    // Bad input changes nothing: an unknown product, a form without CSRF.
+    assert_eq!(browser.post_form(&format!("/account/consents/{}/revoke", web.0), &[]).await.status(), 404);
+    let res = browser.post_raw("/oauth2/consent", &[("request", &request), ("decision", "allow")]).await;
+    assert_eq!(res.status(), 403, "a consent without its CSRF token was taken");
+    assert_eq!(browser.get(&path("openid")).await.status(), 200);
+}
