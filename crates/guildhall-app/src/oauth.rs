@@ -497,7 +497,7 @@ impl<'a> OAuthService<'a> {
         if !scopes.contains(OidcScope::OpenId) {
             return Err(OAuthFailure::new("insufficient_scope", "userinfo needs the openid scope."));
         }
-        Ok(tokens::person_claims(&account, &scopes, serde_json::json!({ "sub": account.id.to_string() })))
+        Ok(tokens::person_claims(self, &account, &scopes, serde_json::json!({ "sub": account.id.to_string() })).await?)
     }
 
     /// Token introspection (RFC 7662) for the product the token was issued

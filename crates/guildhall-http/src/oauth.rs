@@ -95,7 +95,7 @@ async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": guildhall_core::oauth::OidcScope::ALL.map(|s| s.as_str()),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "name",
-            "preferred_username", "email", "email_verified"],
+            "preferred_username", "email", "email_verified", "groups"],
         "prompt_values_supported": ["none", "login"],
         "authorization_response_iss_parameter_supported": true,
     }))

@@ -53,8 +53,14 @@ pub(crate) fn api_audience(issuer: &str) -> String {
     format!("{issuer}/api/v1")
 }
 
-/// Adds the claims the scopes allow to `base` (OIDC Core §5.4).
-pub(crate) fn person_claims(account: &Account, scopes: &Scopes, mut base: Value) -> Value {
+/// Adds the claims the scopes allow to `base` (OIDC Core §5.4), and with
+/// `groups` the person's groups as `workspace/group` strings.
+pub(crate) async fn person_claims(
+    svc: &OAuthService<'_>,
+    account: &Account,
+    scopes: &Scopes,
+    mut base: Value,
+) -> Result<Value, crate::AppError> {
     if scopes.contains(OidcScope::Profile) {
         base["name"] = json!(account.display_name.as_str());
         base["preferred_username"] = json!(account.username.as_str());
@@ -63,7 +69,24 @@ pub(crate) fn person_claims(account: &Account, scopes: &Scopes, mut base: Value)
         base["email"] = json!(account.email.as_str());
         base["email_verified"] = json!(account.email_verified);
     }
-    base
+    if scopes.contains(OidcScope::Groups) {
+        base["groups"] = json!(group_names(svc, account).await?);
+    }
+    Ok(base)
+}
+
+/// Every group the account is in, as sorted `workspace/group` strings.
+async fn group_names(svc: &OAuthService<'_>, account: &Account) -> Result<Vec<String>, crate::AppError> {
+    let store = svc.app.store();
+    let mut names = Vec::new();
+    for ws in store.workspaces_of(account.id).await? {
+        let mine = store.account_groups(ws.id, account.id).await?;
+        for g in store.groups(ws.id).await?.into_iter().filter(|g| mine.contains(&g.id)) {
+            names.push(format!("{}/{}", ws.slug, g.slug));
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 pub(crate) async fn issue(
@@ -113,7 +136,7 @@ pub(crate) async fn issue(
             if let Some(nonce) = p.nonce {
                 claims["nonce"] = json!(nonce);
             }
-            Some(sign("JWT", &person_claims(p.account, scopes, claims))?)
+            Some(sign("JWT", &person_claims(svc, p.account, scopes, claims).await?)?)
         }
         _ => None,
     };

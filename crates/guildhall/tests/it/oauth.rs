@@ -674,3 +674,54 @@ async fn a_third_party_product_asks_for_consent_once_and_loses_it_when_withdrawn
     assert_eq!(res.status(), 403, "a consent without its CSRF token was taken");
     assert_eq!(browser.get(&path("openid")).await.status(), 200);
 }
+
+/// With the `groups` scope, the ID token and userinfo list the person's
+/// groups as `workspace/group`, and only theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_groups_claim_lists_the_persons_groups() {
+    let app = spawn(Backend::Sqlite).await;
+    let (product, secret) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name: "Wiki",
+            redirect_uris: &[REDIRECT.to_owned()],
+            public: false,
+            first_party: true,
+            grant_types: &[],
+            scopes: &["openid".to_owned(), "groups".to_owned()],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let web = (product.id.to_string(), secret.unwrap().expose().to_owned());
+    let browser = app.signed_up("ada", "correct horse battery", true).await;
+    let ada = app.api_as("ada", &["workspaces:admin"]).await;
+    app.account("bob").await;
+    ada.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await;
+    ada.post("/workspaces/acme/groups", json!({"slug": "devs", "name": "Devs"})).await;
+    ada.post("/workspaces/acme/groups", json!({"slug": "ops", "name": "Ops"})).await;
+    ada.put("/workspaces/acme/groups/devs/members/ada", json!({})).await;
+    ada.put("/workspaces/acme/groups/ops/members/bob", json!({})).await;
+    let path = authorize_path(&web.0, "").replace("openid+profile+email", "openid+groups");
+    let code = callback(&browser.get(&path).await)["code"].clone();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    let (_, tokens) = post_as(&app, &web, "/oauth2/token", &form).await;
+    let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+    use base64::Engine;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["groups"], json!(["acme/administrators", "acme/devs"]));
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["groups"], claims["groups"]);
+    assert!(info.get("email").is_none(), "a claim beyond the scopes");
+}
