@@ -231,8 +231,9 @@ async fn the_code_flow_refuses_what_it_must(b: Backend) {
 
 /// An independently written relying party (Python's Authlib with joserfc,
 /// `tests/peers/authlib_rp.py`) discovers the provider, signs a person in
-/// with the code flow and PKCE, validates the ID token against the JWKS and
-/// calls userinfo.
+/// with the code flow and PKCE, validates the ID token against the JWKS,
+/// calls userinfo, refreshes (rotation), sees a reused refresh token kill
+/// its family, introspects, revokes and signs out through end-session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_signs_a_person_in() {
     let app = spawn(Backend::Sqlite).await;
@@ -251,6 +252,7 @@ async fn authlib_signs_a_person_in() {
     assert_eq!(seen["id_token"]["iss"], app.base_url);
     assert_eq!(seen["userinfo"]["email"], "ada@example.com");
     assert_eq!(seen["userinfo"]["preferred_username"], "ada");
+    assert_eq!(seen["checked"].as_array().unwrap().len(), 5, "{seen}");
 }
 
 on_both_backends!(introspection_and_revocation_answer_only_the_tokens_owner);

@@ -1,5 +1,9 @@
 """An independently written relying party (Authlib + joserfc) signing a person in.
 
+After the sign-in it refreshes (rotation), checks that reusing a spent
+refresh token kills the family, introspects and revokes tokens, and signs
+out through end-session.
+
 Usage: authlib_rp.py BASE_URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD REDIRECT_URI
 
 Signs in through the login form like a browser, runs the authorization code
@@ -38,7 +42,7 @@ assert res.status_code == 303, (res.status_code, res.text[:300])
 client = OAuth2Session(
     client_id,
     client_secret,
-    scope="openid profile email",
+    scope="openid profile email offline_access",
     redirect_uri=redirect_uri,
     code_challenge_method="S256",
     token_endpoint_auth_method="client_secret_basic",
@@ -66,4 +70,47 @@ jwt.JWTClaimsRegistry(
 userinfo = client.get(meta["userinfo_endpoint"], timeout=10).json()
 assert userinfo["sub"] == id_token.claims["sub"], (userinfo, id_token.claims)
 
-print(json.dumps({"id_token": id_token.claims, "userinfo": userinfo, "alg": id_token.header["alg"]}))
+# Refresh with rotation: a new refresh token each time.
+first_refresh = token["refresh_token"]
+rotated = client.refresh_token(meta["token_endpoint"], refresh_token=first_refresh)
+assert rotated["refresh_token"] != first_refresh, "not rotated"
+assert client.get(meta["userinfo_endpoint"], timeout=10).status_code == 200
+
+# Introspection of the live access token.
+seen = client.introspect_token(meta["introspection_endpoint"], token=rotated["access_token"]).json()
+assert seen["active"] is True and seen["client_id"] == client_id, seen
+
+# Reusing the spent refresh token fails and revokes the family.
+reuse = requests.post(
+    meta["token_endpoint"],
+    data={"grant_type": "refresh_token", "refresh_token": first_refresh},
+    auth=(client_id, client_secret),
+    timeout=10,
+)
+assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant", reuse.text
+family_dead = client.introspect_token(meta["introspection_endpoint"], token=rotated["access_token"]).json()
+assert family_dead["active"] is False, family_dead
+
+# A fresh sign-in, then revocation of its refresh token (RFC 7009).
+uri, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+callback = browser.get(uri, allow_redirects=False, timeout=10).headers["Location"]
+token2 = client.fetch_token(
+    meta["token_endpoint"], authorization_response=callback, code_verifier=verifier, state=state
+)
+assert client.revoke_token(meta["revocation_endpoint"], token=token2["refresh_token"]).status_code == 200
+after = client.introspect_token(meta["introspection_endpoint"], token=token2["access_token"]).json()
+assert after["active"] is False, after
+
+# RP-initiated logout with the ID token as hint: the session ends.
+end = browser.get(
+    meta["end_session_endpoint"],
+    params={"id_token_hint": token2["id_token"], "post_logout_redirect_uri": redirect_uri, "state": "bye"},
+    allow_redirects=False,
+    timeout=10,
+)
+assert end.status_code in (302, 303) and end.headers["Location"].startswith(redirect_uri), end.status_code
+signed_out = browser.get(uri, allow_redirects=False, timeout=10)
+assert signed_out.headers["Location"].startswith("/login"), signed_out.headers.get("Location")
+
+print(json.dumps({"id_token": id_token.claims, "userinfo": userinfo, "alg": id_token.header["alg"], "checked": [
+    "refresh-rotation", "introspection", "reuse-revokes-family", "revocation", "end-session"]}))
