@@ -88,6 +88,15 @@ impl OAuthStore for SqlStore {
         row.map_err(db)?.as_ref().map(product_from_row).transpose()
     }
 
+    async fn products_of(&self, owner: AccountId) -> Result<Vec<Product>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM products WHERE owner_id = $1 ORDER BY name, id")
+            .bind(owner.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(product_from_row).collect()
+    }
+
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)",

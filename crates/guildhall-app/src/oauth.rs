@@ -201,6 +201,34 @@ impl<'a> OAuthService<'a> {
         Ok((product, secret))
     }
 
+    /// Registers a third-party product for a developer (any account): never
+    /// first-party, never `client_credentials`-only on someone's behalf.
+    pub async fn register_own_product(
+        &self,
+        owner: &Account,
+        name: &str,
+        redirect_uris: &[String],
+        public: bool,
+        homepage: Option<&str>,
+    ) -> Result<(Product, Option<SecretToken>), AppError> {
+        let input = ProductInput {
+            name,
+            redirect_uris,
+            public,
+            first_party: false,
+            grant_types: &[],
+            scopes: &[],
+            homepage,
+            owner: Some(owner.id),
+        };
+        self.create_product(input).await
+    }
+
+    /// The products the account registered.
+    pub async fn own_products(&self, owner: &Account) -> Result<Vec<Product>, AppError> {
+        Ok(self.app.store().products_of(owner.id).await?)
+    }
+
     /// A product by its `client_id`.
     pub async fn product(&self, client_id: &str) -> Result<Option<Product>, AppError> {
         let Ok(id) = client_id.parse::<ProductId>() else { return Ok(None) };

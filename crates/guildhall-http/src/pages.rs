@@ -2,6 +2,7 @@
 //! every form posts a CSRF token (see `csrf`).
 
 mod account;
+mod developer;
 mod invitations;
 pub(crate) mod login;
 mod password;
@@ -26,6 +27,7 @@ pub fn router() -> Router<HttpState> {
         .merge(verify::router())
         .merge(password::router())
         .merge(account::router())
+        .merge(developer::router())
         .merge(workspaces::router())
         .merge(invitations::router())
 }

@@ -92,6 +92,8 @@ pub enum CodeUse {
 pub trait OAuthStore: Send + Sync {
     async fn create_product(&self, product: &Product) -> Result<(), StoreError>;
     async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError>;
+    /// The products an account registered, by name.
+    async fn products_of(&self, owner: AccountId) -> Result<Vec<Product>, StoreError>;
 
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
     /// Every key, newest first.

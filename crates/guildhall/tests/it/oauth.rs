@@ -727,3 +727,46 @@ async fn the_groups_claim_lists_the_persons_groups() {
     assert_eq!(info["groups"], claims["groups"]);
     assert!(info.get("email").is_none(), "a claim beyond the scopes");
 }
+
+on_both_backends!(any_account_registers_third_party_products_on_the_developer_page);
+
+async fn any_account_registers_third_party_products_on_the_developer_page(b: Backend) {
+    let app = spawn(b).await;
+    let dev = app.signed_up("dev", "correct horse battery", true).await;
+    let res = dev
+        .post_form(
+            "/developer/products",
+            &[
+                ("name", "Gantt"),
+                ("redirect_uris", &format!("{REDIRECT}\r\nhttps://gantt.example.com/cb")),
+                ("homepage", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let secret = page.split("id=\"client-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let owner = app.app.accounts().by_username("dev").await.unwrap();
+    let products = app.app.oauth().own_products(&owner).await.unwrap();
+    assert_eq!(products.len(), 1);
+    let p = &products[0];
+    assert!(!p.first_party, "a developer's product skips consent");
+    assert_eq!(p.redirect_uris, [REDIRECT, "https://gantt.example.com/cb"]);
+    assert!(page.contains(&p.id.to_string()), "the product is not listed");
+    // Its credentials work, and people are asked for consent.
+    let ada = app.signed_up("ada", "correct horse battery", true).await;
+    assert_eq!(ada.get(&authorize_path(&p.id.to_string(), "")).await.status(), 200, "no consent screen");
+    let (status, _) =
+        post_as(&app, &(p.id.to_string(), secret), "/oauth2/token", &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 400, "a developer's product may use client_credentials");
+    // Bad input: a clear error and nothing registered; others see nothing.
+    let res = dev
+        .post_form("/developer/products", &[("name", "Evil"), ("redirect_uris", "http://evil.example.com/cb")])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("https"), "the error does not say why");
+    assert_eq!(app.app.oauth().own_products(&owner).await.unwrap().len(), 1);
+    let (_, other) = ada.get_text("/developer").await;
+    assert!(!other.contains(&p.id.to_string()), "another account saw the product");
+    assert_eq!(app.client().get("/developer").await.status(), 303, "the page is open to strangers");
+}
