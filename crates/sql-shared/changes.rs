@@ -2,7 +2,7 @@
 
 use crate::store::{SqlStore, Tx, db};
 use guildhall_app::ports::{Change, ChangeStore, StoreError};
-use guildhall_core::{AccountId, WorkspaceId};
+use guildhall_core::{AccountId, GrantId, ProductId, WorkspaceId};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -21,6 +21,8 @@ pub(crate) async fn record_change(tx: &mut Tx, change: Change) -> Result<(), Sto
     let (kind, subject) = match change {
         Change::Workspace(id) => ("workspace", id.0),
         Change::Account(id) => ("account", id.0),
+        Change::Product(id) => ("product", id.0),
+        Change::Grant(id) => ("grant", id.0),
     };
     sqlx::query("INSERT INTO changes (seq, kind, subject) VALUES ($1, $2, $3)")
         .bind(seq)
@@ -55,6 +57,8 @@ impl ChangeStore for SqlStore {
                 let change = match row.try_get::<String, _>("kind").map_err(db)?.as_str() {
                     "workspace" => Change::Workspace(WorkspaceId::from_uuid(subject)),
                     "account" => Change::Account(AccountId::from_uuid(subject)),
+                    "product" => Change::Product(ProductId::from_uuid(subject)),
+                    "grant" => Change::Grant(GrantId::from_uuid(subject)),
                     other => return Err(StoreError::Backend(format!("unknown change kind {other:?}").into())),
                 };
                 Ok((seq, change))

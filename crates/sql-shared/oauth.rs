@@ -1,8 +1,9 @@
 //! `OAuthStore` on SQL.
 
-use crate::store::{SqlStore, corrupt, db};
+use crate::changes::record_change;
+use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::ports::{
-    AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey, StoreError,
+    AuthorizationCode, Change, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey, StoreError,
 };
 use guildhall_core::tokens::TokenHash;
 use guildhall_core::{AccountId, GrantId, ProductId, Timestamp};
@@ -58,6 +59,20 @@ fn refresh_from_row(row: &DbRow) -> Result<RefreshToken, StoreError> {
         auth_time: Timestamp::from_millis(row.try_get("auth_time").map_err(db)?),
         expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
     })
+}
+
+/// Revokes a grant inside the caller's transaction, and tells the feed.
+async fn revoke_in(tx: &mut Tx, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {
+    let done = sqlx::query("INSERT INTO revoked_grants (grant_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(grant.0)
+        .bind(now.as_millis())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    if done.rows_affected() > 0 {
+        record_change(tx, Change::Grant(grant)).await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -287,31 +302,26 @@ impl OAuthStore for SqlStore {
             return Ok(false);
         }
         // Every grant the product holds for the person: by code or refresh.
-        sqlx::query(
-            "INSERT INTO revoked_grants (grant_id, revoked_at) \
-             SELECT DISTINCT grant_id, $3 FROM ( \
-               SELECT grant_id FROM authorization_codes WHERE account_id = $1 AND product_id = $2 \
-               UNION SELECT grant_id FROM refresh_tokens WHERE account_id = $1 AND product_id = $2) g \
-             WHERE true ON CONFLICT DO NOTHING",
+        let grants: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT grant_id FROM authorization_codes WHERE account_id = $1 AND product_id = $2 \
+             UNION SELECT grant_id FROM refresh_tokens WHERE account_id = $1 AND product_id = $2",
         )
         .bind(account.0)
         .bind(product.0)
-        .bind(now.as_millis())
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
+        for grant in grants {
+            revoke_in(&mut tx, GrantId::from_uuid(grant), now).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
 
     async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO revoked_grants (grant_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(grant.0)
-            .bind(now.as_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        revoke_in(&mut tx, grant, now).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn grant_revoked(&self, grant: GrantId) -> Result<bool, StoreError> {

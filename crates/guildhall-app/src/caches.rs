@@ -1,5 +1,5 @@
 //! What a node keeps in memory for its hot paths (bearer tokens, permission
-//! indexes), and how it learns that an entry went stale: the change feed
+//! indexes, products, OAuth grants known to be live), and how it learns that an entry went stale: the change feed
 //! (ADR 0006).
 //!
 //! - An entry is *used* only while the feed has been followed recently
@@ -12,11 +12,11 @@
 //!   sees its own changes at once; changes made elsewhere (another node, the
 //!   CLI) are seen within one follow interval.
 
-use crate::ports::{AccessToken, Change, ChangeStore, StoreError};
-use guildhall_core::WorkspaceId;
+use crate::ports::{AccessToken, Change, ChangeStore, Product, StoreError};
+use guildhall_core::{GrantId, ProductId, WorkspaceId};
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::PermissionIndex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -27,6 +27,8 @@ const BATCH: u32 = 1000;
 /// cannot grow memory without bound).
 const MAX_TOKENS: usize = 100_000;
 const MAX_INDEXES: usize = 256;
+const MAX_PRODUCTS: usize = 10_000;
+const MAX_LIVE_GRANTS: usize = 100_000;
 
 /// A workspace's permission index and the version it was built from.
 pub(crate) struct CachedIndex {
@@ -46,6 +48,9 @@ pub(crate) struct CachedToken {
 pub(crate) struct Caches {
     tokens: RwLock<HashMap<[u8; 32], Arc<CachedToken>>>,
     indexes: RwLock<HashMap<String, Arc<CachedIndex>>>,
+    products: RwLock<HashMap<ProductId, Arc<Product>>>,
+    /// Grants read from the store as not revoked.
+    live_grants: RwLock<HashSet<GrantId>>,
     /// Bumped by every invalidation.
     epoch: AtomicU64,
     /// The last change applied; `None` before the first catch-up.
@@ -71,6 +76,8 @@ impl Caches {
         Self {
             tokens: RwLock::default(),
             indexes: RwLock::default(),
+            products: RwLock::default(),
+            live_grants: RwLock::default(),
             epoch: AtomicU64::new(0),
             cursor: tokio::sync::Mutex::new(None),
             base: Instant::now(),
@@ -130,8 +137,48 @@ impl Caches {
         indexes.insert(slug.to_owned(), entry);
     }
 
+    pub(crate) fn product(&self, id: ProductId) -> Option<Arc<Product>> {
+        read(&self.products).get(&id).cloned()
+    }
+
+    pub(crate) fn put_product(&self, product: Arc<Product>, epoch: u64) {
+        let mut products = write(&self.products);
+        if self.epoch() != epoch {
+            return;
+        }
+        if products.len() >= MAX_PRODUCTS {
+            products.clear();
+        }
+        products.insert(product.id, product);
+    }
+
+    pub(crate) fn grant_live(&self, id: GrantId) -> bool {
+        read(&self.live_grants).contains(&id)
+    }
+
+    pub(crate) fn put_live_grant(&self, id: GrantId, epoch: u64) {
+        let mut grants = write(&self.live_grants);
+        if self.epoch() != epoch {
+            return;
+        }
+        if grants.len() >= MAX_LIVE_GRANTS {
+            grants.clear();
+        }
+        grants.insert(id);
+    }
+
     fn apply(&self, change: Change) {
         match change {
+            Change::Product(id) => {
+                let mut products = write(&self.products);
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                products.remove(&id);
+            }
+            Change::Grant(id) => {
+                let mut grants = write(&self.live_grants);
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                grants.remove(&id);
+            }
             Change::Workspace(id) => {
                 let mut indexes = write(&self.indexes);
                 self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -148,9 +195,13 @@ impl Caches {
     fn clear(&self) {
         let mut tokens = write(&self.tokens);
         let mut indexes = write(&self.indexes);
+        let mut products = write(&self.products);
+        let mut grants = write(&self.live_grants);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         tokens.clear();
         indexes.clear();
+        products.clear();
+        grants.clear();
     }
 
     /// Applies every change committed before this call. On failure the

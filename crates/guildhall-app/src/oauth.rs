@@ -229,10 +229,37 @@ impl<'a> OAuthService<'a> {
         Ok(self.app.store().products_of(owner.id).await?)
     }
 
-    /// A product by its `client_id`.
+    /// A product by its `client_id`: from memory while the change feed is
+    /// followed (ADR 0006), else the store.
     pub async fn product(&self, client_id: &str) -> Result<Option<Product>, AppError> {
         let Ok(id) = client_id.parse::<ProductId>() else { return Ok(None) };
-        Ok(self.app.store().product(id).await?)
+        let caches = &self.app.caches;
+        if caches.fresh()
+            && let Some(p) = caches.product(id)
+        {
+            return Ok(Some((*p).clone()));
+        }
+        let epoch = caches.epoch();
+        let found = self.app.store().product(id).await?;
+        if let Some(p) = &found {
+            caches.put_product(Arc::new(p.clone()), epoch);
+        }
+        Ok(found)
+    }
+
+    /// Whether a grant was revoked; grants seen live are remembered until
+    /// the change feed says otherwise.
+    async fn grant_revoked(&self, grant: GrantId) -> Result<bool, AppError> {
+        let caches = &self.app.caches;
+        if caches.fresh() && caches.grant_live(grant) {
+            return Ok(false);
+        }
+        let epoch = caches.epoch();
+        let revoked = self.app.store().grant_revoked(grant).await?;
+        if !revoked {
+            caches.put_live_grant(grant, epoch);
+        }
+        Ok(revoked)
     }
 
     /// Authenticates a client at the token endpoint (`client_secret_basic`
@@ -348,7 +375,7 @@ impl<'a> OAuthService<'a> {
     /// Withdraws a consent; the product's tokens for the person stop working.
     pub async fn revoke_consent(&self, account: &Account, product: &str) -> Result<(), AppError> {
         let id: ProductId = product.parse().map_err(|_| AppError::NotFound)?;
-        if self.app.store().revoke_consent(account.id, id, self.app.now()).await? {
+        if self.app.written(self.app.store().revoke_consent(account.id, id, self.app.now()).await).await? {
             Ok(())
         } else {
             Err(AppError::NotFound)
@@ -374,7 +401,7 @@ impl<'a> OAuthService<'a> {
             CodeUse::Fresh(r) => r,
             CodeUse::Replayed(r) => {
                 if r.product == product.id {
-                    self.app.store().revoke_grant(r.grant, now).await?;
+                    self.app.written(self.app.store().revoke_grant(r.grant, now).await).await?;
                     tracing::warn!(client_id = %product.id, "authorization code replayed; its grant is revoked");
                 }
                 return Err(invalid("Unknown, expired or used code."));
@@ -443,13 +470,13 @@ impl<'a> OAuthService<'a> {
             RefreshUse::Fresh(_) | RefreshUse::Invalid => return Err(invalid()),
             RefreshUse::Replayed(r) => {
                 if r.product == product.id {
-                    self.app.store().revoke_grant(r.grant, now).await?;
+                    self.app.written(self.app.store().revoke_grant(r.grant, now).await).await?;
                     tracing::warn!(client_id = %product.id, "refresh token reused; its family is revoked");
                 }
                 return Err(invalid());
             }
         };
-        if self.app.store().grant_revoked(record.grant).await? {
+        if self.grant_revoked(record.grant).await? {
             return Err(invalid());
         }
         let account = self
@@ -489,7 +516,7 @@ impl<'a> OAuthService<'a> {
     async fn live_access(&self, token: &str) -> Result<Option<(AccessClaims, Option<Account>)>, AppError> {
         let Ok(claims) = self.verify_access(token).await else { return Ok(None) };
         let Ok(grant) = claims.gid.parse::<GrantId>() else { return Ok(None) };
-        if self.app.store().grant_revoked(grant).await? {
+        if self.grant_revoked(grant).await? {
             return Ok(None);
         }
         if claims.sub == claims.client_id {
@@ -555,7 +582,7 @@ impl<'a> OAuthService<'a> {
             if let Some(r) = self.app.store().refresh_token(&secret.hash()).await?
                 && r.product == product.id
             {
-                self.app.store().revoke_grant(r.grant, self.app.now()).await?;
+                self.app.written(self.app.store().revoke_grant(r.grant, self.app.now()).await).await?;
             }
             return Ok(());
         }
@@ -564,7 +591,7 @@ impl<'a> OAuthService<'a> {
             return Ok(());
         }
         if let Ok(grant) = claims.gid.parse::<GrantId>() {
-            self.app.store().revoke_grant(grant, self.app.now()).await?;
+            self.app.written(self.app.store().revoke_grant(grant, self.app.now()).await).await?;
         }
         Ok(())
     }

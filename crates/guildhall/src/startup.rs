@@ -132,7 +132,9 @@ impl Server {
 /// retirement are idempotent, so every node may run it.
 fn rotate_keys(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        // Start-up already made sure a key exists (`Server::build`).
+        let every = Duration::from_secs(60);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use async_trait::async_trait;
-use guildhall_core::{AccountId, WorkspaceId};
+use guildhall_core::{AccountId, GrantId, ProductId, WorkspaceId};
 
 /// What a write changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +15,10 @@ pub enum Change {
     /// The account row or its access tokens (status, password, verified
     /// email, a revoked token).
     Account(AccountId),
+    /// A product's registration (its secret, redirect URIs, scopes…).
+    Product(ProductId),
+    /// An OAuth grant was revoked: its tokens stop working.
+    Grant(GrantId),
 }
 
 #[async_trait]

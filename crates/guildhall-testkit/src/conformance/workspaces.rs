@@ -606,9 +606,12 @@ pub async fn an_authorization_code_is_spent_once_and_a_replay_is_told_apart(stor
     }
     assert_eq!(fresh, 1, "a code was spent more than once");
     assert!(!store.grant_revoked(code.grant).await.unwrap());
+    let before = store.latest_change().await.unwrap();
     store.revoke_grant(code.grant, T0).await.unwrap();
     store.revoke_grant(code.grant, T0).await.unwrap();
     assert!(store.grant_revoked(code.grant).await.unwrap());
+    let feed = store.changes_since(before, 10).await.unwrap();
+    assert_eq!(feed, vec![(before + 1, Change::Grant(code.grant))], "a revocation is one change, a repeat none");
     // An expired code is invalid, not replayed.
     let late = AuthorizationCode {
         hash: guildhall_core::tokens::SecretToken::from_random_bytes(super::rand_bytes()).hash(),
