@@ -95,6 +95,8 @@ pub struct EndSession {
 #[derive(Default)]
 pub(crate) struct KeyRing {
     ring: RwLock<Vec<Arc<keys::LiveKey>>>,
+    /// Access tokens whose signature verified, by SHA-256 of the token.
+    verified: RwLock<std::collections::HashMap<[u8; 32], Arc<AccessClaims>>>,
     /// When an unknown key id last made us reload (milliseconds).
     last_reload: std::sync::atomic::AtomicI64,
 }
@@ -102,6 +104,18 @@ pub(crate) struct KeyRing {
 impl KeyRing {
     pub(crate) fn snapshot(&self) -> Vec<Arc<keys::LiveKey>> {
         self.ring.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn verified(&self, digest: &[u8; 32]) -> Option<Arc<AccessClaims>> {
+        self.verified.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(digest).cloned()
+    }
+
+    fn remember(&self, digest: [u8; 32], claims: Arc<AccessClaims>) {
+        let mut map = self.verified.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= 100_000 {
+            map.clear();
+        }
+        map.insert(digest, claims);
     }
 
     /// At most one reload a second for unknown key ids (they may be forged).
@@ -649,14 +663,27 @@ impl<'a> OAuthService<'a> {
 
     /// Verifies an access token; a key this node has not loaded yet (made by
     /// another node) triggers one reload, at most once a second.
+    ///
+    /// A token that verified once is remembered by its SHA-256: its
+    /// signature cannot stop being valid (keys retire only after their tokens
+    /// expire), so later uses only check expiry; revocation is checked by
+    /// the caller through its grant.
     async fn verify_access(&self, token: &str) -> Result<AccessClaims, tokens::Unverified> {
-        match tokens::verify_access(self, token) {
+        use sha2::{Digest, Sha256};
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = self.app.now().as_millis() / 1000;
+        if let Some(claims) = self.app.keys.verified(&digest) {
+            return if claims.exp > now { Ok((*claims).clone()) } else { Err(tokens::Unverified::Invalid) };
+        }
+        let claims = match tokens::verify_access(self, token) {
             Err(tokens::Unverified::UnknownKey) if self.app.keys.may_reload(self.app.now()) => {
                 self.reload_keys().await.map_err(|_| tokens::Unverified::Invalid)?;
                 tokens::verify_access(self, token)
             }
             other => other,
-        }
+        }?;
+        self.app.keys.remember(digest, Arc::new(claims.clone()));
+        Ok(claims)
     }
 
     /// Makes a signing key if there is none (first start), and loads them.
