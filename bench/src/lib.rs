@@ -95,7 +95,6 @@ fn parse_ms(v: &str) -> anyhow::Result<f64> {
     Ok(num.parse::<f64>()? * factor)
 }
 
-
 pub fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }

@@ -11,8 +11,8 @@
 //! (needs `wrk`: `apt-get install wrk`).
 
 use anyhow::Context;
-use guildhall_bench::{free_port, start_server, verdict, wrk};
 use guildhall_app::ports::{Audit, NewAccessToken, NewAccount, NewGroup, NewRepository, NewWorkspace, Store};
+use guildhall_bench::{free_port, start_server, verdict, wrk};
 use guildhall_core::accounts::{DisplayName, Email, Username};
 use guildhall_core::tokens::SecretToken;
 use guildhall_core::workspaces::{Permission, PermissionIndex, Plan, Slug};

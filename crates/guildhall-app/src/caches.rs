@@ -13,9 +13,9 @@
 //!   CLI) are seen within one follow interval.
 
 use crate::ports::{AccessToken, Change, ChangeStore, Product, StoreError};
-use guildhall_core::{GrantId, ProductId, WorkspaceId};
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::PermissionIndex;
+use guildhall_core::{GrantId, ProductId, WorkspaceId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

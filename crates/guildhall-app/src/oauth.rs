@@ -238,6 +238,18 @@ impl<'a> OAuthService<'a> {
         self.create_product(input).await
     }
 
+    /// Where a sign-in that started from a product's own link ends: the
+    /// product's registered homepage, else the origin of its first redirect
+    /// URI. `None` for an unknown product (no open redirects).
+    pub async fn landing(&self, client_id: &str) -> Result<Option<String>, AppError> {
+        let Some(p) = self.product(client_id).await? else { return Ok(None) };
+        if let Some(h) = p.homepage {
+            return Ok(Some(h));
+        }
+        let origin = p.redirect_uris.first().and_then(|u| url::Url::parse(u).ok()).map(|u| u.origin());
+        Ok(origin.filter(url::Origin::is_tuple).map(|o| format!("{}/", o.ascii_serialization())))
+    }
+
     /// The products the account registered.
     pub async fn own_products(&self, owner: &Account) -> Result<Vec<Product>, AppError> {
         Ok(self.app.store().products_of(owner.id).await?)

@@ -34,6 +34,8 @@ struct LoginPage {
     email: String,
     email_error: String,
     return_to: String,
+    /// A product whose own "sign in" link brought the person here.
+    client_id: String,
     single: bool,
     step_password: bool,
     form_error: String,
@@ -43,6 +45,7 @@ struct LoginPage {
 #[derive(Deserialize, Default)]
 struct LoginQuery {
     return_to: Option<String>,
+    client_id: Option<String>,
     form: Option<String>,
     email: Option<String>,
     notice: Option<String>,
@@ -59,6 +62,7 @@ async fn show(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Lo
         csrf,
         email: q.email.unwrap_or_default(),
         return_to: safe_return_to(q.return_to.as_deref()),
+        client_id: q.client_id.unwrap_or_default(),
         single: q.form.as_deref() == Some("single"),
         notice: notice(q.notice.as_deref()),
         ..Default::default()
@@ -73,6 +77,8 @@ struct Form {
     password: Option<String>,
     #[serde(default)]
     return_to: String,
+    #[serde(default)]
+    client_id: String,
     form: Option<String>,
 }
 
@@ -89,6 +95,7 @@ async fn submit(
         csrf,
         email: f.email.trim().to_owned(),
         return_to: return_to.clone(),
+        client_id: f.client_id.clone(),
         single,
         ..Default::default()
     };
@@ -114,7 +121,15 @@ async fn submit(
     let status = match result {
         Ok(signed_in) => {
             let jar = session::set_cookie(&state, jar, &signed_in.token);
-            let to = if return_to.is_empty() { "/account".to_owned() } else { return_to };
+            // Back to where the sign-in started: a page here, else the
+            // product whose link it was (its registered homepage or
+            // redirect origin only), else the account page.
+            let product = if return_to.is_empty() { state.app.oauth().landing(&f.client_id).await? } else { None };
+            let to = match product {
+                Some(url) => url,
+                None if return_to.is_empty() => "/account".to_owned(),
+                None => return_to,
+            };
             return Ok((jar, Redirect::to(&to)).into_response());
         }
         Err(AppError::Invalid(errors)) => {

@@ -772,3 +772,50 @@ async fn any_account_registers_third_party_products_on_the_developer_page(b: Bac
     assert!(!other.contains(&p.id.to_string()), "another account saw the product");
     assert_eq!(app.client().get("/developer").await.status(), 303, "the page is open to strangers");
 }
+
+/// A sign-in started from a product's own link ends on that product's
+/// registered homepage (or redirect origin), never anywhere else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_from_a_products_link_returns_to_that_product() {
+    let app = spawn(Backend::Sqlite).await;
+    let register = |homepage: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let input = ProductInput {
+                name: "Tracker",
+                redirect_uris: &[REDIRECT.to_owned()],
+                public: false,
+                first_party: true,
+                grant_types: &[],
+                scopes: &[],
+                homepage,
+                owner: None,
+            };
+            app.app.oauth().create_product(input).await.unwrap().0.id.to_string()
+        }
+    };
+    let with_home = register(Some("https://tracker.example.com/home")).await;
+    let without = register(None).await;
+    app.account("ada").await;
+    let sign_in = |client_id: String, return_to: &'static str| {
+        let browser = app.client();
+        async move {
+            let (_, page) = browser.get_text(&format!("/login?form=single&client_id={client_id}")).await;
+            assert_eq!(guildhall_testkit::hidden_value(&page, "client_id").as_deref(), Some(client_id.as_str()));
+            let fields = [
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery"),
+                ("form", "single"),
+                ("client_id", client_id.as_str()),
+                ("return_to", return_to),
+            ];
+            let res = browser.post_form("/login", &fields).await;
+            assert_eq!(res.status(), 303);
+            res.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(sign_in(with_home.clone(), "").await, "https://tracker.example.com/home");
+    assert_eq!(sign_in(without, "").await, "http://127.0.0.1:9/");
+    assert_eq!(sign_in("https://evil.example.com".into(), "").await, "/account", "an unknown product redirected");
+    assert_eq!(sign_in(with_home, "/workspaces").await, "/workspaces", "the page asked for lost to the product");
+}
