@@ -353,7 +353,9 @@ impl<'a> OAuthService<'a> {
                 Ok(Authorize::SignIn)
             };
         };
-        if !req.product.first_party && !self.consented(account, req).await? {
+        let ask = req.prompt.as_deref() == Some("consent")
+            || (!req.product.first_party && !self.consented(account, req).await?);
+        if ask {
             return if req.prompt.as_deref() == Some("none") {
                 Err(OAuthFailure::new("consent_required", "The person has not allowed this product these scopes."))
             } else {

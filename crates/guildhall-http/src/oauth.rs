@@ -96,7 +96,7 @@ async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
         "scopes_supported": guildhall_core::oauth::OidcScope::ALL.map(|s| s.as_str()),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "name",
             "preferred_username", "email", "email_verified", "groups"],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,
     }))
 }
@@ -120,6 +120,8 @@ struct AuthorizeParams {
     code_challenge_method: Option<String>,
     prompt: Option<String>,
     max_age: Option<u64>,
+    /// Pre-fills the sign-in form's email.
+    login_hint: Option<String>,
     /// Set by us when we send the person to sign in for `prompt=login`.
     login_after: Option<i64>,
 }
@@ -185,8 +187,8 @@ async fn authorize(
         },
         None => None,
     };
-    if p.prompt.as_deref().is_some_and(|x| !matches!(x, "none" | "login")) {
-        return Ok(fail("invalid_request", "prompt must be none or login."));
+    if p.prompt.as_deref().is_some_and(|x| !matches!(x, "none" | "login" | "consent")) {
+        return Ok(fail("invalid_request", "prompt must be none, login or consent."));
     }
     let req = AuthorizeRequest {
         product,
@@ -230,8 +232,12 @@ async fn authorize(
             if p.prompt.as_deref() == Some("login") && p.login_after.is_none() {
                 back.push_str(&format!("&login_after={}", state.app.oauth().now().as_millis()));
             }
-            let target: String =
-                url::form_urlencoded::Serializer::new(String::new()).append_pair("return_to", &back).finish();
+            let mut target = url::form_urlencoded::Serializer::new(String::new());
+            target.append_pair("return_to", &back);
+            if let Some(hint) = p.login_hint.as_deref() {
+                target.append_pair("email", hint);
+            }
+            let target = target.finish();
             Ok(Redirect::to(&format!("/login?{target}")).into_response())
         }
         Err(OAuthFailure::Protocol { error, description }) => Ok(fail(error, &description)),
@@ -313,8 +319,14 @@ async fn decide_consent(
         max_age: None,
     };
     state.app.oauth().grant_consent(&who.account, &req).await?;
-    // Back to the authorization request, which now finds the consent.
-    Ok(Redirect::to(&format!("/oauth2/authorize?{}", form.request)).into_response())
+    // Back to the authorization request, which now finds the consent (and
+    // must not ask again for a prompt=consent it has just honoured).
+    let back: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            url::form_urlencoded::parse(form.request.as_bytes()).filter(|(k, v)| !(k == "prompt" && v == "consent")),
+        )
+        .finish();
+    Ok(Redirect::to(&format!("/oauth2/authorize?{back}")).into_response())
 }
 
 #[derive(Deserialize)]

@@ -819,3 +819,41 @@ async fn a_sign_in_from_a_products_link_returns_to_that_product() {
     assert_eq!(sign_in("https://evil.example.com".into(), "").await, "/account", "an unknown product redirected");
     assert_eq!(sign_in(with_home, "/workspaces").await, "/workspaces", "the page asked for lost to the product");
 }
+
+on_both_backends!(max_age_login_hint_prompt_consent_and_code_limits_are_honoured);
+
+async fn max_age_login_hint_prompt_consent_and_code_limits_are_honoured(b: Backend) {
+    let app = spawn(b).await;
+    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let web = (client_id.clone(), secret.unwrap());
+    let minutes = |n: u64| std::time::Duration::from_secs(60 * n);
+    // max_age: a sign-in older than it sends the person to sign in again.
+    app.clock.advance(minutes(10));
+    let res = browser.get(&authorize_path(&client_id, "&max_age=60")).await;
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?"), "an old sign-in passed max_age");
+    let fresh_enough = callback(&browser.get(&authorize_path(&client_id, "&max_age=3600")).await);
+    assert!(fresh_enough.contains_key("code"), "a recent-enough sign-in was refused: {fresh_enough:?}");
+    // login_hint pre-fills the sign-in form.
+    let res = app.client().get(&authorize_path(&client_id, "&login_hint=ada%40example.com")).await;
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login.contains("email=ada%40example.com"), "{login}");
+    let (_, page) = app.client().get_text(&login).await;
+    assert!(page.contains("value=\"ada@example.com\""), "the hint did not reach the form");
+    // prompt=consent shows the screen even for a first-party product, once.
+    let (status, page) = browser.get_text(&authorize_path(&client_id, "&prompt=consent")).await;
+    assert_eq!(status, 200);
+    let request = guildhall_testkit::hidden_value(&page, "request").unwrap().replace("&#38;", "&");
+    let res = browser.post_form("/oauth2/consent", &[("request", &request), ("decision", "allow")]).await;
+    let back = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(!back.contains("prompt=consent"), "{back}");
+    assert!(callback(&browser.get(&back).await).contains_key("code"));
+    // A code bound to a PKCE challenge needs the verifier; codes expire.
+    let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let code = callback(&browser.get(&authorize_path(&client_id, &pkce)).await)["code"].clone();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    assert_eq!(post_as(&app, &web, "/oauth2/token", &form).await.1["error"], "invalid_grant", "no verifier passed");
+    let code = callback(&browser.get(&authorize_path(&client_id, "")).await)["code"].clone();
+    app.clock.advance(minutes(2));
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    assert_eq!(post_as(&app, &web, "/oauth2/token", &form).await.1["error"], "invalid_grant", "an expired code worked");
+}
