@@ -539,7 +539,8 @@ fn kids(jwks: &serde_json::Value) -> Vec<String> {
     jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
 }
 
-/// Keys rotate on schedule: a new key is published before it signs, the old
+/// Keys rotate on schedule: a new key is published before it signs, an
+/// independent client verifies tokens of the new key from the JWKS, the old
 /// one stays in JWKS until its tokens have expired, and another node that
 /// meets the new key id loads it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -588,6 +589,17 @@ async fn signing_keys_rotate_and_retire_on_schedule_across_nodes() {
     }
     let signed = token(&a).await;
     assert_eq!(kid_of(&signed), k2, "the new key does not sign after its lead time");
+    // An independent client (joserfc) fetches the key set and verifies it.
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/verify_jwt.py");
+    let out = tokio::process::Command::new(guildhall_testkit::smtp::python())
+        .arg(script)
+        .args([&a.base_url, &signed])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "the client could not verify: {}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["kid"], k2, "the client verified with another key");
     // Node B has not loaded k2; meeting it, B loads it.
     let seen: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/oauth2/introspect", b.local_url))
