@@ -232,12 +232,30 @@ async fn the_code_flow_refuses_what_it_must(b: Backend) {
 /// An independently written relying party (Python's Authlib with joserfc,
 /// `tests/peers/authlib_rp.py`) discovers the provider, signs a person in
 /// with the code flow and PKCE, validates the ID token against the JWKS,
-/// calls userinfo, refreshes (rotation), sees a reused refresh token kill
+/// calls userinfo and the REST API, refreshes (rotation), sees a reused refresh token kill
 /// its family, introspects, revokes and signs out through end-session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_signs_a_person_in() {
     let app = spawn(Backend::Sqlite).await;
-    let (client_id, secret, _) = product_and_browser(&app, false).await;
+    let (product, secret) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name: "Tracker",
+            redirect_uris: &[REDIRECT.to_owned()],
+            public: false,
+            first_party: true,
+            grant_types: &[],
+            scopes: &["openid profile email offline_access workspaces:read".to_owned()],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let (client_id, secret) = (product.id.to_string(), secret.map(|s| s.expose().to_owned()));
+    app.signed_up("ada", "correct horse battery", true).await;
+    let ada = app.api_as("ada", &["workspaces:admin"]).await;
+    ada.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/authlib_rp.py");
     let out = tokio::process::Command::new(guildhall_testkit::smtp::python())
         .arg(script)
@@ -253,6 +271,7 @@ async fn authlib_signs_a_person_in() {
     assert_eq!(seen["userinfo"]["email"], "ada@example.com");
     assert_eq!(seen["userinfo"]["preferred_username"], "ada");
     assert_eq!(seen["checked"].as_array().unwrap().len(), 5, "{seen}");
+    assert_eq!(seen["workspaces"], json!(["acme"]), "the product's token did not read the person's workspaces");
 }
 
 on_both_backends!(introspection_and_revocation_answer_only_the_tokens_owner);
@@ -868,4 +887,38 @@ async fn max_age_login_hint_prompt_consent_and_code_limits_are_honoured(b: Backe
     app.clock.advance(minutes(2));
     let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
     assert_eq!(post_as(&app, &web, "/oauth2/token", &form).await.1["error"], "invalid_grant", "an expired code worked");
+}
+
+/// One sign-in serves every product: a second product's request completes
+/// without any prompt, and signing out ends it for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sign_in_serves_every_product_until_sign_out() {
+    let app = spawn(Backend::Sqlite).await;
+    let (first, _, browser) = product_and_browser(&app, false).await;
+    let (second, _) = app
+        .app
+        .oauth()
+        .create_product(ProductInput {
+            name: "Wiki",
+            redirect_uris: &[REDIRECT.to_owned()],
+            public: false,
+            first_party: true,
+            grant_types: &[],
+            scopes: &[],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let second = second.id.to_string();
+    for product in [&first, &second] {
+        let q = callback(&browser.get(&authorize_path(product, "")).await);
+        assert!(q.contains_key("code"), "product {product} prompted: {q:?}");
+    }
+    let res = browser.post_form("/logout", &[]).await;
+    assert_eq!(res.status(), 303);
+    for product in [&first, &second] {
+        let res = browser.get(&authorize_path(product, "")).await;
+        assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?"), "SSO outlived sign-out");
+    }
 }

@@ -42,7 +42,7 @@ assert res.status_code == 303, (res.status_code, res.text[:300])
 client = OAuth2Session(
     client_id,
     client_secret,
-    scope="openid profile email offline_access",
+    scope="openid profile email offline_access workspaces:read",
     redirect_uri=redirect_uri,
     code_challenge_method="S256",
     token_endpoint_auth_method="client_secret_basic",
@@ -69,6 +69,11 @@ jwt.JWTClaimsRegistry(
 
 userinfo = client.get(meta["userinfo_endpoint"], timeout=10).json()
 assert userinfo["sub"] == id_token.claims["sub"], (userinfo, id_token.claims)
+
+# The access token calls Guildhall's REST API for the person's workspaces.
+workspaces = client.get(f"{base}/api/v1/workspaces", timeout=10)
+assert workspaces.status_code == 200, (workspaces.status_code, workspaces.text)
+workspace_slugs = [w["slug"] for w in workspaces.json()["workspaces"]]
 
 # Refresh with rotation: a new refresh token each time.
 first_refresh = token["refresh_token"]
@@ -112,5 +117,6 @@ assert end.status_code in (302, 303) and end.headers["Location"].startswith(redi
 signed_out = browser.get(uri, allow_redirects=False, timeout=10)
 assert signed_out.headers["Location"].startswith("/login"), signed_out.headers.get("Location")
 
-print(json.dumps({"id_token": id_token.claims, "userinfo": userinfo, "alg": id_token.header["alg"], "checked": [
+print(json.dumps({"id_token": id_token.claims, "userinfo": userinfo, "alg": id_token.header["alg"],
+                  "workspaces": workspace_slugs, "checked": [
     "refresh-rotation", "introspection", "reuse-revokes-family", "revocation", "end-session"]}))
