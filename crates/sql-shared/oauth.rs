@@ -61,6 +61,50 @@ fn refresh_from_row(row: &DbRow) -> Result<RefreshToken, StoreError> {
     })
 }
 
+/// One kind of single-use secret: the statement that spends it, and the one
+/// that finds it already spent.
+struct SingleUse {
+    spend: &'static str,
+    spent: &'static str,
+}
+
+const CODES: SingleUse = SingleUse {
+    spend: "UPDATE authorization_codes SET used_at = $1 \
+            WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING *",
+    spent: "SELECT * FROM authorization_codes WHERE code_hash = $1 AND used_at IS NOT NULL",
+};
+
+const REFRESH_TOKENS: SingleUse = SingleUse {
+    spend: "UPDATE refresh_tokens SET used_at = $1 \
+            WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING *",
+    spent: "SELECT * FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
+};
+
+impl SqlStore {
+    /// Spends a single-use secret (codes, refresh tokens): the conditional
+    /// UPDATE moves `used_at` from NULL once, so of two racing requests one
+    /// wins. `Some((row, true))` if this call spent it, `Some((row, false))`
+    /// if it was spent before, `None` if unknown or expired.
+    async fn spend(
+        &self,
+        kind: &SingleUse,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<(DbRow, bool)>, StoreError> {
+        let spent = sqlx::query(kind.spend)
+            .bind(now.as_millis())
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        if let Some(row) = spent {
+            return Ok(Some((row, true)));
+        }
+        let before = sqlx::query(kind.spent).bind(hash.0.to_vec()).fetch_optional(&self.pool).await.map_err(db)?;
+        Ok(before.map(|row| (row, false)))
+    }
+}
+
 /// Revokes a grant inside the caller's transaction, and tells the feed.
 async fn revoke_in(tx: &mut Tx, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {
     let done = sqlx::query("INSERT INTO revoked_grants (grant_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -172,27 +216,9 @@ impl OAuthStore for SqlStore {
     }
 
     async fn use_authorization_code(&self, hash: &TokenHash, now: Timestamp) -> Result<CodeUse, StoreError> {
-        // The conditional UPDATE is the single-use gate: only one request
-        // can move used_at from NULL.
-        let spent = sqlx::query(
-            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING *",
-        )
-        .bind(now.as_millis())
-        .bind(hash.0.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        if let Some(row) = spent {
-            return Ok(CodeUse::Fresh(code_from_row(&row)?));
-        }
-        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = $1 AND used_at IS NOT NULL")
-            .bind(hash.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(match row {
-            Some(row) => CodeUse::Replayed(code_from_row(&row)?),
+        Ok(match self.spend(&CODES, hash, now).await? {
+            Some((row, true)) => CodeUse::Fresh(code_from_row(&row)?),
+            Some((row, false)) => CodeUse::Replayed(code_from_row(&row)?),
             None => CodeUse::Invalid,
         })
     }
@@ -216,25 +242,9 @@ impl OAuthStore for SqlStore {
     }
 
     async fn use_refresh_token(&self, hash: &TokenHash, now: Timestamp) -> Result<RefreshUse, StoreError> {
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING *",
-        )
-        .bind(now.as_millis())
-        .bind(hash.0.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        if let Some(row) = spent {
-            return Ok(RefreshUse::Fresh(refresh_from_row(&row)?));
-        }
-        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL")
-            .bind(hash.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(match row {
-            Some(row) => RefreshUse::Replayed(refresh_from_row(&row)?),
+        Ok(match self.spend(&REFRESH_TOKENS, hash, now).await? {
+            Some((row, true)) => RefreshUse::Fresh(refresh_from_row(&row)?),
+            Some((row, false)) => RefreshUse::Replayed(refresh_from_row(&row)?),
             None => RefreshUse::Invalid,
         })
     }

@@ -448,13 +448,8 @@ impl<'a> OAuthService<'a> {
             (None, Some(_)) => return Err(invalid("No PKCE challenge was sent with the authorization request.")),
             (None, None) => {}
         }
-        let account = self
-            .app
-            .accounts()
-            .by_id(record.account)
-            .await?
-            .filter(|a| a.status == AccountStatus::Active)
-            .ok_or_else(|| invalid("The account is no longer active."))?;
+        let account =
+            self.active_account(record.account).await?.ok_or_else(|| invalid("The account is no longer active."))?;
         let scopes = Scopes::parse(&record.scopes).unwrap_or_default();
         let person = PersonGrant {
             account: &account,
@@ -507,13 +502,7 @@ impl<'a> OAuthService<'a> {
         if self.grant_revoked(record.grant).await? {
             return Err(invalid());
         }
-        let account = self
-            .app
-            .accounts()
-            .by_id(record.account)
-            .await?
-            .filter(|a| a.status == AccountStatus::Active)
-            .ok_or_else(invalid)?;
+        let account = self.active_account(record.account).await?.ok_or_else(invalid)?;
         let person = PersonGrant { account: &account, grant: record.grant, auth_time: record.auth_time, nonce: None };
         tokens::issue(self, product, Some(person), &scopes).await
     }
@@ -538,6 +527,11 @@ impl<'a> OAuthService<'a> {
         tokens::issue(self, product, None, &scopes).await
     }
 
+    /// The account, if it exists and is active (tokens of others are dead).
+    async fn active_account(&self, id: guildhall_core::AccountId) -> Result<Option<Account>, AppError> {
+        Ok(self.app.accounts().by_id(id).await?.filter(|a| a.status == AccountStatus::Active))
+    }
+
     /// A live access token's claims, and its person unless it was issued to
     /// the product itself: ours, unexpired, its grant not revoked, and the
     /// person's account active.
@@ -551,7 +545,7 @@ impl<'a> OAuthService<'a> {
             return Ok(Some((claims, None)));
         }
         let Ok(id) = claims.sub.parse() else { return Ok(None) };
-        let account = self.app.accounts().by_id(id).await?.filter(|a| a.status == AccountStatus::Active);
+        let account = self.active_account(id).await?;
         Ok(account.map(|a| (claims, Some(a))))
     }
 

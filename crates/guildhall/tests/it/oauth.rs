@@ -48,24 +48,77 @@ async fn the_generated_master_key_is_readable_by_its_owner_only() {
 
 /// A first-party confidential product registered through the app, and a
 /// signed-in browser.
-async fn product_and_browser(app: &guildhall_testkit::TestApp, public: bool) -> (String, Option<String>, Browser) {
-    let (product, secret) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name: "Tracker",
-            redirect_uris: &[REDIRECT.to_owned()],
-            public,
-            first_party: true,
-            grant_types: &[],
-            scopes: &[],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+async fn product_and_browser(app: &guildhall_testkit::TestApp) -> (String, Option<String>, Browser) {
+    let (product, secret) = Reg::new("Tracker").register(app).await;
     let browser = app.signed_up("ada", "correct horse battery", true).await;
     (product.id.to_string(), secret.map(|s| s.expose().to_owned()), browser)
+}
+
+/// A product registration for the tests: first-party, confidential,
+/// redirecting to `REDIRECT`, with the default grants and scopes unless a
+/// method changes them.
+struct Reg {
+    name: String,
+    public: bool,
+    first_party: bool,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    scopes: Vec<String>,
+}
+
+impl Reg {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            public: false,
+            first_party: true,
+            redirect_uris: vec![REDIRECT.to_owned()],
+            grant_types: vec![],
+            scopes: vec![],
+        }
+    }
+
+    fn public(mut self) -> Self {
+        self.public = true;
+        self
+    }
+
+    fn third_party(mut self) -> Self {
+        self.first_party = false;
+        self
+    }
+
+    fn no_redirects(mut self) -> Self {
+        self.redirect_uris.clear();
+        self
+    }
+
+    fn grants(mut self, grants: &str) -> Self {
+        self.grant_types = grants.split(' ').map(str::to_owned).collect();
+        self
+    }
+
+    fn scopes(mut self, scopes: &str) -> Self {
+        self.scopes = scopes.split(' ').map(str::to_owned).collect();
+        self
+    }
+
+    async fn register(
+        self,
+        app: &guildhall_testkit::TestApp,
+    ) -> (guildhall_app::ports::Product, Option<guildhall_core::tokens::SecretToken>) {
+        let input = ProductInput {
+            name: &self.name,
+            redirect_uris: &self.redirect_uris,
+            public: self.public,
+            first_party: self.first_party,
+            grant_types: &self.grant_types,
+            scopes: &self.scopes,
+            homepage: None,
+            owner: None,
+        };
+        app.app.oauth().create_product(input).await.unwrap()
+    }
 }
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
@@ -100,7 +153,7 @@ on_both_backends!(the_code_flow_signs_a_person_into_a_product, the_code_flow_ref
 
 async fn the_code_flow_signs_a_person_into_a_product(b: Backend) {
     let app = spawn(b).await;
-    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let (client_id, secret, browser) = product_and_browser(&app).await;
     let secret = secret.unwrap();
     let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
     let res = browser.get(&authorize_path(&client_id, &pkce)).await;
@@ -145,7 +198,7 @@ async fn the_code_flow_signs_a_person_into_a_product(b: Backend) {
 
 async fn the_code_flow_refuses_what_it_must(b: Backend) {
     let app = spawn(b).await;
-    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let (client_id, secret, browser) = product_and_browser(&app).await;
     let secret = secret.unwrap();
     // An unregistered redirect URI is never redirected to.
     let res = browser.get(&authorize_path(&client_id, "").replace("%3A9%2Fcb", "%3A9%2Fevil")).await;
@@ -199,21 +252,7 @@ async fn the_code_flow_refuses_what_it_must(b: Backend) {
     assert_eq!(err["error"], "invalid_grant");
     // A public product must use PKCE.
     let (public_id, _, _) = {
-        let (p, s) = app
-            .app
-            .oauth()
-            .create_product(ProductInput {
-                name: "CLI",
-                redirect_uris: &[REDIRECT.to_owned()],
-                public: true,
-                first_party: true,
-                grant_types: &[],
-                scopes: &[],
-                homepage: None,
-                owner: None,
-            })
-            .await
-            .unwrap();
+        let (p, s) = Reg::new("CLI").public().register(&app).await;
         (p.id.to_string(), s, ())
     };
     let q = callback(&browser.get(&authorize_path(&public_id, "")).await);
@@ -237,21 +276,8 @@ async fn the_code_flow_refuses_what_it_must(b: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_signs_a_person_in() {
     let app = spawn(Backend::Sqlite).await;
-    let (product, secret) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name: "Tracker",
-            redirect_uris: &[REDIRECT.to_owned()],
-            public: false,
-            first_party: true,
-            grant_types: &[],
-            scopes: &["openid profile email offline_access workspaces:read".to_owned()],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+    let (product, secret) =
+        Reg::new("Tracker").scopes("openid profile email offline_access workspaces:read").register(&app).await;
     let (client_id, secret) = (product.id.to_string(), secret.map(|s| s.expose().to_owned()));
     app.signed_up("ada", "correct horse battery", true).await;
     let ada = app.api_as("ada", &["workspaces:admin"]).await;
@@ -277,21 +303,8 @@ async fn authlib_signs_a_person_in() {
 on_both_backends!(introspection_and_revocation_answer_only_the_tokens_owner);
 
 async fn machine(app: &guildhall_testkit::TestApp, name: &str) -> (String, String) {
-    let (p, s) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name,
-            redirect_uris: &[],
-            public: false,
-            first_party: true,
-            grant_types: &["client_credentials".to_owned()],
-            scopes: &["workspaces:read".to_owned()],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+    let (p, s) =
+        Reg::new(name).no_redirects().grants("client_credentials").scopes("workspaces:read").register(app).await;
     (p.id.to_string(), s.unwrap().expose().to_owned())
 }
 
@@ -332,7 +345,7 @@ async fn introspection_and_revocation_answer_only_the_tokens_owner(b: Backend) {
     assert_eq!(post_as(&app, &a, "/oauth2/introspect", &[("token", &token)]).await.1["active"], false);
     assert_eq!(post_as(&app, &a, "/oauth2/revoke", &[("token", "not-a-token")]).await.0, 200, "RFC 7009 §2.2");
     // A person's token: introspection names them; revocation ends userinfo.
-    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let (client_id, secret, browser) = product_and_browser(&app).await;
     let code = callback(&browser.get(&authorize_path(&client_id, "")).await)["code"].clone();
     let web = (client_id.clone(), secret.unwrap());
     let (_, t) = post_as(
@@ -373,7 +386,7 @@ on_both_backends!(a_product_signs_the_person_out_of_every_product);
 
 async fn a_product_signs_the_person_out_of_every_product(b: Backend) {
     let app = spawn(b).await;
-    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let (client_id, secret, browser) = product_and_browser(&app).await;
     let web = (client_id.clone(), secret.unwrap());
     let signed_in_code = |browser: Browser| {
         let path = authorize_path(&client_id, "");
@@ -434,7 +447,7 @@ on_both_backends!(refresh_tokens_rotate_and_a_reused_one_revokes_its_family);
 
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family(b: Backend) {
     let app = spawn(b).await;
-    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let (client_id, secret, browser) = product_and_browser(&app).await;
     let web = (client_id.clone(), secret.unwrap());
     let other = machine(&app, "Other").await;
     let start = |scope: &'static str| {
@@ -494,21 +507,11 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family(b: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_products_token_reads_the_persons_workspaces_and_nothing_more() {
     let app = spawn(Backend::Sqlite).await;
-    let (product, secret) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name: "Dashboard",
-            redirect_uris: &[REDIRECT.to_owned()],
-            public: false,
-            first_party: true,
-            grant_types: &["authorization_code".to_owned(), "client_credentials".to_owned()],
-            scopes: &["openid".to_owned(), "workspaces:read".to_owned()],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+    let (product, secret) = Reg::new("Dashboard")
+        .grants("authorization_code client_credentials")
+        .scopes("openid workspaces:read")
+        .register(&app)
+        .await;
     let web = (product.id.to_string(), secret.unwrap().expose().to_owned());
     let browser = app.signed_up("ada", "correct horse battery", true).await;
     let ada = app.api_as("ada", &["workspaces:admin"]).await;
@@ -646,21 +649,7 @@ on_both_backends!(a_third_party_product_asks_for_consent_once_and_loses_it_when_
 
 async fn a_third_party_product_asks_for_consent_once_and_loses_it_when_withdrawn(b: Backend) {
     let app = spawn(b).await;
-    let (product, secret) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name: "Gantt Charts Inc",
-            redirect_uris: &[REDIRECT.to_owned()],
-            public: false,
-            first_party: false,
-            grant_types: &[],
-            scopes: &[],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+    let (product, secret) = Reg::new("Gantt Charts Inc").third_party().register(&app).await;
     let web = (product.id.to_string(), secret.unwrap().expose().to_owned());
     let browser = app.signed_up("ada", "correct horse battery", true).await;
     let path = |scope: &str| authorize_path(&web.0, "").replace("openid+profile+email", scope);
@@ -715,21 +704,7 @@ async fn a_third_party_product_asks_for_consent_once_and_loses_it_when_withdrawn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_groups_claim_lists_the_persons_groups() {
     let app = spawn(Backend::Sqlite).await;
-    let (product, secret) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name: "Wiki",
-            redirect_uris: &[REDIRECT.to_owned()],
-            public: false,
-            first_party: true,
-            grant_types: &[],
-            scopes: &["openid".to_owned(), "groups".to_owned()],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+    let (product, secret) = Reg::new("Wiki").scopes("openid groups").register(&app).await;
     let web = (product.id.to_string(), secret.unwrap().expose().to_owned());
     let browser = app.signed_up("ada", "correct horse battery", true).await;
     let ada = app.api_as("ada", &["workspaces:admin"]).await;
@@ -855,7 +830,7 @@ on_both_backends!(max_age_login_hint_prompt_consent_and_code_limits_are_honoured
 
 async fn max_age_login_hint_prompt_consent_and_code_limits_are_honoured(b: Backend) {
     let app = spawn(b).await;
-    let (client_id, secret, browser) = product_and_browser(&app, false).await;
+    let (client_id, secret, browser) = product_and_browser(&app).await;
     let web = (client_id.clone(), secret.unwrap());
     let minutes = |n: u64| std::time::Duration::from_secs(60 * n);
     // max_age: a sign-in older than it sends the person to sign in again.
@@ -894,22 +869,8 @@ async fn max_age_login_hint_prompt_consent_and_code_limits_are_honoured(b: Backe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_sign_in_serves_every_product_until_sign_out() {
     let app = spawn(Backend::Sqlite).await;
-    let (first, _, browser) = product_and_browser(&app, false).await;
-    let (second, _) = app
-        .app
-        .oauth()
-        .create_product(ProductInput {
-            name: "Wiki",
-            redirect_uris: &[REDIRECT.to_owned()],
-            public: false,
-            first_party: true,
-            grant_types: &[],
-            scopes: &[],
-            homepage: None,
-            owner: None,
-        })
-        .await
-        .unwrap();
+    let (first, _, browser) = product_and_browser(&app).await;
+    let (second, _) = Reg::new("Wiki").register(&app).await;
     let second = second.id.to_string();
     for product in [&first, &second] {
         let q = callback(&browser.get(&authorize_path(product, "")).await);
