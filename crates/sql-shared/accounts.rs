@@ -18,7 +18,7 @@ macro_rules! account_cols {
          a.username AS a_username, a.display_name AS a_display_name, \
          a.password_hash AS a_password_hash, a.status AS a_status, \
          a.is_operator AS a_is_operator, a.must_change_password AS a_must_change_password, \
-         a.created_at AS a_created_at, a.updated_at AS a_updated_at"
+         a.managed_by AS a_managed_by, a.created_at AS a_created_at, a.updated_at AS a_updated_at"
     };
 }
 pub(crate) use account_cols;
@@ -36,13 +36,14 @@ pub(crate) fn account_from_row(row: &<crate::Db as sqlx::Database>::Row) -> Resu
         is_operator: row.try_get("a_is_operator").map_err(db)?,
         must_change_password: row.try_get("a_must_change_password").map_err(db)?,
         has_password: password_hash.is_some(),
+        managed_by: row.try_get::<Option<Uuid>, _>("a_managed_by").map_err(db)?.map(guildhall_core::OrgId::from_uuid),
         created_at: Timestamp::from_millis(row.try_get("a_created_at").map_err(db)?),
         updated_at: Timestamp::from_millis(row.try_get("a_updated_at").map_err(db)?),
     };
     Ok(AccountWithHash { account, password_hash })
 }
 
-async fn account_in<'c, E>(exec: E, id: Uuid) -> Result<Option<Account>, StoreError>
+pub(crate) async fn account_in<'c, E>(exec: E, id: Uuid) -> Result<Option<Account>, StoreError>
 where
     E: sqlx::Executor<'c, Database = crate::Db>,
 {
@@ -80,6 +81,17 @@ impl AccountStore for SqlStore {
         if let Some(t) = token {
             insert_token(&mut tx, new.id.0, t, now).await?;
         }
+        // An address on a domain an organization verified is managed from
+        // the start.
+        sqlx::query(
+            "UPDATE accounts SET managed_by = \
+             (SELECT org_id FROM org_domains WHERE domain = $1 AND verified_at IS NOT NULL) WHERE id = $2",
+        )
+        .bind(new.email.domain())
+        .bind(new.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         let account = account_in(&mut *tx, new.id.0).await?.ok_or_else(|| corrupt("new account"))?;
         tx.commit().await.map_err(db)?;
         Ok(account)

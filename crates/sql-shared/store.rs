@@ -44,7 +44,15 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
         && d.is_unique_violation()
     {
         let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
-        for (needle, field) in [("email_normalized", "email"), ("username", "username"), ("slug", "slug")] {
+        let needles = [
+            ("email_normalized", "email"),
+            ("username", "username"),
+            ("slug", "slug"),
+            // The partial unique index on verified domains (SQLite names the
+            // column, PostgreSQL the index).
+            ("org_domains", "domain_taken"),
+        ];
+        for (needle, field) in needles {
             if text.contains(needle) {
                 return StoreError::Conflict(field);
             }

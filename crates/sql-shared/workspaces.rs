@@ -630,7 +630,7 @@ pub(crate) async fn insert_audit(tx: &mut Tx, a: &Audit) -> Result<(), StoreErro
     }
 }
 
-fn audit_from_row(row: &DbRow) -> Result<(i64, Audit), StoreError> {
+pub(crate) fn audit_from_row(row: &DbRow) -> Result<(i64, Audit), StoreError> {
     Ok((
         row.try_get("id").map_err(db)?,
         Audit {

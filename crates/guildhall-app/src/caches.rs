@@ -307,6 +307,7 @@ mod tests {
             is_operator: false,
             must_change_password: false,
             has_password: true,
+            managed_by: None,
             created_at: t0,
             updated_at: t0,
         };

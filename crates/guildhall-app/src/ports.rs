@@ -7,6 +7,7 @@ mod accounts;
 mod changes;
 mod invitations;
 mod oauth;
+mod orgs;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -16,6 +17,7 @@ pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpo
 pub use changes::{Change, ChangeStore};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
+pub use orgs::{NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};
@@ -51,6 +53,7 @@ pub trait Store:
     + AccessTokenStore
     + ChangeStore
     + OAuthStore
+    + OrgStore
     + Send
     + Sync
 {

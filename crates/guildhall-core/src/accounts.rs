@@ -49,6 +49,9 @@ pub struct Account {
     /// Set for the operator's first account: its printed password is one-time.
     pub must_change_password: bool,
     pub has_password: bool,
+    /// The organization that manages the account (its email domain is one
+    /// the organization verified), if any.
+    pub managed_by: Option<crate::OrgId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -70,3 +70,7 @@ id_type!(
     /// together.
     GrantId
 );
+id_type!(
+    /// The identifier of an organization.
+    OrgId
+);

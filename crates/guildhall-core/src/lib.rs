@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod ids;
 pub mod oauth;
+pub mod orgs;
 pub mod problem;
 pub mod return_to;
 pub mod scopes;
@@ -17,6 +18,6 @@ pub mod tokens;
 pub mod workspaces;
 
 pub use ids::{
-    AccessTokenId, AccountId, GrantId, GroupId, InvitationId, ProductId, RepositoryId, SessionId, WorkspaceId,
+    AccessTokenId, AccountId, GrantId, GroupId, InvitationId, OrgId, ProductId, RepositoryId, SessionId, WorkspaceId,
 };
 pub use time::Timestamp;

@@ -10,6 +10,9 @@ pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
     "SELECT hits, window_start, locked_until FROM throttles WHERE key = $1 FOR UPDATE";
 
 /// Locks the group row, so concurrent member removals serialise.
+/// Locks the org row, so concurrent admin removals serialise.
+pub(crate) const LOCK_ORG: &str = "SELECT slug FROM orgs WHERE id = $1 FOR UPDATE";
+
 pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1 FOR UPDATE";
 
 pub(crate) async fn begin_write(

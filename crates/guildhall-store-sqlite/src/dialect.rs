@@ -14,6 +14,9 @@ pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
 /// Write transactions take the write lock up front, so two writers queue on
 /// `busy_timeout` instead of failing on a lock upgrade.
 /// The write transaction already holds SQLite's lock; no row lock needed.
+/// Locks the org row, so concurrent admin removals serialise.
+pub(crate) const LOCK_ORG: &str = "SELECT slug FROM orgs WHERE id = $1";
+
 pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1";
 
 pub(crate) async fn begin_write(

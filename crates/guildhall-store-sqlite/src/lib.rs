@@ -15,6 +15,8 @@ mod dialect;
 mod invitations;
 #[path = "../../sql-shared/oauth.rs"]
 mod oauth;
+#[path = "../../sql-shared/orgs.rs"]
+mod orgs;
 #[path = "../../sql-shared/sessions.rs"]
 mod sessions;
 #[path = "../../sql-shared/store.rs"]

@@ -11,7 +11,9 @@ use guildhall_core::{AccountId, SessionId, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod orgs;
 mod workspaces;
+pub use orgs::*;
 pub use workspaces::*;
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
@@ -46,7 +48,9 @@ macro_rules! store_conformance {
             access_tokens_work_until_revoked_or_expired,
             an_authorization_code_is_spent_once_and_a_replay_is_told_apart,
             a_refresh_token_is_spent_once_and_a_reuse_is_told_apart,
-            signing_keys_are_listed_newest_first);
+            signing_keys_are_listed_newest_first,
+            an_org_keeps_its_last_admin_and_its_slug,
+            verifying_a_domain_manages_exactly_its_accounts_and_removing_it_frees_them);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

@@ -98,6 +98,7 @@ mod tests {
             is_operator: false,
             must_change_password: false,
             has_password: true,
+            managed_by: None,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
         }

@@ -1,0 +1,79 @@
+//! Organizations, their admins and domains, and the accounts they manage.
+
+use super::{Audit, StoreError};
+use async_trait::async_trait;
+use guildhall_core::accounts::Account;
+use guildhall_core::orgs::DomainName;
+use guildhall_core::workspaces::Slug;
+use guildhall_core::{AccountId, OrgId, Timestamp};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub slug: Slug,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+pub struct NewOrg {
+    pub id: OrgId,
+    pub slug: Slug,
+    pub name: String,
+    /// Becomes the first admin.
+    pub creator: AccountId,
+    pub now: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgDomain {
+    pub domain: DomainName,
+    /// Published as `guildhall-verification=<token>` in a TXT record.
+    pub token: String,
+    pub verified_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// Every org write appends a row to the org's audit log (the `workspace`
+/// field of `Audit` is not used here).
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// `Conflict("slug")` when taken.
+    async fn create_org(&self, new: &NewOrg, audit: &Audit) -> Result<Org, StoreError>;
+    async fn org_by_slug(&self, slug: &Slug) -> Result<Option<Org>, StoreError>;
+    async fn update_org(&self, org: &Org, audit: &Audit) -> Result<(), StoreError>;
+    /// The orgs the account administers, by slug.
+    async fn orgs_of_admin(&self, account: AccountId) -> Result<Vec<Org>, StoreError>;
+    async fn is_org_admin(&self, org: OrgId, account: AccountId) -> Result<bool, StoreError>;
+    async fn org_admins(&self, org: OrgId) -> Result<Vec<Account>, StoreError>;
+    /// Adds or removes an admin; false when nothing changed.
+    /// `Conflict("last_admin")` rather than leave the org without one.
+    async fn set_org_admin(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        admin: bool,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
+
+    /// `Conflict("domain")` when the org already claims it.
+    async fn add_domain(&self, org: OrgId, domain: &OrgDomain, audit: &Audit) -> Result<(), StoreError>;
+    async fn org_domains(&self, org: OrgId) -> Result<Vec<OrgDomain>, StoreError>;
+    /// Marks the domain verified and makes every account on it managed by
+    /// the org, in one transaction; returns the accounts newly managed.
+    /// `Conflict("domain_taken")` when another org verified it first; `None`
+    /// when the org does not claim the domain.
+    async fn verify_domain(
+        &self,
+        org: OrgId,
+        domain: &DomainName,
+        now: Timestamp,
+        audit: &Audit,
+    ) -> Result<Option<Vec<Account>>, StoreError>;
+    /// Forgets the domain; the accounts on it the org managed become
+    /// personal again. False when the org did not claim it.
+    async fn remove_domain(&self, org: OrgId, domain: &DomainName, audit: &Audit) -> Result<bool, StoreError>;
+    async fn managed_accounts(&self, org: OrgId) -> Result<Vec<Account>, StoreError>;
+    /// Newest first, before the given entry id.
+    async fn org_audit_log(&self, org: OrgId, before: Option<i64>, limit: u32)
+    -> Result<Vec<(i64, Audit)>, StoreError>;
+}

@@ -1,0 +1,310 @@
+//! `OrgStore` on SQL.
+
+use crate::accounts::{account_cols, account_from_row};
+use crate::changes::record_change;
+use crate::store::{SqlStore, Tx, corrupt, db};
+use crate::workspaces::audit_from_row;
+use guildhall_app::ports::{Audit, Change, NewOrg, Org, OrgDomain, OrgStore, StoreError};
+use guildhall_core::accounts::Account;
+use guildhall_core::orgs::DomainName;
+use guildhall_core::workspaces::Slug;
+use guildhall_core::{AccountId, OrgId, Timestamp};
+use sqlx::Row;
+use uuid::Uuid;
+
+type DbRow = <crate::Db as sqlx::Database>::Row;
+
+fn org_from_row(row: &DbRow) -> Result<Org, StoreError> {
+    Ok(Org {
+        id: OrgId::from_uuid(row.try_get("id").map_err(db)?),
+        slug: Slug::parse(&row.try_get::<String, _>("slug").map_err(db)?).map_err(|_| corrupt("org slug"))?,
+        name: row.try_get("name").map_err(db)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
+    })
+}
+
+fn domain_from_row(row: &DbRow) -> Result<OrgDomain, StoreError> {
+    Ok(OrgDomain {
+        domain: DomainName::parse(&row.try_get::<String, _>("domain").map_err(db)?).map_err(|_| corrupt("domain"))?,
+        token: row.try_get("token").map_err(db)?,
+        verified_at: row.try_get::<Option<i64>, _>("verified_at").map_err(db)?.map(Timestamp::from_millis),
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
+    })
+}
+
+/// Appends a row to the org's audit log inside the caller's transaction.
+async fn insert_org_audit(tx: &mut Tx, org: OrgId, a: &Audit) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO org_audit_log (org_id, actor_id, actor, action, target, detail, ip, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org.0)
+    .bind(a.actor.map(|a| a.0))
+    .bind(&a.actor_label)
+    .bind(&a.action)
+    .bind(&a.target)
+    .bind(a.detail.as_deref())
+    .bind(a.ip.as_deref())
+    .bind(a.at.as_millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Sets `managed_by` on the accounts of a domain (`to` = the org) or clears
+/// it (`to` = None, only where `from` managed them); returns their ids, and
+/// tells the change feed (cached accounts carry `managed_by`). Addresses
+/// match the domain exactly, not its subdomains.
+async fn remanage(
+    tx: &mut Tx,
+    domain: &DomainName,
+    from: Option<OrgId>,
+    to: Option<OrgId>,
+) -> Result<Vec<Uuid>, StoreError> {
+    let (sql, org) = match (from, to) {
+        (None, Some(org)) => (
+            "UPDATE accounts SET managed_by = $1 \
+             WHERE email_normalized LIKE '%@' || $2 AND managed_by IS NULL RETURNING id",
+            org,
+        ),
+        (Some(org), None) => (
+            "UPDATE accounts SET managed_by = NULL \
+             WHERE managed_by = $1 AND email_normalized LIKE '%@' || $2 RETURNING id",
+            org,
+        ),
+        _ => return Ok(Vec::new()),
+    };
+    let ids: Vec<Uuid> =
+        sqlx::query_scalar(sql).bind(org.0).bind(domain.as_str()).fetch_all(&mut **tx).await.map_err(db)?;
+    for id in &ids {
+        record_change(tx, Change::Account(AccountId::from_uuid(*id))).await?;
+    }
+    Ok(ids)
+}
+
+#[async_trait::async_trait]
+impl OrgStore for SqlStore {
+    async fn create_org(&self, new: &NewOrg, audit: &Audit) -> Result<Org, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(new.id.0)
+            .bind(new.slug.as_str())
+            .bind(&new.name)
+            .bind(new.now.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO org_admins (org_id, account_id) VALUES ($1, $2)")
+            .bind(new.id.0)
+            .bind(new.creator.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_org_audit(&mut tx, new.id, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Org { id: new.id, slug: new.slug.clone(), name: new.name.clone(), created_at: new.now })
+    }
+
+    async fn org_by_slug(&self, slug: &Slug) -> Result<Option<Org>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM orgs WHERE slug = $1").bind(slug.as_str()).fetch_optional(&self.pool).await;
+        row.map_err(db)?.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn update_org(&self, org: &Org, audit: &Audit) -> Result<(), StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+            .bind(&org.name)
+            .bind(org.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_org_audit(&mut tx, org.id, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn orgs_of_admin(&self, account: AccountId) -> Result<Vec<Org>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.* FROM orgs o JOIN org_admins a ON a.org_id = o.id WHERE a.account_id = $1 ORDER BY o.slug",
+        )
+        .bind(account.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(org_from_row).collect()
+    }
+
+    async fn is_org_admin(&self, org: OrgId, account: AccountId) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM org_admins WHERE org_id = $1 AND account_id = $2")
+            .bind(org.0)
+            .bind(account.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    async fn org_admins(&self, org: OrgId) -> Result<Vec<Account>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            account_cols!(),
+            " FROM accounts a JOIN org_admins m ON m.account_id = a.id WHERE m.org_id = $1 ORDER BY a.username"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+    }
+
+    async fn set_org_admin(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        admin: bool,
+        audit: &Audit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query(crate::dialect::LOCK_ORG).bind(org.0).fetch_optional(&mut *tx).await.map_err(db)?;
+        let changed = if admin {
+            sqlx::query("INSERT INTO org_admins (org_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(org.0)
+                .bind(account.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected()
+        } else {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM org_admins WHERE org_id = $1")
+                .bind(org.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            let done = sqlx::query("DELETE FROM org_admins WHERE org_id = $1 AND account_id = $2")
+                .bind(org.0)
+                .bind(account.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+            if done > 0 && n <= 1 {
+                return Err(StoreError::Conflict("last_admin"));
+            }
+            done
+        };
+        if changed == 0 {
+            return Ok(false);
+        }
+        insert_org_audit(&mut tx, org, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn add_domain(&self, org: OrgId, d: &OrgDomain, audit: &Audit) -> Result<(), StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let inserted = sqlx::query(
+            "INSERT INTO org_domains (org_id, domain, token, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(org.0)
+        .bind(d.domain.as_str())
+        .bind(&d.token)
+        .bind(d.created_at.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict("domain"));
+        }
+        insert_org_audit(&mut tx, org, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn org_domains(&self, org: OrgId) -> Result<Vec<OrgDomain>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM org_domains WHERE org_id = $1 ORDER BY domain")
+            .bind(org.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(domain_from_row).collect()
+    }
+
+    async fn verify_domain(
+        &self,
+        org: OrgId,
+        domain: &DomainName,
+        now: Timestamp,
+        audit: &Audit,
+    ) -> Result<Option<Vec<Account>>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let marked = sqlx::query(
+            "UPDATE org_domains SET verified_at = COALESCE(verified_at, $1) WHERE org_id = $2 AND domain = $3",
+        )
+        .bind(now.as_millis())
+        .bind(org.0)
+        .bind(domain.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if marked.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let ids = remanage(&mut tx, domain, None, Some(org)).await?;
+        let mut accounts = Vec::with_capacity(ids.len());
+        for id in ids {
+            accounts.extend(crate::accounts::account_in(&mut *tx, id).await?);
+        }
+        insert_org_audit(&mut tx, org, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(accounts))
+    }
+
+    async fn remove_domain(&self, org: OrgId, domain: &DomainName, audit: &Audit) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let done = sqlx::query("DELETE FROM org_domains WHERE org_id = $1 AND domain = $2")
+            .bind(org.0)
+            .bind(domain.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        remanage(&mut tx, domain, Some(org), None).await?;
+        insert_org_audit(&mut tx, org, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn managed_accounts(&self, org: OrgId) -> Result<Vec<Account>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            account_cols!(),
+            " FROM accounts a WHERE a.managed_by = $1 ORDER BY a.username"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+    }
+
+    async fn org_audit_log(
+        &self,
+        org: OrgId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Audit)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, NULL AS workspace_id, actor_id, actor, action, target, detail, ip, at FROM org_audit_log \
+             WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(org.0)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(audit_from_row).collect()
+    }
+}
