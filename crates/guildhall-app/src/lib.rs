@@ -11,6 +11,7 @@ pub mod error;
 pub mod invitations;
 mod mails;
 pub mod oauth;
+pub mod orgs;
 pub mod passwords;
 pub mod ports;
 pub mod sessions;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 pub struct Deps {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
+    pub dns: Arc<dyn ports::Dns>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn SecretRng>,
     pub settings: AppSettings,
@@ -89,6 +91,10 @@ impl App {
 
     pub fn oauth(&self) -> oauth::OAuthService<'_> {
         oauth::OAuthService::new(self)
+    }
+
+    pub fn orgs(&self) -> orgs::OrgService<'_> {
+        orgs::OrgService::new(self)
     }
 
     pub fn tokens(&self) -> tokens::TokenService<'_> {

@@ -75,3 +75,15 @@ pub fn invitation(
         ),
     }
 }
+
+pub fn now_managed(base: &str, account: &Account, org: &str, domain: &str) -> OutgoingMail {
+    to(
+        account,
+        "Your account is now managed by your organization",
+        format!(
+            "Hello {name},\n\n{org} verified that it owns {domain}, the domain of your email address. Your Guildhall account ({username}) is now managed by {org}: its administrators can see it, change its display name, deactivate it and sign it out. Your password and sign-in stay yours.\n\nYour account: {base}/account\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+        ),
+    )
+}

@@ -108,3 +108,15 @@ pub struct MailError(pub String);
 pub trait Mailer: Send + Sync {
     async fn send(&self, mail: OutgoingMail) -> Result<(), MailError>;
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup failed: {0}")]
+pub struct DnsError(pub String);
+
+/// DNS lookups (domain verification). A name that does not exist, or has no
+/// such records, is `Ok(vec![])`; `Err` is for a lookup that could not be made.
+#[async_trait]
+pub trait Dns: Send + Sync {
+    /// The TXT strings at `name`, each record's strings joined.
+    async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
+}

@@ -10,16 +10,34 @@ pub enum Scope {
     WorkspacesWrite,
     #[serde(rename = "workspaces:admin")]
     WorkspacesAdmin,
+    #[serde(rename = "orgs:read")]
+    OrgsRead,
+    #[serde(rename = "orgs:admin")]
+    OrgsAdmin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Self::WorkspacesRead, Self::WorkspacesWrite, Self::WorkspacesAdmin];
+    pub const ALL: [Scope; 5] =
+        [Self::WorkspacesRead, Self::WorkspacesWrite, Self::WorkspacesAdmin, Self::OrgsRead, Self::OrgsAdmin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WorkspacesRead => "workspaces:read",
             Self::WorkspacesWrite => "workspaces:write",
             Self::WorkspacesAdmin => "workspaces:admin",
+            Self::OrgsRead => "orgs:read",
+            Self::OrgsAdmin => "orgs:admin",
+        }
+    }
+
+    /// (area, level): scopes compare only within an area.
+    fn rank(self) -> (u8, u8) {
+        match self {
+            Self::WorkspacesRead => (0, 0),
+            Self::WorkspacesWrite => (0, 1),
+            Self::WorkspacesAdmin => (0, 2),
+            Self::OrgsRead => (1, 0),
+            Self::OrgsAdmin => (1, 2),
         }
     }
 
@@ -29,7 +47,8 @@ impl Scope {
 
     /// Whether holding `self` allows what `needed` allows.
     pub fn covers(self, needed: Scope) -> bool {
-        self >= needed
+        let ((area, level), (needed_area, needed_level)) = (self.rank(), needed.rank());
+        area == needed_area && level >= needed_level
     }
 }
 
@@ -57,7 +76,13 @@ mod tests {
     fn admin_implies_write_implies_read() {
         let admin = Grant::Token(vec![Scope::WorkspacesAdmin]);
         let read = Grant::Token(vec![Scope::WorkspacesRead]);
-        assert!(Scope::ALL.iter().all(|s| admin.allows(*s)));
+        let workspaces = [Scope::WorkspacesRead, Scope::WorkspacesWrite, Scope::WorkspacesAdmin];
+        assert!(workspaces.iter().all(|s| admin.allows(*s)));
+        assert!(!admin.allows(Scope::OrgsRead), "a workspace scope reached orgs");
+        let orgs = Grant::Token(vec![Scope::OrgsAdmin]);
+        assert!(orgs.allows(Scope::OrgsRead) && orgs.allows(Scope::OrgsAdmin));
+        assert!(!orgs.allows(Scope::WorkspacesRead), "an org scope reached workspaces");
+        assert!(!Grant::Token(vec![Scope::OrgsRead]).allows(Scope::OrgsAdmin));
         assert!(read.allows(Scope::WorkspacesRead));
         assert!(!read.allows(Scope::WorkspacesWrite));
         assert!(!Grant::Token(vec![]).allows(Scope::WorkspacesRead));

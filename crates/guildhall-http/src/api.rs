@@ -6,6 +6,7 @@ mod groups;
 mod invitations;
 mod json;
 mod members;
+mod orgs;
 mod repositories;
 mod tokens;
 mod workspaces;
@@ -31,6 +32,7 @@ pub fn router() -> Router<HttpState> {
         .merge(repositories::router())
         .merge(members::router())
         .merge(invitations::router())
+        .merge(orgs::router())
         .split_for_parts();
     describe(&mut doc);
     let doc = Arc::new(doc);

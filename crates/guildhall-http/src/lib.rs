@@ -17,11 +17,19 @@ mod session;
 /// The `{ws}` path parameter that names a workspace; without one the
 /// workspace does not exist for this request (404).
 pub(crate) async fn workspace_slug(parts: &mut axum::http::request::Parts) -> Result<String, guildhall_app::AppError> {
+    path_param(parts, "ws").await
+}
+
+/// One named path parameter (`NotFound` when missing).
+pub(crate) async fn path_param(
+    parts: &mut axum::http::request::Parts,
+    name: &str,
+) -> Result<String, guildhall_app::AppError> {
     use axum::extract::{FromRequestParts, Path};
     let Path(mut params) = Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, &())
         .await
         .map_err(|_| guildhall_app::AppError::NotFound)?;
-    params.remove("ws").ok_or(guildhall_app::AppError::NotFound)
+    params.remove(name).ok_or(guildhall_app::AppError::NotFound)
 }
 
 pub use metrics::Metrics;

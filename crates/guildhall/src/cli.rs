@@ -54,6 +54,9 @@ pub enum Command {
         /// SMTP server for outgoing mail (`smtp://host:port`).
         #[arg(long, value_name = "URL")]
         smtp_url: Option<String>,
+        /// The DNS server that domain verification asks (default: the system's).
+        #[arg(long, value_name = "IP:PORT")]
+        dns_resolver: Option<SocketAddr>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -110,7 +113,7 @@ pub enum TokenCmd {
     Create {
         #[arg(long)]
         username: String,
-        /// A scope: workspaces:read, workspaces:write or workspaces:admin (repeatable).
+        /// A scope: workspaces:read, workspaces:write, workspaces:admin, orgs:read or orgs:admin (repeatable).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// A name to recognise the token by.
@@ -152,8 +155,9 @@ impl Cli {
             database_url: self.global.database_url.clone().map(Secret),
             ..Default::default()
         };
-        if let Command::Serve { listen, public_url, smtp_url } = &self.command {
+        if let Command::Serve { listen, public_url, smtp_url, dns_resolver } = &self.command {
             o.listen = *listen;
+            o.dns_resolver = *dns_resolver;
             o.public_url.clone_from(public_url);
             o.smtp_url = smtp_url.clone().map(Secret);
         }

@@ -5,6 +5,7 @@
 //! This crate may depend on everything; nothing depends on it but the test kit.
 
 pub mod cli;
+pub mod dns;
 pub mod mail;
 pub mod settings;
 pub mod startup;

@@ -73,6 +73,9 @@ pub struct Settings {
     /// How often, in milliseconds, the change feed is read (ADR 0006): the
     /// longest a change made by another node or the CLI goes unseen here.
     pub follow_interval_ms: u64,
+    /// The DNS server (IP:PORT) that domain verification asks; default the
+    /// system's resolver.
+    pub dns_resolver: Option<SocketAddr>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy).
     pub trust_forwarded_for: bool,
     /// `text` or `json` logs.
@@ -97,6 +100,7 @@ impl Default for Settings {
             password_min_length: 8,
             session_hours: 14 * 24,
             follow_interval_ms: 100,
+            dns_resolver: None,
             trust_forwarded_for: false,
             log_format: "text".to_owned(),
         }
@@ -112,6 +116,7 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub database_url: Option<Secret>,
     pub smtp_url: Option<Secret>,
+    pub dns_resolver: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -143,6 +148,9 @@ impl Settings {
         }
         if let Some(v) = &o.smtp_url {
             s.smtp_url = Some(v.clone());
+        }
+        if let Some(v) = o.dns_resolver {
+            s.dns_resolver = Some(v);
         }
         if let Some(f) = s.database_url_file.take() {
             s.database_url.get_or_insert(Secret(read_secret(&f)?));

@@ -15,6 +15,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use guildhall_app::AppError;
+use guildhall_app::orgs::OrgAdminOf;
 use guildhall_app::workspaces::{Actor, AdminOf, MemberOf};
 use guildhall_core::accounts::Account;
 use guildhall_core::problem::Problem;
@@ -140,5 +141,33 @@ where
         let admin = member.admin()?;
         caller.require(Scope::WorkspacesAdmin)?;
         Ok(Self(admin))
+    }
+}
+
+/// An admin of the `{org}` organization, with a token allowing `orgs:read`
+/// (and `orgs:admin` for changes: `OrgAdmin::require_admin_scope`). Anyone
+/// else gets 404: orgs do not reveal themselves.
+pub struct OrgAdmin(pub OrgAdminOf, pub ApiCaller);
+
+impl OrgAdmin {
+    pub fn require_admin_scope(&self) -> Result<(), ApiError> {
+        self.1.require(Scope::OrgsAdmin)
+    }
+}
+
+impl<S> FromRequestParts<S> for OrgAdmin
+where
+    HttpState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = ApiCaller::from_request_parts(parts, state).await?;
+        let slug = crate::path_param(parts, "org").await?;
+        let http = HttpState::from_ref(state);
+        let admin = http.app.orgs().open(caller.actor(), &slug).await?;
+        caller.require(Scope::OrgsRead)?;
+        Ok(Self(admin, caller))
     }
 }

@@ -11,6 +11,7 @@ mod invitations;
 mod login;
 mod oauth;
 mod ops;
+mod orgs;
 mod password;
 mod signup;
 mod smtp;

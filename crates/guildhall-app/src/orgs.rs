@@ -1,0 +1,200 @@
+//! Organization use cases. As for workspaces, authorization lives in a type:
+//! an `OrgAdminOf` is only handed out to the org's admins (everyone else gets
+//! `NotFound`: orgs do not reveal themselves), and every org method demands
+//! one.
+
+use crate::App;
+use crate::error::{AppError, FieldErrors};
+use crate::ports::{Audit, NewOrg, Org, OrgDomain, StoreError};
+use crate::workspaces::{Actor, parse_name};
+use guildhall_core::OrgId;
+use guildhall_core::accounts::Account;
+use guildhall_core::orgs::{DomainName, has_verification_record, verification_record};
+use guildhall_core::workspaces::Slug;
+
+/// Proof that the actor administers the org.
+#[derive(Clone, Debug)]
+pub struct OrgAdminOf {
+    pub org: Org,
+    pub actor: Actor,
+}
+
+/// A domain as the org admin sees it: with the record to publish.
+#[derive(Clone, Debug)]
+pub struct DomainView {
+    pub domain: OrgDomain,
+    pub record: String,
+}
+
+impl From<OrgDomain> for DomainView {
+    fn from(domain: OrgDomain) -> Self {
+        let record = verification_record(&domain.token);
+        Self { domain, record }
+    }
+}
+
+pub struct OrgService<'a> {
+    app: &'a App,
+}
+
+fn conflict(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict("slug") => AppError::invalid("slug", "That organization slug is taken."),
+        StoreError::Conflict("last_admin") => {
+            AppError::Conflict("An organization must keep at least one administrator.".into())
+        }
+        StoreError::Conflict("domain") => AppError::invalid("domain", "The organization already claims this domain."),
+        StoreError::Conflict("domain_taken") => {
+            AppError::Conflict("Another organization has already verified this domain.".into())
+        }
+        e => e.into(),
+    }
+}
+
+impl<'a> OrgService<'a> {
+    pub(crate) fn new(app: &'a App) -> Self {
+        Self { app }
+    }
+
+    fn audit(&self, actor: &Actor, action: &str, target: String) -> Audit {
+        Audit {
+            workspace: None,
+            actor: Some(actor.account.id),
+            actor_label: actor.account.username.to_string(),
+            action: action.to_owned(),
+            target,
+            detail: None,
+            ip: actor.ip.clone(),
+            at: self.app.now(),
+        }
+    }
+
+    /// Creates an org; its creator is its first admin.
+    pub async fn create(&self, actor: &Actor, slug: &str, name: &str) -> Result<Org, AppError> {
+        let mut errors = FieldErrors::default();
+        let slug = Slug::parse(slug.trim()).map_err(|e| errors.add("slug", e)).ok();
+        let name = parse_name("name", name, &mut errors);
+        errors.into_result()?;
+        let (Some(slug), Some(name)) = (slug, name) else { return Err(AppError::invalid("slug", "Enter a slug.")) };
+        let new = NewOrg {
+            id: OrgId::from_uuid(self.app.new_uuid()),
+            slug,
+            name,
+            creator: actor.account.id,
+            now: self.app.now(),
+        };
+        let audit = self.audit(actor, "org.created", format!("org:{}", new.slug));
+        self.app.store().create_org(&new, &audit).await.map_err(conflict)
+    }
+
+    /// The orgs the account administers.
+    pub async fn mine(&self, account: &Account) -> Result<Vec<Org>, AppError> {
+        Ok(self.app.store().orgs_of_admin(account.id).await?)
+    }
+
+    /// Opens an org for one of its admins; `NotFound` for anyone else.
+    pub async fn open(&self, actor: Actor, slug: &str) -> Result<OrgAdminOf, AppError> {
+        let slug = Slug::parse(slug).map_err(|_| AppError::NotFound)?;
+        let store = self.app.store();
+        let org = store.org_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
+        if !store.is_org_admin(org.id, actor.account.id).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(OrgAdminOf { org, actor })
+    }
+
+    pub async fn rename(&self, a: &OrgAdminOf, name: &str) -> Result<Org, AppError> {
+        let mut errors = FieldErrors::default();
+        let name = parse_name("name", name, &mut errors);
+        errors.into_result()?;
+        let mut org = a.org.clone();
+        org.name = name.unwrap_or(org.name);
+        let audit = self.audit(&a.actor, "org.updated", format!("org:{}", org.slug));
+        self.app.store().update_org(&org, &audit).await?;
+        Ok(org)
+    }
+
+    pub async fn admins(&self, a: &OrgAdminOf) -> Result<Vec<Account>, AppError> {
+        Ok(self.app.store().org_admins(a.org.id).await?)
+    }
+
+    /// Makes an account an admin (`true`) or not; an org keeps one admin.
+    pub async fn set_admin(&self, a: &OrgAdminOf, username: &str, admin: bool) -> Result<bool, AppError> {
+        let account = self.app.accounts().by_username(username).await?;
+        let action = if admin { "org.admin_added" } else { "org.admin_removed" };
+        let audit = self.audit(&a.actor, action, format!("account:{}", account.username));
+        self.app.store().set_org_admin(a.org.id, account.id, admin, &audit).await.map_err(conflict)
+    }
+
+    /// Claims a domain; the admin publishes the returned TXT record.
+    pub async fn add_domain(&self, a: &OrgAdminOf, domain: &str) -> Result<DomainView, AppError> {
+        let domain = DomainName::parse(domain).map_err(|e| AppError::invalid("domain", e))?;
+        let token = self.app.new_token().expose().to_owned();
+        let d = OrgDomain { domain, token, verified_at: None, created_at: self.app.now() };
+        let audit = self.audit(&a.actor, "org.domain_added", format!("domain:{}", d.domain));
+        self.app.store().add_domain(a.org.id, &d, &audit).await.map_err(conflict)?;
+        Ok(d.into())
+    }
+
+    pub async fn domains(&self, a: &OrgAdminOf) -> Result<Vec<DomainView>, AppError> {
+        Ok(self.app.store().org_domains(a.org.id).await?.into_iter().map(DomainView::from).collect())
+    }
+
+    async fn claimed(&self, a: &OrgAdminOf, domain: &str) -> Result<OrgDomain, AppError> {
+        let domain = DomainName::parse(domain).map_err(|_| AppError::NotFound)?;
+        let domains = self.app.store().org_domains(a.org.id).await?;
+        domains.into_iter().find(|d| d.domain == domain).ok_or(AppError::NotFound)
+    }
+
+    /// Looks the TXT record up in DNS; when it is there, the domain is the
+    /// org's and every account on it becomes managed (and is told).
+    pub async fn verify_domain(&self, a: &OrgAdminOf, domain: &str) -> Result<Vec<Account>, AppError> {
+        let d = self.claimed(a, domain).await?;
+        let txt = self.app.deps.dns.txt(d.domain.as_str()).await.map_err(|e| {
+            AppError::invalid("domain", format!("The DNS lookup of {} failed ({e}); try again.", d.domain))
+        })?;
+        if !has_verification_record(&txt, &d.token) {
+            return Err(AppError::invalid(
+                "domain",
+                format!(
+                    "No TXT record \"{}\" was found at {}. DNS changes can take a while to appear; try again later.",
+                    verification_record(&d.token),
+                    d.domain
+                ),
+            ));
+        }
+        let audit = self.audit(&a.actor, "org.domain_verified", format!("domain:{}", d.domain));
+        let result = self.app.store().verify_domain(a.org.id, &d.domain, self.app.now(), &audit).await;
+        let managed = self.app.written(result).await.map_err(conflict)?.ok_or(AppError::NotFound)?;
+        for account in &managed {
+            let mail =
+                crate::mails::now_managed(&self.app.settings().public_url, account, &a.org.name, d.domain.as_str());
+            if let Err(e) = self.app.deps.mailer.send(mail).await {
+                // The verification stands; the notice is best effort.
+                tracing::warn!(error = %e, "could not queue the managed-account notice");
+            }
+        }
+        Ok(managed)
+    }
+
+    /// Gives the domain up; its managed accounts become personal again.
+    pub async fn remove_domain(&self, a: &OrgAdminOf, domain: &str) -> Result<(), AppError> {
+        let d = self.claimed(a, domain).await?;
+        let audit = self.audit(&a.actor, "org.domain_removed", format!("domain:{}", d.domain));
+        let removed = self.app.written(self.app.store().remove_domain(a.org.id, &d.domain, &audit).await).await?;
+        if removed { Ok(()) } else { Err(AppError::NotFound) }
+    }
+
+    pub async fn managed_accounts(&self, a: &OrgAdminOf) -> Result<Vec<Account>, AppError> {
+        Ok(self.app.store().managed_accounts(a.org.id).await?)
+    }
+
+    pub async fn audit_log(
+        &self,
+        a: &OrgAdminOf,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Audit)>, AppError> {
+        Ok(self.app.store().org_audit_log(a.org.id, before, limit.clamp(1, 500)).await?)
+    }
+}

@@ -1,0 +1,67 @@
+//! A real DNS server for tests: `peers/dns_server.py` (Python's dnslib),
+//! answering TXT queries on 127.0.0.1 from a zone file it re-reads on every
+//! query, so a test publishes a record by calling `set_txt`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Mutex;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running DNS server; killed when dropped.
+pub struct DnsServer {
+    child: Child,
+    pub addr: SocketAddr,
+    zone: PathBuf,
+    records: Mutex<BTreeMap<String, Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl DnsServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let zone = dir.path().join("zone.json");
+        std::fs::write(&zone, "{}").unwrap();
+        // A free UDP port (also used for TCP; both are free almost always).
+        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/dns_server.py");
+        let mut child = Command::new(crate::smtp::python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&zone)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting the test DNS server (python with dnslib: run scripts/test once)");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
+        assert!(matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"), "the test DNS server did not start: {ready:?}");
+        Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            zone,
+            records: Mutex::new(BTreeMap::new()),
+            _dir: dir,
+        }
+    }
+
+    /// Publishes (replacing) the TXT strings of `name`; an empty list keeps
+    /// the name with no TXT records.
+    pub fn set_txt(&self, name: &str, values: &[&str]) {
+        let mut records = self.records.lock().unwrap();
+        records.insert(name.to_lowercase(), values.iter().map(|v| (*v).to_owned()).collect());
+        let tmp = self.zone.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string(&*records).unwrap()).unwrap();
+        std::fs::rename(&tmp, &self.zone).unwrap();
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}

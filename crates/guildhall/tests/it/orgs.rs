@@ -1,0 +1,119 @@
+//! Organizations over the API: admins, domains verified through a real DNS
+//! server (`guildhall_testkit::dns`), managed accounts, the audit log.
+
+use guildhall_testkit::dns::DnsServer;
+use guildhall_testkit::{Api, Backend, TestApp, on_both_backends, spawn_app_with};
+use serde_json::json;
+
+on_both_backends!(
+    an_org_is_created_administered_and_hidden_from_others,
+    a_domain_verified_through_dns_makes_its_accounts_managed_until_removed
+);
+
+async fn org_app(b: Backend, dns: &DnsServer) -> TestApp {
+    let addr = dns.addr;
+    spawn_app_with(b, move |s| s.dns_resolver = Some(addr)).await
+}
+
+/// An account with this email, and an API client for it with these scopes.
+async fn person(app: &TestApp, username: &str, email: &str, scopes: &[&str]) -> Api {
+    app.app
+        .accounts()
+        .admin_create(guildhall_app::accounts::AdminCreate {
+            email,
+            username,
+            display_name: None,
+            password: "correct horse battery",
+            verified: true,
+        })
+        .await
+        .unwrap();
+    app.api_as(username, scopes).await
+}
+
+async fn an_org_is_created_administered_and_hidden_from_others(b: Backend) {
+    let dns = DnsServer::start().await;
+    let app = org_app(b, &dns).await;
+    let ada = person(&app, "ada", "ada@example.com", &["orgs:admin"]).await;
+    let bob = person(&app, "bob", "bob@example.com", &["orgs:admin"]).await;
+    let (status, org) = ada.post("/orgs", json!({"slug": "acme", "name": "Acme Inc"})).await;
+    assert_eq!(status, 201, "{org}");
+    assert_eq!(ada.get("/orgs").await.1["orgs"][0]["slug"], "acme");
+    assert_eq!(ada.get("/orgs/acme").await.1["admins"][0]["username"], "ada");
+    // Others learn nothing; scopes are enforced.
+    assert_eq!(bob.get("/orgs/acme").await.0, 404);
+    assert_eq!(bob.get("/orgs").await.1["orgs"], json!([]));
+    let ws_only = app.api_as("ada", &["workspaces:admin"]).await;
+    assert_eq!(ws_only.get("/orgs").await.0, 403);
+    let reader = app.api_as("ada", &["orgs:read"]).await;
+    assert_eq!(reader.get("/orgs/acme").await.0, 200);
+    assert_eq!(reader.patch("/orgs/acme", json!({"name": "X"})).await.0, 403, "orgs:read renamed an org");
+    // Bad input changes nothing.
+    assert_eq!(bob.post("/orgs", json!({"slug": "acme", "name": "Again"})).await.0, 422, "a duplicate slug");
+    assert_eq!(bob.post("/orgs", json!({"slug": "Not A Slug", "name": "X"})).await.0, 422);
+    assert_eq!(bob.get("/orgs").await.1["orgs"], json!([]));
+    // Admins come and go; the last one stays.
+    assert_eq!(ada.put("/orgs/acme/admins/bob", json!({})).await.0, 204);
+    assert_eq!(ada.put("/orgs/acme/admins/nobody", json!({})).await.0, 404);
+    assert_eq!(bob.delete("/orgs/acme/admins/ada").await.0, 204);
+    assert_eq!(ada.get("/orgs/acme").await.0, 404, "a removed admin still sees the org");
+    let (status, err) = bob.delete("/orgs/acme/admins/bob").await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(bob.patch("/orgs/acme", json!({"name": "Acme Corp"})).await.1["name"], "Acme Corp");
+    let log = bob.get("/orgs/acme/audit").await.1;
+    let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["org.updated", "org.admin_removed", "org.admin_added", "org.created"]);
+}
+
+async fn a_domain_verified_through_dns_makes_its_accounts_managed_until_removed(b: Backend) {
+    let dns = DnsServer::start().await;
+    let app = org_app(b, &dns).await;
+    let ada = person(&app, "ada", "ada@example.com", &["orgs:admin"]).await;
+    let rival = person(&app, "rivo", "rivo@example.com", &["orgs:admin"]).await;
+    person(&app, "carol", "carol@acme.example", &["workspaces:read"]).await;
+    person(&app, "sam", "sam@eu.acme.example", &["workspaces:read"]).await;
+    ada.post("/orgs", json!({"slug": "acme", "name": "Acme"})).await;
+    rival.post("/orgs", json!({"slug": "rival", "name": "Rival"})).await;
+    let (status, claimed) = ada.post("/orgs/acme/domains", json!({"domain": "Acme.Example"})).await;
+    assert_eq!(status, 201, "{claimed}");
+    let record = claimed["txt_record"].as_str().unwrap().to_owned();
+    assert!(record.starts_with("guildhall-verification="), "{record}");
+    assert_eq!(ada.post("/orgs/acme/domains", json!({"domain": "acme.example"})).await.0, 422, "claimed twice");
+    assert_eq!(ada.post("/orgs/acme/domains", json!({"domain": "not a domain"})).await.0, 422);
+    assert_eq!(ada.get("/orgs/acme/domains").await.1["domains"].as_array().unwrap().len(), 1);
+    // No record, then a wrong one: refused with the record to publish.
+    let (status, err) = ada.post("/orgs/acme/domains/acme.example/verify", json!({})).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(err.to_string().contains(&record), "the error does not say what to publish: {err}");
+    dns.set_txt("acme.example", &["v=spf1 -all", "guildhall-verification=wrong"]);
+    assert_eq!(ada.post("/orgs/acme/domains/acme.example/verify", json!({})).await.0, 422);
+    assert!(ada.get("/orgs/acme/managed-accounts").await.1["accounts"].as_array().unwrap().is_empty());
+    // Published: verified, and exactly the domain's accounts become managed.
+    dns.set_txt("acme.example", &["v=spf1 -all", &record]);
+    let (status, done) = ada.post("/orgs/acme/domains/acme.example/verify", json!({})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        done["newly_managed"],
+        json!([{"username": "carol", "display_name": "carol", "email": "carol@acme.example", "status": "active"}])
+    );
+    assert_eq!(app.mails_to("carol@acme.example", "managed by your organization").len(), 1, "carol was not told");
+    assert!(app.mails_to("sam@eu.acme.example", "managed").is_empty(), "a subdomain account was told");
+    assert_eq!(ada.get("/orgs/acme/domains").await.1["domains"][0]["verified"], true);
+    // New sign-ups on the domain are managed from the start.
+    person(&app, "dave", "dave@acme.example", &["workspaces:read"]).await;
+    let managed = ada.get("/orgs/acme/managed-accounts").await.1;
+    let names: Vec<&str> =
+        managed["accounts"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["carol", "dave"]);
+    // Another org cannot take a verified domain, even with the record.
+    let (_, theirs) = rival.post("/orgs/rival/domains", json!({"domain": "acme.example"})).await;
+    dns.set_txt("acme.example", &[&record, theirs["txt_record"].as_str().unwrap()]);
+    assert_eq!(rival.post("/orgs/rival/domains/acme.example/verify", json!({})).await.0, 409);
+    assert_eq!(rival.get("/orgs/rival/managed-accounts").await.1["accounts"], json!([]));
+    assert_eq!(rival.post("/orgs/acme/domains/acme.example/verify", json!({})).await.0, 404, "another org's admin");
+    // Giving the domain up makes them personal again.
+    assert_eq!(ada.delete("/orgs/acme/domains/acme.example").await.0, 204);
+    assert_eq!(ada.delete("/orgs/acme/domains/acme.example").await.0, 404);
+    assert_eq!(ada.get("/orgs/acme/managed-accounts").await.1["accounts"], json!([]));
+    assert_eq!(rival.post("/orgs/rival/domains/acme.example/verify", json!({})).await.0, 200, "the freed domain");
+}
