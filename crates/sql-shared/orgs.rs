@@ -4,7 +4,7 @@ use crate::accounts::{account_cols, account_from_row};
 use crate::changes::record_change;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use crate::workspaces::audit_from_row;
-use guildhall_app::ports::{Audit, Change, NewOrg, Org, OrgDomain, OrgStore, StoreError};
+use guildhall_app::ports::{Audit, Change, ManagedChange, NewOrg, Org, OrgDomain, OrgStore, StoreError};
 use guildhall_core::accounts::Account;
 use guildhall_core::orgs::DomainName;
 use guildhall_core::workspaces::Slug;
@@ -287,6 +287,61 @@ impl OrgStore for SqlStore {
         .await
         .map_err(db)?;
         rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+    }
+
+    async fn change_managed(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        change: &ManagedChange,
+        now: Timestamp,
+        audit: &Audit,
+    ) -> Result<Option<Account>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let managed: Option<Uuid> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1 AND managed_by = $2")
+            .bind(account.0)
+            .bind(org.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if managed.is_none() {
+            return Ok(None);
+        }
+        let end_sessions = match change {
+            ManagedChange::DisplayName(name) => {
+                sqlx::query("UPDATE accounts SET display_name = $1, updated_at = $2 WHERE id = $3")
+                    .bind(name.as_str())
+                    .bind(now.as_millis())
+                    .bind(account.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                false
+            }
+            ManagedChange::Status(status) => {
+                sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
+                    .bind(status.as_str())
+                    .bind(now.as_millis())
+                    .bind(account.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                *status == guildhall_core::accounts::AccountStatus::Deactivated
+            }
+            ManagedChange::EndSessions => true,
+        };
+        if end_sessions {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(account.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        insert_org_audit(&mut tx, org, audit).await?;
+        let updated = crate::accounts::account_in(&mut *tx, account.0).await?;
+        record_change(&mut tx, Change::Account(account)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(updated)
     }
 
     async fn org_audit_log(

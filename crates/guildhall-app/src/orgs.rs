@@ -5,10 +5,10 @@
 
 use crate::App;
 use crate::error::{AppError, FieldErrors};
-use crate::ports::{Audit, NewOrg, Org, OrgDomain, StoreError};
+use crate::ports::{Audit, ManagedChange, NewOrg, Org, OrgDomain, StoreError};
 use crate::workspaces::{Actor, parse_name};
 use guildhall_core::OrgId;
-use guildhall_core::accounts::Account;
+use guildhall_core::accounts::{Account, AccountStatus, DisplayName};
 use guildhall_core::orgs::{DomainName, has_verification_record, verification_record};
 use guildhall_core::workspaces::Slug;
 
@@ -187,6 +187,60 @@ impl<'a> OrgService<'a> {
 
     pub async fn managed_accounts(&self, a: &OrgAdminOf) -> Result<Vec<Account>, AppError> {
         Ok(self.app.store().managed_accounts(a.org.id).await?)
+    }
+
+    /// Renames, deactivates or reactivates an account the org manages.
+    /// Everything is checked before anything changes.
+    pub async fn update_managed(
+        &self,
+        a: &OrgAdminOf,
+        username: &str,
+        display_name: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Account, AppError> {
+        let mut errors = FieldErrors::default();
+        let mut changes = Vec::new();
+        if let Some(name) = display_name {
+            match DisplayName::parse(name) {
+                Ok(n) => changes.push(ManagedChange::DisplayName(n)),
+                Err(e) => errors.add("display_name", e),
+            }
+        }
+        if let Some(status) = status {
+            match AccountStatus::parse(status) {
+                Some(s) => changes.push(ManagedChange::Status(s)),
+                None => errors.add("status", "A status is active or deactivated."),
+            }
+        }
+        if changes.is_empty() && errors.is_empty() {
+            errors.add("display_name", "Change display_name or status.");
+        }
+        errors.into_result()?;
+        let mut account = None;
+        for change in changes {
+            account = Some(self.change_managed(a, username, change).await?);
+        }
+        account.ok_or(AppError::NotFound)
+    }
+
+    /// Signs a managed account out everywhere.
+    pub async fn end_managed_sessions(&self, a: &OrgAdminOf, username: &str) -> Result<(), AppError> {
+        self.change_managed(a, username, ManagedChange::EndSessions).await.map(|_| ())
+    }
+
+    /// Applies one change to an account the org manages. Personal accounts
+    /// are `NotFound`: an org has no power over them.
+    async fn change_managed(&self, a: &OrgAdminOf, username: &str, change: ManagedChange) -> Result<Account, AppError> {
+        let account = self.app.accounts().by_username(username).await?;
+        let action = match &change {
+            ManagedChange::DisplayName(_) => "org.account_renamed",
+            ManagedChange::Status(AccountStatus::Deactivated) => "org.account_deactivated",
+            ManagedChange::Status(_) => "org.account_reactivated",
+            ManagedChange::EndSessions => "org.account_signed_out",
+        };
+        let audit = self.audit(&a.actor, action, format!("account:{}", account.username));
+        let result = self.app.store().change_managed(a.org.id, account.id, &change, self.app.now(), &audit).await;
+        self.app.written(result).await?.ok_or(AppError::NotFound)
     }
 
     pub async fn audit_log(

@@ -17,7 +17,7 @@ pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpo
 pub use changes::{Change, ChangeStore};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
-pub use orgs::{NewOrg, Org, OrgDomain, OrgStore};
+pub use orgs::{ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};

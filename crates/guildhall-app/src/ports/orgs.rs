@@ -33,6 +33,15 @@ pub struct OrgDomain {
     pub created_at: Timestamp,
 }
 
+/// What an org admin may do to an account the org manages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManagedChange {
+    DisplayName(guildhall_core::accounts::DisplayName),
+    /// Deactivating also ends every session.
+    Status(guildhall_core::accounts::AccountStatus),
+    EndSessions,
+}
+
 /// Every org write appends a row to the org's audit log (the `workspace`
 /// field of `Audit` is not used here).
 #[async_trait]
@@ -73,6 +82,16 @@ pub trait OrgStore: Send + Sync {
     /// personal again. False when the org did not claim it.
     async fn remove_domain(&self, org: OrgId, domain: &DomainName, audit: &Audit) -> Result<bool, StoreError>;
     async fn managed_accounts(&self, org: OrgId) -> Result<Vec<Account>, StoreError>;
+    /// Applies the change to the account if, and only if, the org manages
+    /// it (in the same transaction); `None` otherwise.
+    async fn change_managed(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        change: &ManagedChange,
+        now: Timestamp,
+        audit: &Audit,
+    ) -> Result<Option<Account>, StoreError>;
     /// Newest first, before the given entry id.
     async fn org_audit_log(&self, org: OrgId, before: Option<i64>, limit: u32)
     -> Result<Vec<(i64, Audit)>, StoreError>;

@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(verify_domain))
         .routes(routes!(remove_domain))
         .routes(routes!(managed_accounts))
+        .routes(routes!(update_managed_account))
+        .routes(routes!(end_managed_sessions))
         .routes(routes!(org_audit))
 }
 
@@ -204,6 +206,48 @@ async fn remove_domain(
 async fn managed_accounts(State(state): State<HttpState>, OrgAdmin(a, _): OrgAdmin) -> Result<Json<Value>, ApiError> {
     let accounts = state.app.orgs().managed_accounts(&a).await?;
     Ok(Json(json!({ "accounts": accounts.iter().map(managed).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateManaged {
+    display_name: Option<String>,
+    /// `active` or `deactivated` (deactivating ends every session).
+    status: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/orgs/{org}/managed-accounts/{username}", tag = "orgs", summary = "Rename, deactivate or reactivate a managed account",
+    params(("org" = String, Path, description = "Organization slug"), ("username" = String, Path, description = "Account username")),
+    request_body = UpdateManaged,
+    responses((status = 200, description = "Success"), (status = 404, description = "Unknown, or not managed by this organization"), (status = 422, description = "Invalid input; nothing changed"), (status = 403, description = "Missing scope")),
+    security(("bearer" = ["orgs:admin"]), ("session" = [])))]
+async fn update_managed_account(
+    State(state): State<HttpState>,
+    admin: OrgAdmin,
+    Path((_, username)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateManaged>,
+) -> Result<Json<Value>, ApiError> {
+    admin.require_admin_scope()?;
+    let account = state
+        .app
+        .orgs()
+        .update_managed(&admin.0, &username, body.display_name.as_deref(), body.status.as_deref())
+        .await?;
+    Ok(Json(managed(&account)))
+}
+
+#[utoipa::path(post, path = "/orgs/{org}/managed-accounts/{username}/end-sessions", tag = "orgs", summary = "Sign a managed account out everywhere",
+    params(("org" = String, Path, description = "Organization slug"), ("username" = String, Path, description = "Account username")),
+    responses((status = 204, description = "Done"), (status = 404, description = "Unknown, or not managed by this organization"), (status = 403, description = "Missing scope")),
+    security(("bearer" = ["orgs:admin"]), ("session" = [])))]
+async fn end_managed_sessions(
+    State(state): State<HttpState>,
+    admin: OrgAdmin,
+    Path((_, username)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    admin.require_admin_scope()?;
+    state.app.orgs().end_managed_sessions(&admin.0, &username).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -7,7 +7,8 @@ use serde_json::json;
 
 on_both_backends!(
     an_org_is_created_administered_and_hidden_from_others,
-    a_domain_verified_through_dns_makes_its_accounts_managed_until_removed
+    a_domain_verified_through_dns_makes_its_accounts_managed_until_removed,
+    an_org_admin_has_power_over_managed_accounts_only
 );
 
 async fn org_app(b: Backend, dns: &DnsServer) -> TestApp {
@@ -116,4 +117,50 @@ async fn a_domain_verified_through_dns_makes_its_accounts_managed_until_removed(
     assert_eq!(ada.delete("/orgs/acme/domains/acme.example").await.0, 404);
     assert_eq!(ada.get("/orgs/acme/managed-accounts").await.1["accounts"], json!([]));
     assert_eq!(rival.post("/orgs/rival/domains/acme.example/verify", json!({})).await.0, 200, "the freed domain");
+}
+
+async fn an_org_admin_has_power_over_managed_accounts_only(b: Backend) {
+    let dns = DnsServer::start().await;
+    let app = org_app(b, &dns).await;
+    let ada = person(&app, "ada", "ada@example.com", &["orgs:admin"]).await;
+    let carol = person(&app, "carol", "carol@acme.example", &["workspaces:read"]).await;
+    person(&app, "pat", "pat@personal.example", &["workspaces:read"]).await;
+    ada.post("/orgs", json!({"slug": "acme", "name": "Acme"})).await;
+    let (_, d) = ada.post("/orgs/acme/domains", json!({"domain": "acme.example"})).await;
+    dns.set_txt("acme.example", &[d["txt_record"].as_str().unwrap()]);
+    assert_eq!(ada.post("/orgs/acme/domains/acme.example/verify", json!({})).await.0, 200);
+    let browser = app.client();
+    let res =
+        browser.post_form("/login", &[("email", "carol@acme.example"), ("password", "correct horse battery")]).await;
+    assert_eq!(res.status(), 303);
+    // Bad input changes nothing, even the valid half of it.
+    let (status, _) =
+        ada.patch("/orgs/acme/managed-accounts/carol", json!({"display_name": "Carol C", "status": "gone"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(ada.patch("/orgs/acme/managed-accounts/carol", json!({})).await.0, 422);
+    assert_eq!(ada.get("/orgs/acme/managed-accounts").await.1["accounts"][0]["display_name"], "carol");
+    // Rename; end sessions; deactivate (her token dies); reactivate.
+    let (status, c) = ada.patch("/orgs/acme/managed-accounts/carol", json!({"display_name": "Carol C"})).await;
+    assert_eq!((status, c["display_name"].as_str()), (200, Some("Carol C")));
+    assert_eq!(browser.get("/account").await.status(), 200);
+    assert_eq!(ada.post("/orgs/acme/managed-accounts/carol/end-sessions", json!({})).await.0, 204);
+    assert_eq!(browser.get("/account").await.status(), 303, "a session outlived end-sessions");
+    assert_eq!(carol.get("/workspaces").await.0, 200);
+    assert_eq!(ada.patch("/orgs/acme/managed-accounts/carol", json!({"status": "deactivated"})).await.0, 200);
+    assert_eq!(carol.get("/workspaces").await.0, 401, "a deactivated account's token works");
+    assert_eq!(ada.patch("/orgs/acme/managed-accounts/carol", json!({"status": "active"})).await.0, 200);
+    assert_eq!(carol.get("/workspaces").await.0, 200);
+    // No power over personal accounts (nor over the admin's own).
+    for username in ["pat", "ada", "nobody"] {
+        let path = format!("/orgs/acme/managed-accounts/{username}");
+        assert_eq!(ada.patch(&path, json!({"status": "deactivated"})).await.0, 404, "{username}");
+        assert_eq!(ada.post(&format!("{path}/end-sessions"), json!({})).await.0, 404, "{username}");
+    }
+    let log = ada.get("/orgs/acme/audit").await.1;
+    let actions: Vec<&str> =
+        log["entries"].as_array().unwrap().iter().take(4).map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["org.account_reactivated", "org.account_deactivated", "org.account_signed_out", "org.account_renamed"]
+    );
 }
