@@ -3,12 +3,12 @@
 use crate::accounts::{account_cols, account_from_row};
 use crate::changes::record_change;
 use crate::store::{SqlStore, Tx, corrupt, db};
-use crate::workspaces::audit_from_row;
-use guildhall_app::ports::{Audit, Change, ManagedChange, NewOrg, Org, OrgDomain, OrgStore, StoreError};
+use crate::workspaces::{WORKSPACE_COLS, audit_from_row, insert_audit, workspace_from_row};
+use guildhall_app::ports::{Audit, Change, ManagedChange, NewOrg, Org, OrgDomain, OrgStore, StoreError, Workspace};
 use guildhall_core::accounts::Account;
 use guildhall_core::orgs::DomainName;
 use guildhall_core::workspaces::Slug;
-use guildhall_core::{AccountId, OrgId, Timestamp};
+use guildhall_core::{AccountId, OrgId, Timestamp, WorkspaceId};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -342,6 +342,71 @@ impl OrgStore for SqlStore {
         record_change(&mut tx, Change::Account(account)).await?;
         tx.commit().await.map_err(db)?;
         Ok(updated)
+    }
+
+    async fn link_workspace(
+        &self,
+        org: OrgId,
+        ws: WorkspaceId,
+        now: Timestamp,
+        ws_audit: &Audit,
+        org_audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let linked = sqlx::query(
+            "UPDATE workspaces SET org_id = $1, linked_at = $2 WHERE id = $3 AND org_id IS NULL AND plan = 'paid'",
+        )
+        .bind(org.0)
+        .bind(now.as_millis())
+        .bind(ws.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if linked.rows_affected() == 0 {
+            let linked_to: Option<Option<Uuid>> = sqlx::query_scalar("SELECT org_id FROM workspaces WHERE id = $1")
+                .bind(ws.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            return Err(StoreError::Conflict(if matches!(linked_to, Some(Some(_))) { "linked" } else { "ineligible" }));
+        }
+        insert_org_audit(&mut tx, org, org_audit).await?;
+        insert_audit(&mut tx, ws_audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn unlink_workspace(&self, ws: WorkspaceId, audit: &Audit) -> Result<Option<OrgId>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let linked_to: Option<Option<Uuid>> = sqlx::query_scalar("SELECT org_id FROM workspaces WHERE id = $1")
+            .bind(ws.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(Some(org)) = linked_to else { return Ok(None) };
+        // Conditional on the org read above: of two racing unlinks, one acts.
+        let done = sqlx::query("UPDATE workspaces SET org_id = NULL, linked_at = NULL WHERE id = $1 AND org_id = $2")
+            .bind(ws.0)
+            .bind(org)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let org = OrgId::from_uuid(org);
+        insert_org_audit(&mut tx, org, audit).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(org))
+    }
+
+    async fn linked_workspaces(&self, org: OrgId) -> Result<Vec<Workspace>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{WORKSPACE_COLS} WHERE w.org_id = $1 ORDER BY w.slug")))
+            .bind(org.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(workspace_from_row).collect()
     }
 
     async fn org_audit_log(

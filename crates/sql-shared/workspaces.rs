@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 type DbRow = <crate::Db as sqlx::Database>::Row;
 
-const WORKSPACE_COLS: &str =
-    "SELECT w.id, w.slug, w.name, w.plan, w.invitations_accept_any_account, w.created_at, w.version FROM workspaces w";
+pub(crate) const WORKSPACE_COLS: &str = "SELECT w.id, w.slug, w.name, w.plan, w.invitations_accept_any_account, w.created_at, \
+     w.version, o.slug AS org_slug FROM workspaces w LEFT JOIN orgs o ON o.id = w.org_id";
 
 fn slug(row: &DbRow, col: &str) -> Result<Slug, StoreError> {
     Slug::parse(&row.try_get::<String, _>(col).map_err(db)?).map_err(|_| corrupt("slug"))
@@ -26,13 +26,19 @@ fn permission(rank: i16) -> Result<Permission, StoreError> {
     Permission::from_rank(rank).ok_or_else(|| corrupt("permission"))
 }
 
-fn workspace_from_row(row: &DbRow) -> Result<Workspace, StoreError> {
+pub(crate) fn workspace_from_row(row: &DbRow) -> Result<Workspace, StoreError> {
     Ok(Workspace {
         id: WorkspaceId::from_uuid(row.try_get::<Uuid, _>("id").map_err(db)?),
         slug: slug(row, "slug")?,
         name: row.try_get("name").map_err(db)?,
         plan: Plan::parse(&row.try_get::<String, _>("plan").map_err(db)?).ok_or_else(|| corrupt("plan"))?,
         invitations_accept_any_account: row.try_get("invitations_accept_any_account").map_err(db)?,
+        organization: row
+            .try_get::<Option<String>, _>("org_slug")
+            .map_err(db)?
+            .map(|s| Slug::parse(&s))
+            .transpose()
+            .map_err(|_| corrupt("org slug"))?,
         created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
     })
 }
@@ -132,6 +138,7 @@ impl WorkspaceStore for SqlStore {
             name: new.name.clone(),
             plan: new.plan,
             invitations_accept_any_account: false,
+            organization: None,
             created_at: new.now,
         })
     }

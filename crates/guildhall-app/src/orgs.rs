@@ -5,7 +5,7 @@
 
 use crate::App;
 use crate::error::{AppError, FieldErrors};
-use crate::ports::{Audit, ManagedChange, NewOrg, Org, OrgDomain, StoreError};
+use crate::ports::{Audit, ManagedChange, NewOrg, Org, OrgDomain, StoreError, Workspace};
 use crate::workspaces::{Actor, parse_name};
 use guildhall_core::OrgId;
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName};
@@ -44,6 +44,12 @@ fn conflict(e: StoreError) -> AppError {
             AppError::Conflict("An organization must keep at least one administrator.".into())
         }
         StoreError::Conflict("domain") => AppError::invalid("domain", "The organization already claims this domain."),
+        StoreError::Conflict("linked") => {
+            AppError::Conflict("This workspace is already linked to an organization; links are permanent.".into())
+        }
+        StoreError::Conflict("ineligible") => {
+            AppError::Conflict("Only workspaces on the paid plan can be linked to an organization.".into())
+        }
         StoreError::Conflict("domain_taken") => {
             AppError::Conflict("Another organization has already verified this domain.".into())
         }
@@ -241,6 +247,55 @@ impl<'a> OrgService<'a> {
         let audit = self.audit(&a.actor, action, format!("account:{}", account.username));
         let result = self.app.store().change_managed(a.org.id, account.id, &change, self.app.now(), &audit).await;
         self.app.written(result).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Links a workspace to the org, permanently. The actor must administer
+    /// both; the workspace must be on the paid plan and not linked yet.
+    pub async fn link_workspace(&self, a: &OrgAdminOf, workspace: &str) -> Result<Workspace, AppError> {
+        let member = self.app.workspaces().open(a.actor.clone(), workspace).await?;
+        let ws_admin = member.admin().map_err(|_| {
+            AppError::Forbidden(
+                "Linking needs an administrator of both the workspace and the organization. Ask an administrator \
+                 of the workspace to invite you into its administrators group."
+                    .into(),
+            )
+        })?;
+        let ws = ws_admin.workspace();
+        let ws_audit =
+            self.app.workspaces().audit(&a.actor, Some(ws.id), "workspace.linked", format!("org:{}", a.org.slug));
+        let org_audit = self.audit(&a.actor, "org.workspace_linked", format!("workspace:{}", ws.slug));
+        let result = self.app.store().link_workspace(a.org.id, ws.id, self.app.now(), &ws_audit, &org_audit).await;
+        self.app.written(result).await.map_err(conflict)?;
+        self.app.store().workspace_by_id(ws.id).await?.ok_or(AppError::NotFound)
+    }
+
+    pub async fn linked_workspaces(&self, a: &OrgAdminOf) -> Result<Vec<Workspace>, AppError> {
+        Ok(self.app.store().linked_workspaces(a.org.id).await?)
+    }
+
+    /// The operator's only way to undo a link (`guildhall admin workspace
+    /// unlink`), audited in both logs with the reason. Returns the org's id.
+    pub async fn unlink_workspace(&self, workspace: &str, reason: &str) -> Result<(), AppError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::invalid("reason", "Give the reason for unlinking."));
+        }
+        let slug = Slug::parse(workspace).map_err(|_| AppError::NotFound)?;
+        let ws = self.app.store().workspace_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
+        let audit = Audit {
+            workspace: Some(ws.id),
+            actor: None,
+            actor_label: "operator".into(),
+            action: "workspace.unlinked".into(),
+            target: format!("workspace:{}", ws.slug),
+            detail: Some(reason.to_owned()),
+            ip: None,
+            at: self.app.now(),
+        };
+        let unlinked = self.app.written(self.app.store().unlink_workspace(ws.id, &audit).await).await?;
+        unlinked
+            .map(|_| ())
+            .ok_or_else(|| AppError::Conflict("This workspace is not linked to an organization.".into()))
     }
 
     pub async fn audit_log(

@@ -76,6 +76,20 @@ pub enum Admin {
     /// Products: OAuth / OpenID Connect clients.
     #[command(subcommand)]
     Product(ProductCmd),
+    /// Workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCmd {
+    /// Undo a workspace's link to its organization (the only way to; audited).
+    Unlink {
+        workspace: String,
+        /// Why: recorded in both audit logs.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +194,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(Admin::Account(cmd)) => account(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Token(cmd)) => token(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Product(cmd)) => product(&settings, cmd, cli.global.json).await,
+        Command::Admin(Admin::Workspace(WorkspaceCmd::Unlink { workspace, reason })) => {
+            let app = operator_app(&settings).await?;
+            app.orgs().unlink_workspace(&workspace, &reason).await.map_err(|e| match e {
+                AppError::NotFound => anyhow::anyhow!("no such workspace"),
+                e => operator_error(e),
+            })?;
+            println!("Workspace {workspace} is no longer linked to an organization.");
+            Ok(())
+        }
     }
 }
 

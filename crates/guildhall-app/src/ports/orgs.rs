@@ -1,11 +1,12 @@
 //! Organizations, their admins and domains, and the accounts they manage.
 
+use super::Workspace;
 use super::{Audit, StoreError};
 use async_trait::async_trait;
 use guildhall_core::accounts::Account;
 use guildhall_core::orgs::DomainName;
 use guildhall_core::workspaces::Slug;
-use guildhall_core::{AccountId, OrgId, Timestamp};
+use guildhall_core::{AccountId, OrgId, Timestamp, WorkspaceId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Org {
@@ -92,6 +93,21 @@ pub trait OrgStore: Send + Sync {
         now: Timestamp,
         audit: &Audit,
     ) -> Result<Option<Account>, StoreError>;
+    /// Links a paid, unlinked workspace to the org, for good, auditing it in
+    /// both logs. `Conflict("linked")` if it is linked already,
+    /// `Conflict("ineligible")` if it is not on the paid plan.
+    async fn link_workspace(
+        &self,
+        org: OrgId,
+        ws: WorkspaceId,
+        now: Timestamp,
+        ws_audit: &Audit,
+        org_audit: &Audit,
+    ) -> Result<(), StoreError>;
+    /// The operator's way back: clears the link, auditing it in both logs.
+    /// `None` if the workspace was not linked.
+    async fn unlink_workspace(&self, ws: WorkspaceId, audit: &Audit) -> Result<Option<OrgId>, StoreError>;
+    async fn linked_workspaces(&self, org: OrgId) -> Result<Vec<Workspace>, StoreError>;
     /// Newest first, before the given entry id.
     async fn org_audit_log(&self, org: OrgId, before: Option<i64>, limit: u32)
     -> Result<Vec<(i64, Audit)>, StoreError>;

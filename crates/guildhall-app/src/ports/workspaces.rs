@@ -15,6 +15,8 @@ pub struct Workspace {
     pub name: String,
     pub plan: Plan,
     pub invitations_accept_any_account: bool,
+    /// The organization it is linked to (its slug), permanently.
+    pub organization: Option<Slug>,
     pub created_at: Timestamp,
 }
 

@@ -33,13 +33,13 @@ where
     }
 }
 
-pub fn workspace(w: &Workspace, organization: Option<&str>) -> Value {
+pub fn workspace(w: &Workspace) -> Value {
     json!({
         "slug": w.slug,
         "name": w.name,
         "plan": w.plan,
         "invitations_accept_any_account": w.invitations_accept_any_account,
-        "organization": organization,
+        "organization": w.organization,
         "created_at": w.created_at.rfc3339(),
     })
 }

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(update_managed_account))
         .routes(routes!(end_managed_sessions))
         .routes(routes!(org_audit))
+        .routes(routes!(list_linked_workspaces, link_workspace))
 }
 
 fn org(o: &Org) -> Value {
@@ -248,6 +249,39 @@ async fn end_managed_sessions(
     admin.require_admin_scope()?;
     state.app.orgs().end_managed_sessions(&admin.0, &username).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/orgs/{org}/linked-workspaces", tag = "orgs", summary = "The workspaces linked to the organization",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, description = "Success"), (status = 404, description = "Unknown, or not an administrator")),
+    security(("bearer" = ["orgs:read"]), ("session" = [])))]
+async fn list_linked_workspaces(
+    State(state): State<HttpState>,
+    OrgAdmin(a, _): OrgAdmin,
+) -> Result<Json<Value>, ApiError> {
+    let list = state.app.orgs().linked_workspaces(&a).await?;
+    Ok(Json(json!({ "workspaces": list.iter().map(json::workspace).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LinkWorkspace {
+    workspace: String,
+}
+
+#[utoipa::path(post, path = "/orgs/{org}/linked-workspaces", tag = "orgs",
+    summary = "Link a workspace to the organization, permanently (you must administer both; paid plan only)",
+    params(("org" = String, Path, description = "Organization slug")), request_body = LinkWorkspace,
+    responses((status = 201, description = "Linked"), (status = 403, description = "Not an administrator of the workspace, or missing scope"), (status = 404, description = "Unknown organization or workspace"), (status = 409, description = "Already linked, or not on the paid plan")),
+    security(("bearer" = ["orgs:admin"]), ("session" = [])))]
+async fn link_workspace(
+    State(state): State<HttpState>,
+    admin: OrgAdmin,
+    ApiJson(body): ApiJson<LinkWorkspace>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    admin.require_admin_scope()?;
+    let ws = state.app.orgs().link_workspace(&admin.0, &body.workspace).await?;
+    Ok((StatusCode::CREATED, Json(json::workspace(&ws))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<HttpState> {
 async fn list_workspaces(State(state): State<HttpState>, caller: ApiCaller) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::WorkspacesRead)?;
     let list = state.app.workspaces().mine(&caller.account).await?;
-    Ok(Json(json!({ "workspaces": list.iter().map(|w| json::workspace(w, None)).collect::<Vec<_>>() })))
+    Ok(Json(json!({ "workspaces": list.iter().map(json::workspace).collect::<Vec<_>>() })))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -60,7 +60,7 @@ async fn create_workspace(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::WorkspacesWrite)?;
     let ws = state.app.workspaces().create(&caller.actor(), &body.slug, &body.name, body.plan.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(json::workspace(&ws, None))))
+    Ok((StatusCode::CREATED, Json(json::workspace(&ws))))
 }
 
 #[utoipa::path(
@@ -73,7 +73,7 @@ async fn create_workspace(
     security(("bearer" = ["workspaces:read"]), ("session" = []))
 )]
 async fn get_workspace(WsMember(m): WsMember) -> Json<Value> {
-    Json(json::workspace(&m.workspace, None))
+    Json(json::workspace(&m.workspace))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -105,7 +105,7 @@ async fn update_workspace(
         invitations_accept_any_account: body.invitations_accept_any_account,
     };
     let ws = state.app.workspaces().update(&a, patch).await?;
-    Ok(Json(json::workspace(&ws, None)))
+    Ok(Json(json::workspace(&ws)))
 }
 
 #[utoipa::path(

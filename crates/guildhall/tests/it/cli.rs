@@ -343,3 +343,45 @@ async fn the_operator_registers_products_from_the_command_line() {
         assert!(!ok && err.contains(says), "{err}");
     }
 }
+
+/// `admin workspace unlink` is the only way back from a link, and is audited
+/// with its reason in both logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_alone_unlinks_a_workspace_with_a_reason() {
+    let app = guildhall_testkit::spawn_app(Backend::Sqlite).await;
+    app.account("ada").await;
+    let ada = app.api_as("ada", &["workspaces:admin", "orgs:admin"]).await;
+    ada.post("/orgs", serde_json::json!({"slug": "acme-org", "name": "Acme"})).await;
+    ada.post("/workspaces", serde_json::json!({"slug": "acme", "name": "Acme", "plan": "paid"})).await;
+    let (status, _) = ada.post("/orgs/acme-org/linked-workspaces", serde_json::json!({"workspace": "acme"})).await;
+    assert_eq!(status, 201);
+    let db = app.settings.database_url.as_ref().unwrap().0.clone();
+    let data = app.data_dir.to_str().unwrap().to_owned();
+    let unlink = |ws: &str, reason: Option<&str>| {
+        let mut args =
+            vec!["--database-url", db.as_str(), "--data-dir", data.as_str(), "admin", "workspace", "unlink", ws];
+        if let Some(r) = reason {
+            args.extend(["--reason", r]);
+        }
+        run(&args.iter().map(|s| &**s).collect::<Vec<_>>(), None)
+    };
+    let (ok, _, _) = unlink("acme", None);
+    assert!(!ok, "unlinked without a reason");
+    let (ok, _, err) = unlink("nope", Some("typo"));
+    assert!(!ok && err.contains("no such workspace"), "{err}");
+    let (ok, out, err) = unlink("acme", Some("Sold to another company (ticket 42)"));
+    assert!(ok, "{err}");
+    assert!(out.contains("no longer linked"), "{out}");
+    guildhall_testkit::eventually("the server sees the unlink", || async {
+        ada.get("/workspaces/acme").await.1["organization"].is_null()
+    })
+    .await;
+    let entry = &ada.get("/workspaces/acme/audit").await.1["entries"][0];
+    assert_eq!(
+        (entry["action"].as_str(), entry["detail"].as_str()),
+        (Some("workspace.unlinked"), Some("Sold to another company (ticket 42)"))
+    );
+    assert_eq!(ada.get("/orgs/acme-org/audit").await.1["entries"][0]["action"], "workspace.unlinked");
+    let (ok, _, err) = unlink("acme", Some("again"));
+    assert!(!ok && err.contains("not linked"), "{err}");
+}

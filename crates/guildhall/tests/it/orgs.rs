@@ -8,7 +8,8 @@ use serde_json::json;
 on_both_backends!(
     an_org_is_created_administered_and_hidden_from_others,
     a_domain_verified_through_dns_makes_its_accounts_managed_until_removed,
-    an_org_admin_has_power_over_managed_accounts_only
+    an_org_admin_has_power_over_managed_accounts_only,
+    a_paid_workspace_is_linked_for_good_by_an_admin_of_both
 );
 
 async fn org_app(b: Backend, dns: &DnsServer) -> TestApp {
@@ -163,4 +164,37 @@ async fn an_org_admin_has_power_over_managed_accounts_only(b: Backend) {
         actions,
         ["org.account_reactivated", "org.account_deactivated", "org.account_signed_out", "org.account_renamed"]
     );
+}
+
+async fn a_paid_workspace_is_linked_for_good_by_an_admin_of_both(b: Backend) {
+    let dns = DnsServer::start().await;
+    let app = org_app(b, &dns).await;
+    let scopes = ["orgs:admin", "workspaces:admin"];
+    let ada = person(&app, "ada", "ada@example.com", &scopes).await;
+    let bob = person(&app, "bob", "bob@example.com", &scopes).await;
+    ada.post("/orgs", json!({"slug": "acme-org", "name": "Acme"})).await;
+    ada.put("/orgs/acme-org/admins/bob", json!({})).await;
+    ada.post("/workspaces", json!({"slug": "acme", "name": "Acme", "plan": "paid"})).await;
+    ada.post("/workspaces", json!({"slug": "free", "name": "Free"})).await;
+    ada.post("/workspaces/acme/groups", json!({"slug": "devs", "name": "Devs"})).await;
+    ada.put("/workspaces/acme/groups/devs/members/bob", json!({})).await;
+    let link = |api: &Api, ws: &str| {
+        let (api, body) = (api.clone(), json!({ "workspace": ws }));
+        async move { api.post("/orgs/acme-org/linked-workspaces", body).await }
+    };
+    // A member who is not a workspace admin is told how to get there.
+    let (status, err) = link(&bob, "acme").await;
+    assert_eq!(status, 403, "{err}");
+    assert!(err.to_string().contains("administrators group"), "{err}");
+    assert_eq!(link(&bob, "free").await.0, 404, "a workspace bob cannot see");
+    assert_eq!(link(&ada, "free").await.0, 409, "a free workspace was linked");
+    assert_eq!(ada.get("/workspaces/free").await.1["organization"], json!(null));
+    let (status, ws) = link(&ada, "acme").await;
+    assert_eq!((status, ws["organization"].as_str()), (201, Some("acme-org")), "{ws}");
+    assert_eq!(ada.get("/workspaces/acme").await.1["organization"], "acme-org");
+    assert_eq!(link(&ada, "acme").await.0, 409, "linked twice");
+    let listed = ada.get("/orgs/acme-org/linked-workspaces").await.1;
+    assert_eq!(listed["workspaces"][0]["slug"], "acme");
+    assert_eq!(ada.get("/workspaces/acme/audit").await.1["entries"][0]["action"], "workspace.linked");
+    assert_eq!(ada.get("/orgs/acme-org/audit").await.1["entries"][0]["action"], "org.workspace_linked");
 }
