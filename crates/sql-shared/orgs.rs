@@ -409,6 +409,36 @@ impl OrgStore for SqlStore {
         rows.iter().map(workspace_from_row).collect()
     }
 
+    async fn org_members(&self, org: OrgId) -> Result<Vec<(Account, Vec<Slug>)>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            account_cols!(),
+            ", m.ws_slug FROM accounts a LEFT JOIN ( \
+               SELECT DISTINCT gm.account_id, w.slug AS ws_slug FROM group_members gm \
+               JOIN groups g ON g.id = gm.group_id JOIN workspaces w ON w.id = g.workspace_id \
+               WHERE w.org_id = $1) m ON m.account_id = a.id \
+             WHERE a.managed_by = $1 OR m.account_id IS NOT NULL ORDER BY a.username, m.ws_slug"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut out: Vec<(Account, Vec<Slug>)> = Vec::new();
+        for row in &rows {
+            let account = account_from_row(row)?.account;
+            let ws = row
+                .try_get::<Option<String>, _>("ws_slug")
+                .map_err(db)?
+                .map(|s| Slug::parse(&s).map_err(|_| corrupt("slug")))
+                .transpose()?;
+            match out.last_mut() {
+                Some((last, slugs)) if last.id == account.id => slugs.extend(ws),
+                _ => out.push((account, ws.into_iter().collect())),
+            }
+        }
+        Ok(out)
+    }
+
     async fn org_audit_log(
         &self,
         org: OrgId,

@@ -33,6 +33,24 @@ impl From<OrgDomain> for DomainView {
     }
 }
 
+/// One person in central user management.
+#[derive(Clone, Debug)]
+pub struct OrgMember {
+    pub account: Account,
+    /// Whether the org manages the account (its email domain is verified).
+    pub managed: bool,
+    /// The linked workspaces they belong to.
+    pub workspaces: Vec<Slug>,
+}
+
+/// Filters of central user management; `None` means any.
+#[derive(Default)]
+pub struct MemberFilter<'a> {
+    pub workspace: Option<&'a str>,
+    pub managed: Option<bool>,
+    pub search: Option<&'a str>,
+}
+
 pub struct OrgService<'a> {
     app: &'a App,
 }
@@ -267,6 +285,32 @@ impl<'a> OrgService<'a> {
         let result = self.app.store().link_workspace(a.org.id, ws.id, self.app.now(), &ws_audit, &org_audit).await;
         self.app.written(result).await.map_err(conflict)?;
         self.app.store().workspace_by_id(ws.id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Central user management: the members of every linked workspace and
+    /// every managed account, filtered by linked workspace, by managed or
+    /// not, and by a case-insensitive search in username, name and email.
+    pub async fn members(&self, a: &OrgAdminOf, filter: &MemberFilter<'_>) -> Result<Vec<OrgMember>, AppError> {
+        let all = self.app.store().org_members(a.org.id).await?;
+        let q = filter.search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+        Ok(all
+            .into_iter()
+            .map(|(account, workspaces)| OrgMember {
+                managed: account.managed_by == Some(a.org.id),
+                account,
+                workspaces,
+            })
+            .filter(|m| filter.workspace.is_none_or(|w| m.workspaces.iter().any(|s| s.as_str() == w)))
+            .filter(|m| filter.managed.is_none_or(|want| m.managed == want))
+            .filter(|m| {
+                q.as_deref().is_none_or(|q| {
+                    let a = &m.account;
+                    [a.username.as_str(), a.display_name.as_str(), a.email.as_str()]
+                        .iter()
+                        .any(|field| field.to_lowercase().contains(q))
+                })
+            })
+            .collect())
     }
 
     pub async fn linked_workspaces(&self, a: &OrgAdminOf) -> Result<Vec<Workspace>, AppError> {

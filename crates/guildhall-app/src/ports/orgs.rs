@@ -108,6 +108,10 @@ pub trait OrgStore: Send + Sync {
     /// `None` if the workspace was not linked.
     async fn unlink_workspace(&self, ws: WorkspaceId, audit: &Audit) -> Result<Option<OrgId>, StoreError>;
     async fn linked_workspaces(&self, org: OrgId) -> Result<Vec<Workspace>, StoreError>;
+    /// Everyone the org oversees: the members of its linked workspaces and
+    /// the accounts it manages, by username, each with the slugs of the
+    /// linked workspaces they are in.
+    async fn org_members(&self, org: OrgId) -> Result<Vec<(Account, Vec<Slug>)>, StoreError>;
     /// Newest first, before the given entry id.
     async fn org_audit_log(&self, org: OrgId, before: Option<i64>, limit: u32)
     -> Result<Vec<(i64, Audit)>, StoreError>;

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use guildhall_app::orgs::DomainView;
+use guildhall_app::orgs::{DomainView, MemberFilter};
 use guildhall_app::ports::Org;
 use guildhall_core::accounts::Account;
 use guildhall_core::scopes::Scope;
@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(end_managed_sessions))
         .routes(routes!(org_audit))
         .routes(routes!(list_linked_workspaces, link_workspace))
+        .routes(routes!(org_members))
 }
 
 fn org(o: &Org) -> Value {
@@ -282,6 +283,40 @@ async fn link_workspace(
     admin.require_admin_scope()?;
     let ws = state.app.orgs().link_workspace(&admin.0, &body.workspace).await?;
     Ok((StatusCode::CREATED, Json(json::workspace(&ws))))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct MembersQuery {
+    /// Only members of this linked workspace.
+    workspace: Option<String>,
+    /// Only managed (true) or only unmanaged (false) accounts.
+    managed: Option<bool>,
+    /// Case-insensitive search in username, display name and email.
+    q: Option<String>,
+}
+
+#[utoipa::path(get, path = "/orgs/{org}/members", tag = "orgs",
+    summary = "Central user management: every member of the linked workspaces and every managed account",
+    params(("org" = String, Path, description = "Organization slug"), MembersQuery),
+    responses((status = 200, description = "Success"), (status = 404, description = "Unknown, or not an administrator")),
+    security(("bearer" = ["orgs:read"]), ("session" = [])))]
+async fn org_members(
+    State(state): State<HttpState>,
+    OrgAdmin(a, _): OrgAdmin,
+    Query(q): Query<MembersQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = MemberFilter { workspace: q.workspace.as_deref(), managed: q.managed, search: q.q.as_deref() };
+    let members = state.app.orgs().members(&a, &filter).await?;
+    let list: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let mut v = managed(&m.account);
+            v["managed"] = json!(m.managed);
+            v["workspaces"] = json!(m.workspaces);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "members": list })))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

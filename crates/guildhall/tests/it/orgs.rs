@@ -197,4 +197,26 @@ async fn a_paid_workspace_is_linked_for_good_by_an_admin_of_both(b: Backend) {
     assert_eq!(listed["workspaces"][0]["slug"], "acme");
     assert_eq!(ada.get("/workspaces/acme/audit").await.1["entries"][0]["action"], "workspace.linked");
     assert_eq!(ada.get("/orgs/acme-org/audit").await.1["entries"][0]["action"], "org.workspace_linked");
+
+    // Central user management: linked workspaces' members and managed accounts.
+    person(&app, "carol", "carol@acme.example", &["workspaces:read"]).await;
+    person(&app, "zed", "zed@elsewhere.example", &["workspaces:read"]).await;
+    let (_, d) = ada.post("/orgs/acme-org/domains", json!({"domain": "acme.example"})).await;
+    dns.set_txt("acme.example", &[d["txt_record"].as_str().unwrap()]);
+    assert_eq!(ada.post("/orgs/acme-org/domains/acme.example/verify", json!({})).await.0, 200);
+    let names = |v: serde_json::Value| {
+        v["members"].as_array().unwrap().iter().map(|m| m["username"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let (_, all) = ada.get("/orgs/acme-org/members").await;
+    assert_eq!(names(all.clone()), ["ada", "bob", "carol"], "{all}");
+    assert_eq!(all["members"][0]["workspaces"], json!(["acme"]));
+    assert_eq!(
+        (all["members"][2]["managed"].clone(), all["members"][2]["workspaces"].clone()),
+        (json!(true), json!([]))
+    );
+    assert_eq!(names(ada.get("/orgs/acme-org/members?workspace=acme").await.1), ["ada", "bob"]);
+    assert_eq!(names(ada.get("/orgs/acme-org/members?managed=true").await.1), ["carol"]);
+    assert_eq!(names(ada.get("/orgs/acme-org/members?managed=false&q=BOB").await.1), ["bob"]);
+    assert_eq!(names(ada.get("/orgs/acme-org/members?workspace=free").await.1), Vec::<String>::new());
+    assert_eq!(person(&app, "eve", "eve@example.com", &["orgs:read"]).await.get("/orgs/acme-org/members").await.0, 404);
 }
