@@ -4,7 +4,9 @@ use crate::accounts::{account_cols, account_from_row};
 use crate::changes::record_change;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use crate::workspaces::{WORKSPACE_COLS, audit_from_row, insert_audit, workspace_from_row};
-use guildhall_app::ports::{Audit, Change, ManagedChange, NewOrg, Org, OrgDomain, OrgStore, StoreError, Workspace};
+use guildhall_app::ports::{
+    Audit, AutoLink, Change, ManagedChange, NewOrg, Org, OrgDomain, OrgStore, StoreError, Workspace,
+};
 use guildhall_core::accounts::Account;
 use guildhall_core::orgs::DomainName;
 use guildhall_core::workspaces::Slug;
@@ -407,6 +409,70 @@ impl OrgStore for SqlStore {
             .await
             .map_err(db)?;
         rows.iter().map(workspace_from_row).collect()
+    }
+
+    async fn unlinked_paid_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{WORKSPACE_COLS} WHERE w.org_id IS NULL AND w.plan = 'paid' ORDER BY w.slug"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(workspace_from_row).collect()
+    }
+
+    async fn auto_link_workspace(
+        &self,
+        link: &AutoLink,
+        ws_audit: &Audit,
+        org_audit: &Audit,
+    ) -> Result<Option<Vec<Account>>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(link.org.0)
+            .bind(link.slug.as_str())
+            .bind(&link.name)
+            .bind(link.now.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let linked = sqlx::query(
+            "UPDATE workspaces SET org_id = $1, linked_at = $2 WHERE id = $3 AND org_id IS NULL AND plan = 'paid'",
+        )
+        .bind(link.org.0)
+        .bind(link.now.as_millis())
+        .bind(link.workspace.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if linked.rows_affected() == 0 {
+            // Linked meanwhile (by someone, or another node): roll back.
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO org_admins (org_id, account_id) SELECT $1, gm.account_id FROM group_members gm \
+             JOIN groups g ON g.id = gm.group_id WHERE g.workspace_id = $2 AND g.is_admins = $3",
+        )
+        .bind(link.org.0)
+        .bind(link.workspace.0)
+        .bind(true)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            account_cols!(),
+            " FROM accounts a JOIN org_admins m ON m.account_id = a.id WHERE m.org_id = $1 ORDER BY a.username"
+        ))
+        .bind(link.org.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let admins = rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect::<Result<Vec<_>, _>>()?;
+        insert_org_audit(&mut tx, link.org, org_audit).await?;
+        insert_audit(&mut tx, ws_audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(admins))
     }
 
     async fn org_members(&self, org: OrgId) -> Result<Vec<(Account, Vec<Slug>)>, StoreError> {

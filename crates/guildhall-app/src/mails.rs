@@ -87,3 +87,14 @@ pub fn now_managed(base: &str, account: &Account, org: &str, domain: &str) -> Ou
         ),
     )
 }
+
+pub fn linked_by_deadline(base: &str, account: &Account, workspace: &str, org: &str) -> OutgoingMail {
+    to(
+        account,
+        "Your workspace is now part of an organization",
+        format!(
+            "Hello {name},\n\nThe linking deadline has passed, so the workspace {workspace}, which you administer, is now linked to the new organization {org}. You are one of its administrators. Nothing else about the workspace changed.\n\nThe organization: {base}/orgs/{org}\n",
+            name = account.display_name.as_str(),
+        ),
+    )
+}

@@ -5,12 +5,17 @@
 
 use crate::App;
 use crate::error::{AppError, FieldErrors};
-use crate::ports::{Audit, ManagedChange, NewOrg, Org, OrgDomain, StoreError, Workspace};
+use crate::ports::{Audit, AutoLink, ManagedChange, NewOrg, Org, OrgDomain, StoreError, Workspace};
 use crate::workspaces::{Actor, parse_name};
-use guildhall_core::OrgId;
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName};
 use guildhall_core::orgs::{DomainName, has_verification_record, verification_record};
 use guildhall_core::workspaces::Slug;
+use guildhall_core::{OrgId, Timestamp};
+
+/// The operator setting and job lease of the linking deadline.
+const LINKING_DEADLINE: &str = "linking_deadline";
+/// How long the job's lease lasts if a node dies mid-run.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Proof that the actor administers the org.
 #[derive(Clone, Debug)]
@@ -340,6 +345,93 @@ impl<'a> OrgService<'a> {
         unlinked
             .map(|_| ())
             .ok_or_else(|| AppError::Conflict("This workspace is not linked to an organization.".into()))
+    }
+
+    /// The linking deadline, if the operator set one.
+    pub async fn linking_deadline(&self) -> Result<Option<Timestamp>, AppError> {
+        let raw = self.app.store().operator_setting(LINKING_DEADLINE).await?;
+        Ok(raw.and_then(|v| v.parse::<i64>().ok()).map(Timestamp::from_millis))
+    }
+
+    /// Sets (or, with `None`, clears) the linking deadline.
+    pub async fn set_linking_deadline(&self, at: Option<Timestamp>) -> Result<(), AppError> {
+        let value = at.map(|t| t.as_millis().to_string());
+        Ok(self.app.store().set_operator_setting(LINKING_DEADLINE, value.as_deref()).await?)
+    }
+
+    /// The linking-deadline job, run by every node on a schedule: once the
+    /// deadline has passed, each paid workspace no org has linked gets an org
+    /// of its own (named after it, its admins = the workspace's), is linked
+    /// to it, and its admins are told. The node holding the lease does the
+    /// work; each workspace is one transaction that does nothing if the
+    /// workspace was linked meanwhile, so it happens exactly once however
+    /// many nodes run. Returns how many workspaces it linked.
+    pub async fn run_linking_deadline(&self, node: &str) -> Result<usize, AppError> {
+        let Some(deadline) = self.linking_deadline().await? else { return Ok(0) };
+        let now = self.app.now();
+        let store = self.app.store();
+        if now < deadline || !store.take_lease(LINKING_DEADLINE, node, now, now.plus(LEASE)).await? {
+            return Ok(0);
+        }
+        let mut linked = 0;
+        for ws in store.unlinked_paid_workspaces().await? {
+            if self.link_by_deadline(&ws).await? {
+                linked += 1;
+            }
+        }
+        store.release_lease(LINKING_DEADLINE, node).await?;
+        Ok(linked)
+    }
+
+    async fn link_by_deadline(&self, ws: &Workspace) -> Result<bool, AppError> {
+        let candidates = std::iter::once(ws.slug.to_string())
+            .chain((1..=9).map(|n| if n == 1 { format!("{}-org", ws.slug) } else { format!("{}-org-{n}", ws.slug) }));
+        for candidate in candidates.filter_map(|c| Slug::parse(&c).ok()) {
+            let link = AutoLink {
+                workspace: ws.id,
+                org: OrgId::from_uuid(self.app.new_uuid()),
+                slug: candidate,
+                name: ws.name.clone(),
+                now: self.app.now(),
+            };
+            let at = self.app.now();
+            let audit = |action: &str, target: String, detail: Option<String>| Audit {
+                workspace: Some(ws.id),
+                actor: None,
+                actor_label: "linking deadline".into(),
+                action: action.into(),
+                target,
+                detail,
+                ip: None,
+                at,
+            };
+            let ws_audit = audit("workspace.linked", format!("org:{}", link.slug), None);
+            let org_audit =
+                audit("org.created", format!("org:{}", link.slug), Some(format!("for workspace:{}", ws.slug)));
+            let result = self.app.store().auto_link_workspace(&link, &ws_audit, &org_audit).await;
+            match self.app.written(result).await {
+                Ok(Some(admins)) => {
+                    for admin in &admins {
+                        let mail = crate::mails::linked_by_deadline(
+                            &self.app.settings().public_url,
+                            admin,
+                            ws.slug.as_str(),
+                            link.slug.as_str(),
+                        );
+                        if let Err(e) = self.app.deps.mailer.send(mail).await {
+                            tracing::warn!(error = %e, "could not queue the linking notice");
+                        }
+                    }
+                    tracing::info!(workspace = %ws.slug, org = %link.slug, "linked by the linking deadline");
+                    return Ok(true);
+                }
+                Ok(None) => return Ok(false),
+                Err(StoreError::Conflict("slug")) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::warn!(workspace = %ws.slug, "no free organization slug for the linking deadline");
+        Ok(false)
     }
 
     pub async fn audit_log(

@@ -6,6 +6,7 @@
 mod accounts;
 mod changes;
 mod invitations;
+mod jobs;
 mod oauth;
 mod orgs;
 mod sessions;
@@ -16,8 +17,9 @@ mod workspaces;
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use changes::{Change, ChangeStore};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
+pub use jobs::JobStore;
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
-pub use orgs::{ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
+pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};
@@ -54,6 +56,7 @@ pub trait Store:
     + ChangeStore
     + OAuthStore
     + OrgStore
+    + JobStore
     + Send
     + Sync
 {

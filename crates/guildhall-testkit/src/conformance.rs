@@ -50,7 +50,8 @@ macro_rules! store_conformance {
             a_refresh_token_is_spent_once_and_a_reuse_is_told_apart,
             signing_keys_are_listed_newest_first,
             an_org_keeps_its_last_admin_and_its_slug,
-            verifying_a_domain_manages_exactly_its_accounts_and_removing_it_frees_them);
+            verifying_a_domain_manages_exactly_its_accounts_and_removing_it_frees_them,
+            a_workspace_is_auto_linked_once_however_many_race);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

@@ -79,6 +79,19 @@ pub enum Admin {
     /// Workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCmd),
+    /// The date after which every paid workspace gets an organization.
+    #[command(subcommand, name = "linking-deadline")]
+    LinkingDeadline(DeadlineCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeadlineCmd {
+    /// Set it (RFC 3339, such as 2027-01-01T00:00:00Z).
+    Set { time: String },
+    /// Show it.
+    Show,
+    /// Remove it.
+    Clear,
 }
 
 #[derive(Subcommand, Debug)]
@@ -194,6 +207,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(Admin::Account(cmd)) => account(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Token(cmd)) => token(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Product(cmd)) => product(&settings, cmd, cli.global.json).await,
+        Command::Admin(Admin::LinkingDeadline(cmd)) => linking_deadline(&settings, cmd).await,
         Command::Admin(Admin::Workspace(WorkspaceCmd::Unlink { workspace, reason })) => {
             let app = operator_app(&settings).await?;
             app.orgs().unlink_workspace(&workspace, &reason).await.map_err(|e| match e {
@@ -276,6 +290,29 @@ async fn token(settings: &Settings, cmd: TokenCmd, json: bool) -> anyhow::Result
     } else {
         println!("Token for {} with scopes {} (shown only now):", account.username, token.scopes.join(" "));
         println!("{}", secret.expose());
+    }
+    Ok(())
+}
+
+async fn linking_deadline(settings: &Settings, cmd: DeadlineCmd) -> anyhow::Result<()> {
+    let app = operator_app(settings).await?;
+    let orgs = app.orgs();
+    match cmd {
+        DeadlineCmd::Set { time } => {
+            let at = ::time::OffsetDateTime::parse(&time, &::time::format_description::well_known::Rfc3339)
+                .map_err(|e| anyhow::anyhow!("{time:?} is not an RFC 3339 time (such as 2027-01-01T00:00:00Z): {e}"))?;
+            let at = guildhall_core::Timestamp::from_offset_datetime(at);
+            orgs.set_linking_deadline(Some(at)).await.map_err(operator_error)?;
+            println!("Linking deadline set to {}.", at.rfc3339());
+        }
+        DeadlineCmd::Show => match orgs.linking_deadline().await.map_err(operator_error)? {
+            Some(at) => println!("{}", at.rfc3339()),
+            None => println!("No linking deadline is set."),
+        },
+        DeadlineCmd::Clear => {
+            orgs.set_linking_deadline(None).await.map_err(operator_error)?;
+            println!("Linking deadline cleared.");
+        }
     }
     Ok(())
 }

@@ -62,6 +62,8 @@ pub struct Settings {
     pub master_key_file: Option<PathBuf>,
     /// Days between signing-key rotations (1 to 365).
     pub key_rotation_days: u64,
+    /// Seconds between runs of the linking-deadline job (1 to 3600).
+    pub linking_job_interval_secs: u64,
     /// The From: header of outgoing mail.
     pub mail_from: String,
     /// Password hashing cost.
@@ -95,6 +97,7 @@ impl Default for Settings {
             master_key: None,
             master_key_file: None,
             key_rotation_days: 30,
+            linking_job_interval_secs: 60,
             mail_from: "Guildhall <guildhall@localhost>".to_owned(),
             argon2: Argon2Settings::default(),
             password_min_length: 8,
@@ -164,6 +167,10 @@ impl Settings {
             "follow_interval_ms must be between 10 and 10000"
         );
         anyhow::ensure!((1..=365).contains(&s.key_rotation_days), "key_rotation_days must be between 1 and 365");
+        anyhow::ensure!(
+            (1..=3600).contains(&s.linking_job_interval_secs),
+            "linking_job_interval_secs must be between 1 and 3600"
+        );
         anyhow::ensure!(matches!(s.log_format.as_str(), "text" | "json"), "log_format must be text or json");
         Ok(s)
     }

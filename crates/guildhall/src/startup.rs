@@ -79,6 +79,7 @@ pub fn build_app(
 pub struct Server {
     listener: TcpListener,
     state: HttpState,
+    linking_interval: Duration,
     /// The operator account made on this start, with its one-time password.
     pub new_operator: Option<(Account, String)>,
 }
@@ -107,7 +108,8 @@ impl Server {
         app.oauth().ensure_signing_key().await?;
         let config = HttpConfig { public_url: parsed, trust_forwarded_for: settings.trust_forwarded_for };
         let state = HttpState { app, config: Arc::new(config), metrics: Arc::new(Metrics::new()) };
-        Ok(Self { listener, state, new_operator })
+        let linking_interval = Duration::from_secs(settings.linking_job_interval_secs);
+        Ok(Self { listener, state, linking_interval, new_operator })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -126,12 +128,14 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let follower = follow_changes(self.state.app.clone());
         let keys = rotate_keys(self.state.app.clone());
+        let linking = run_linking_deadline(self.state.app.clone(), self.linking_interval);
         let router = guildhall_http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         follower.abort();
         keys.abort();
+        linking.abort();
         Ok(served?)
     }
 }
@@ -148,6 +152,24 @@ fn rotate_keys(app: App) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = app.oauth().rotate_keys().await {
                 tracing::warn!(error = %e, "signing-key rotation failed; will retry in a minute");
+            }
+        }
+    })
+}
+
+/// The linking-deadline job: at start, then every `interval`. Every node
+/// runs it; a lease in the database lets one work at a time (ADR 0008).
+fn run_linking_deadline(app: App, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let node = uuid::Uuid::new_v4().to_string();
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app.orgs().run_linking_deadline(&node).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(workspaces = n, "the linking deadline linked workspaces"),
+                Err(e) => tracing::warn!(error = %e, "the linking-deadline job failed; it runs again next round"),
             }
         }
     })

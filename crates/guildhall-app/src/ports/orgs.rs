@@ -25,6 +25,15 @@ pub struct NewOrg {
     pub now: Timestamp,
 }
 
+/// The linking deadline's org for one workspace.
+pub struct AutoLink {
+    pub workspace: WorkspaceId,
+    pub org: OrgId,
+    pub slug: Slug,
+    pub name: String,
+    pub now: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgDomain {
     pub domain: DomainName,
@@ -108,6 +117,19 @@ pub trait OrgStore: Send + Sync {
     /// `None` if the workspace was not linked.
     async fn unlink_workspace(&self, ws: WorkspaceId, audit: &Audit) -> Result<Option<OrgId>, StoreError>;
     async fn linked_workspaces(&self, org: OrgId) -> Result<Vec<Workspace>, StoreError>;
+    /// Workspaces on the paid plan that no org has linked, by slug.
+    async fn unlinked_paid_workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
+    /// In one transaction: if the workspace is still paid and unlinked,
+    /// creates the org with the workspace's administrators as its admins,
+    /// links the workspace and audits both; returns those admins. `None`
+    /// (and nothing created) when another node got there first.
+    /// `Conflict("slug")` when the org slug is taken.
+    async fn auto_link_workspace(
+        &self,
+        link: &AutoLink,
+        ws_audit: &Audit,
+        org_audit: &Audit,
+    ) -> Result<Option<Vec<Account>>, StoreError>;
     /// Everyone the org oversees: the members of its linked workspaces and
     /// the accounts it manages, by username, each with the slugs of the
     /// linked workspaces they are in.

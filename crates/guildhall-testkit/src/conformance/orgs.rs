@@ -111,3 +111,73 @@ pub async fn verifying_a_domain_manages_exactly_its_accounts_and_removing_it_fre
     let later = Timestamp::from_millis(T0.as_millis() + 1);
     assert_eq!(names(store.verify_domain(rival.id, &acme, later, &au("v")).await.unwrap().unwrap()), ["ada", "nia"]);
 }
+
+pub async fn a_workspace_is_auto_linked_once_however_many_race(store: Arc<dyn Store>) {
+    use guildhall_app::ports::{AutoLink, NewWorkspace};
+    use guildhall_core::workspaces::Plan;
+    let ada = store.create_account(&new_account("ada", "ada@a.example"), None).await.unwrap();
+    let new = NewWorkspace {
+        id: guildhall_core::WorkspaceId::from_uuid(uuid::Uuid::now_v7()),
+        slug: Slug::parse("team").unwrap(),
+        name: "Team".into(),
+        plan: Plan::Paid,
+        creator: ada.id,
+        admins_group: guildhall_core::GroupId::from_uuid(uuid::Uuid::now_v7()),
+        now: T0,
+    };
+    let ws = store.create_workspace(&new, &au("workspace.created")).await.unwrap();
+    assert_eq!(store.unlinked_paid_workspaces().await.unwrap(), vec![ws.clone()]);
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let link = AutoLink {
+                workspace: ws.id,
+                org: OrgId::from_uuid(uuid::Uuid::now_v7()),
+                slug: Slug::parse(&format!("team-{i}")).unwrap(),
+                name: "Team".into(),
+                now: T0,
+            };
+            store.auto_link_workspace(&link, &au("workspace.linked"), &au("org.created")).await.unwrap()
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(admins) = t.await.unwrap() {
+            winners.push(admins);
+        }
+    }
+    assert_eq!(winners.len(), 1, "a workspace was linked more than once");
+    assert_eq!(winners[0].iter().map(|a| a.id).collect::<Vec<_>>(), vec![ada.id], "the org's admins");
+    let orgs = store.orgs_of_admin(ada.id).await.unwrap();
+    assert_eq!(orgs.len(), 1, "the losers' orgs were not rolled back: {orgs:?}");
+    assert!(store.unlinked_paid_workspaces().await.unwrap().is_empty());
+    match store
+        .auto_link_workspace(
+            &AutoLink {
+                workspace: ws.id,
+                org: OrgId::from_uuid(uuid::Uuid::now_v7()),
+                slug: orgs[0].slug.clone(),
+                name: "X".into(),
+                now: T0,
+            },
+            &au("x"),
+            &au("x"),
+        )
+        .await
+    {
+        Err(StoreError::Conflict("slug")) => {}
+        other => panic!("a taken org slug: {other:?}"),
+    }
+    // Leases: one holder at a time; expiry or release frees it.
+    let later = Timestamp::from_millis(T0.as_millis() + 1000);
+    assert!(store.take_lease("job", "a", T0, later).await.unwrap());
+    assert!(!store.take_lease("job", "b", T0, later).await.unwrap(), "two holders");
+    assert!(store.take_lease("job", "a", T0, later).await.unwrap(), "the holder could not renew");
+    assert!(
+        store.take_lease("job", "b", Timestamp::from_millis(later.as_millis() + 1), later).await.unwrap(),
+        "expired"
+    );
+    store.release_lease("job", "b").await.unwrap();
+    assert!(store.take_lease("job", "a", T0, later).await.unwrap(), "released");
+}

@@ -385,3 +385,123 @@ async fn the_operator_alone_unlinks_a_workspace_with_a_reason() {
     let (ok, _, err) = unlink("acme", Some("again"));
     assert!(!ok && err.contains("not linked"), "{err}");
 }
+
+/// A `guildhall serve` process, killed when dropped.
+struct Node(std::process::Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Mails with this subject in the `.eml` files under `dir/outbox`.
+fn outbox_count(dir: &std::path::Path, subject: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir.join("outbox")) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains(subject)))
+        .count()
+}
+
+/// The linking deadline on a multi-node PostgreSQL deployment: two real
+/// `guildhall serve` processes run the job every second at the same time;
+/// every eligible workspace gets exactly one org, its admins are told once,
+/// nothing else changes, and running the job again does nothing. (The
+/// per-workspace transaction is raced directly in the store conformance.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_linking_deadline_links_each_paid_workspace_exactly_once_across_nodes() {
+    use serde_json::json;
+    let app = guildhall_testkit::spawn_app(Backend::Postgres).await;
+    app.account("ada").await;
+    app.account("bob").await;
+    let ada = app.api_as("ada", &["workspaces:admin", "orgs:admin"]).await;
+    const PAID: usize = 6;
+    for i in 0..PAID {
+        ada.post("/workspaces", json!({"slug": format!("ws{i}"), "name": format!("Team {i}"), "plan": "paid"})).await;
+    }
+    ada.put("/workspaces/ws0/groups/administrators/members/bob", json!({})).await;
+    ada.post("/workspaces", json!({"slug": "free", "name": "Free"})).await;
+    ada.post("/workspaces", json!({"slug": "mine", "name": "Mine", "plan": "paid"})).await;
+    ada.post("/orgs", json!({"slug": "manual", "name": "Manual"})).await;
+    assert_eq!(ada.post("/orgs/manual/linked-workspaces", json!({"workspace": "mine"})).await.0, 201);
+    // An org already holds the slug "ws5": that workspace's org is "ws5-org".
+    ada.post("/orgs", json!({"slug": "ws5", "name": "Squatter"})).await;
+
+    let db = app.settings.database_url.as_ref().unwrap().0.clone();
+    let key = app.data_dir.join("master.key");
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let _nodes: Vec<Node> = dirs
+        .iter()
+        .map(|d| {
+            let child = guildhall()
+                .args([
+                    "--data-dir",
+                    d.path().to_str().unwrap(),
+                    "--database-url",
+                    &db,
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                ])
+                .env("GUILDHALL_LINKING_JOB_INTERVAL_SECS", "1")
+                .env("GUILDHALL_MASTER_KEY_FILE", &key)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            Node(child)
+        })
+        .collect();
+    let (ok, out, err) = run(
+        &[
+            "--database-url",
+            &db,
+            "--data-dir",
+            app.data_dir.to_str().unwrap(),
+            "admin",
+            "linking-deadline",
+            "set",
+            "2020-01-01T00:00:00Z",
+        ],
+        None,
+    );
+    assert!(ok && out.contains("2020-01-01"), "{err}");
+    // The two server processes do the work (this node only watches).
+    let start = Instant::now();
+    loop {
+        let mut linked = 0;
+        for i in 0..PAID {
+            if ada.get(&format!("/workspaces/ws{i}")).await.1["organization"].is_string() {
+                linked += 1;
+            }
+        }
+        if linked == PAID {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the deadline job did not link every workspace");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..PAID {
+        let expected = if i == 5 { "ws5-org".to_owned() } else { format!("ws{i}") };
+        assert_eq!(ada.get(&format!("/workspaces/ws{i}")).await.1["organization"], expected.as_str());
+    }
+    assert_eq!(ada.get("/workspaces/free").await.1["organization"], json!(null), "a free workspace was linked");
+    assert_eq!(ada.get("/workspaces/mine").await.1["organization"], "manual", "a linked workspace moved");
+    // Exactly one org per workspace: ada administers them, plus manual and ws5.
+    let orgs = ada.get("/orgs").await.1;
+    assert_eq!(orgs["orgs"].as_array().unwrap().len(), PAID + 2, "{orgs}");
+    let ws0 = ada.get("/orgs/ws0").await.1;
+    let admins: Vec<&str> = ws0["admins"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
+    assert_eq!(admins, ["ada", "bob"]);
+    // Told once each, by the server processes: six workspaces for ada, one
+    // for bob.
+    let subject = "part of an organization";
+    assert_eq!(outbox_count(&app.data_dir, subject), 0, "this node did the work");
+    let told: usize = dirs.iter().map(|d| outbox_count(d.path(), subject)).sum();
+    assert_eq!(told, PAID + 1, "admins were told more or less than once");
+    // Running it again changes nothing.
+    assert_eq!(app.app.orgs().run_linking_deadline("test-node").await.unwrap(), 0);
+    assert_eq!(ada.get("/orgs").await.1["orgs"].as_array().unwrap().len(), PAID + 2);
+}
