@@ -5,6 +5,7 @@ mod account;
 mod developer;
 mod invitations;
 pub(crate) mod login;
+mod orgs;
 mod password;
 mod signup;
 mod verify;
@@ -28,6 +29,7 @@ pub fn router() -> Router<HttpState> {
         .merge(password::router())
         .merge(account::router())
         .merge(developer::router())
+        .merge(orgs::router())
         .merge(workspaces::router())
         .merge(invitations::router())
 }
@@ -74,6 +76,15 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("verification-sent") => "We sent a new verification link. The previous one no longer works.",
         Some("verified") => "Your email address is verified.",
         Some("session-revoked") => "The session was revoked.",
+        Some("org-created") => "The organization is created; you are its administrator.",
+        Some("org-admin-added") => "The administrator is added.",
+        Some("org-admin-removed") => "The administrator is removed.",
+        Some("domain-added") => "The domain is added. Publish its TXT record, then verify it.",
+        Some("domain-verified") => "The domain is verified; its accounts are now managed by the organization.",
+        Some("domain-removed") => "The domain is removed; its accounts are personal again.",
+        Some("account-updated") => "The account is updated.",
+        Some("account-signed-out") => "The account is signed out everywhere.",
+        Some("workspace-linked") => "The workspace is linked to the organization, permanently.",
         Some("consent-revoked") => "The product's access is withdrawn; its tokens no longer work.",
         Some("workspace-created") => "The workspace is created; you are its administrator.",
         Some("group-created") => "The group is created.",

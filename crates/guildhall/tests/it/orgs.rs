@@ -220,3 +220,64 @@ async fn a_paid_workspace_is_linked_for_good_by_an_admin_of_both(b: Backend) {
     assert_eq!(names(ada.get("/orgs/acme-org/members?workspace=free").await.1), Vec::<String>::new());
     assert_eq!(person(&app, "eve", "eve@example.com", &["orgs:read"]).await.get("/orgs/acme-org/members").await.0, 404);
 }
+
+on_both_backends!(an_org_admin_does_every_task_in_the_browser);
+
+async fn an_org_admin_does_every_task_in_the_browser(b: Backend) {
+    let dns = DnsServer::start().await;
+    let app = org_app(b, &dns).await;
+    let ada = app.signed_up("ada", "correct horse battery", true).await;
+    let ada_api = app.api_as("ada", &["workspaces:admin"]).await;
+    person(&app, "carol", "carol@acme.example", &["workspaces:read"]).await;
+    let res = ada.post_form("/orgs", &[("slug", "acme"), ("name", "Acme Inc")]).await;
+    assert_eq!(res.headers()["location"], "/orgs/acme?notice=org-created");
+    let (status, page) = ada.get_text("/orgs").await;
+    assert!(status == 200 && page.contains("Acme Inc"), "{page}");
+    let stranger = app.signed_up("zed", "correct horse battery", true).await;
+    assert_eq!(stranger.get("/orgs/acme").await.status(), 404, "a stranger saw the org");
+    assert_eq!(stranger.post_form("/orgs/acme/domains", &[("domain", "evil.example")]).await.status(), 404);
+    // Domains: add, fail to verify, publish, verify.
+    assert_eq!(ada.post_form("/orgs/acme/domains", &[("domain", "acme.example")]).await.status(), 303);
+    let (_, page) = ada.get_text("/orgs/acme").await;
+    let record = page.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    assert!(record.starts_with("guildhall-verification="), "{record}");
+    let res = ada.post_form("/orgs/acme/domains/acme.example/verify", &[]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("guildhall-verification="), "the page does not say what to publish");
+    dns.set_txt("acme.example", &[&record]);
+    let res = ada.post_form("/orgs/acme/domains/acme.example/verify", &[]).await;
+    assert_eq!(res.headers()["location"], "/orgs/acme?notice=domain-verified");
+    let (_, page) = ada.get_text("/orgs/acme").await;
+    assert!(page.contains("carol@acme.example") && page.contains("verified"), "{page}");
+    // Managed accounts: rename, deactivate, sign out.
+    let res = ada.post_form("/orgs/acme/managed/carol", &[("display_name", "Carol Acme")]).await;
+    assert_eq!(res.headers()["location"], "/orgs/acme?notice=account-updated");
+    assert_eq!(ada.post_form("/orgs/acme/managed/carol/status", &[("status", "deactivated")]).await.status(), 303);
+    assert_eq!(ada.post_form("/orgs/acme/managed/carol/end-sessions", &[]).await.status(), 303);
+    let (_, page) = ada.get_text("/orgs/acme").await;
+    assert!(page.contains("Carol Acme") && page.contains("deactivated"), "{page}");
+    assert_eq!(ada.post_form("/orgs/acme/managed/zed/status", &[("status", "deactivated")]).await.status(), 404);
+    // Linking: the page explains the permanence; the form needs the confirmation.
+    ada_api.post("/workspaces", json!({"slug": "team", "name": "Team", "plan": "paid"})).await;
+    assert!(page.contains("Linking is permanent"), "the page does not explain the permanence");
+    assert!(page.contains("administrators"), "the page does not say how to become a workspace admin");
+    assert_eq!(ada.post_form("/orgs/acme/links", &[("workspace", "team")]).await.status(), 422, "linked unconfirmed");
+    assert_eq!(ada_api.get("/workspaces/team").await.1["organization"], json!(null));
+    let res = ada.post_form("/orgs/acme/links", &[("workspace", "team"), ("confirm", "permanent")]).await;
+    assert_eq!(res.headers()["location"], "/orgs/acme?notice=workspace-linked");
+    assert_eq!(ada_api.get("/workspaces/team").await.1["organization"], "acme");
+    // Everyone in one place, with filters; and the audit log.
+    let (_, people) = ada.get_text("/orgs/acme/members?q=carol").await;
+    assert!(people.contains("carol@acme.example") && !people.contains("ada@example.com"), "{people}");
+    let (_, people) = ada.get_text("/orgs/acme/members?workspace=team").await;
+    assert!(people.contains("ada@example.com") && !people.contains("carol@acme.example"), "{people}");
+    let (_, log) = ada.get_text("/orgs/acme/audit").await;
+    assert!(log.contains("org.workspace_linked") && log.contains("org.domain_verified"), "{log}");
+    // Admins; a form without its CSRF token changes nothing.
+    assert_eq!(ada.post_raw("/orgs/acme/admins", &[("username", "zed")]).await.status(), 403);
+    assert_eq!(stranger.get("/orgs/acme").await.status(), 404);
+    assert_eq!(ada.post_form("/orgs/acme/admins", &[("username", "zed")]).await.status(), 303);
+    assert_eq!(stranger.get("/orgs/acme").await.status(), 200);
+    assert_eq!(ada.post_form("/orgs/acme/admins/ada/remove", &[]).await.headers()["location"], "/orgs");
+    assert_eq!(ada.get("/orgs/acme").await.status(), 404);
+}

@@ -1,0 +1,337 @@
+//! Organization pages: every org admin task (admins, domains and their
+//! verification, managed accounts, linking workspaces, everyone in one
+//! place, the audit log). Every page goes through the app's `OrgAdminOf`
+//! capability, as the API does: non-admins get 404.
+
+use crate::HttpState;
+use crate::client::Client;
+use crate::csrf::{self, CsrfForm};
+use crate::error::PageError;
+use crate::pages::{notice, render};
+use crate::session::SignedIn;
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use guildhall_app::AppError;
+use guildhall_app::orgs::{DomainView, MemberFilter, OrgAdminOf, OrgMember};
+use guildhall_app::ports::{Org, Workspace};
+use guildhall_app::workspaces::Actor;
+use guildhall_core::accounts::Account;
+use serde::Deserialize;
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/orgs", get(list_orgs).post(create_org))
+        .route("/orgs/{org}", get(show_org))
+        .route("/orgs/{org}/admins", post(add_admin))
+        .route("/orgs/{org}/admins/{username}/remove", post(remove_admin))
+        .route("/orgs/{org}/domains", post(add_domain))
+        .route("/orgs/{org}/domains/{domain}/verify", post(verify_domain))
+        .route("/orgs/{org}/domains/{domain}/remove", post(remove_domain))
+        .route("/orgs/{org}/managed/{username}", post(rename_managed))
+        .route("/orgs/{org}/managed/{username}/status", post(set_managed_status))
+        .route("/orgs/{org}/managed/{username}/end-sessions", post(end_managed_sessions))
+        .route("/orgs/{org}/links", post(link_workspace))
+        .route("/orgs/{org}/members", get(show_members))
+        .route("/orgs/{org}/audit", get(show_audit))
+}
+
+/// The signed-in admin of the `{org}` organization; 404 for anyone else.
+struct PageOrgAdmin(OrgAdminOf);
+
+impl<S> FromRequestParts<S> for PageOrgAdmin
+where
+    HttpState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let Ok(client) = Client::from_request_parts(parts, state).await;
+        let org = crate::path_param(parts, "org").await?;
+        let http = HttpState::from_ref(state);
+        let actor = Actor { account: who.account, ip: client.0.ip };
+        Ok(Self(http.app.orgs().open(actor, &org).await?))
+    }
+}
+
+fn back(a: &OrgAdminOf, notice: &str) -> Response {
+    Redirect::to(&format!("/orgs/{}?notice={notice}", a.org.slug)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "orgs.html")]
+struct OrgsPage {
+    csrf: String,
+    orgs: Vec<Org>,
+}
+
+async fn list_orgs(State(state): State<HttpState>, jar: CookieJar, who: SignedIn) -> Result<Response, PageError> {
+    let orgs = state.app.orgs().mine(&who.account).await?;
+    let (jar, csrf) = csrf::token(&state, jar);
+    Ok((jar, render(&OrgsPage { csrf, orgs })).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateOrg {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_org(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    Client(client): Client,
+    CsrfForm(f): CsrfForm<CreateOrg>,
+) -> Result<Response, PageError> {
+    let actor = Actor { account: who.account, ip: client.ip };
+    let org = state.app.orgs().create(&actor, &f.slug, &f.name).await?;
+    Ok(Redirect::to(&format!("/orgs/{}?notice=org-created", org.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "org.html")]
+struct OrgPage {
+    csrf: String,
+    org: Org,
+    notice: &'static str,
+    admins: Vec<Account>,
+    domains: Vec<DomainView>,
+    managed: Vec<Account>,
+    linked: Vec<Workspace>,
+}
+
+async fn show_org(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let orgs = state.app.orgs();
+    let page = OrgPage {
+        csrf: String::new(),
+        org: a.org.clone(),
+        notice: notice(q.notice.as_deref()),
+        admins: orgs.admins(&a).await?,
+        domains: orgs.domains(&a).await?,
+        managed: orgs.managed_accounts(&a).await?,
+        linked: orgs.linked_workspaces(&a).await?,
+    };
+    let (jar, csrf) = csrf::token(&state, jar);
+    Ok((jar, render(&OrgPage { csrf, ..page })).into_response())
+}
+
+#[derive(Deserialize)]
+struct UsernameForm {
+    #[serde(default)]
+    username: String,
+}
+
+async fn add_admin(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(f): CsrfForm<UsernameForm>,
+) -> Result<Response, PageError> {
+    state.app.orgs().set_admin(&a, f.username.trim(), true).await?;
+    Ok(back(&a, "org-admin-added"))
+}
+
+async fn remove_admin(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Path((_, username)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.orgs().set_admin(&a, &username, false).await?;
+    // Removing yourself leaves the org: go to the list.
+    if username == a.actor.account.username.as_str() {
+        return Ok(Redirect::to("/orgs").into_response());
+    }
+    Ok(back(&a, "org-admin-removed"))
+}
+
+#[derive(Deserialize)]
+struct DomainForm {
+    #[serde(default)]
+    domain: String,
+}
+
+async fn add_domain(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(f): CsrfForm<DomainForm>,
+) -> Result<Response, PageError> {
+    state.app.orgs().add_domain(&a, &f.domain).await?;
+    Ok(back(&a, "domain-added"))
+}
+
+async fn verify_domain(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Path((_, domain)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.orgs().verify_domain(&a, &domain).await?;
+    Ok(back(&a, "domain-verified"))
+}
+
+async fn remove_domain(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Path((_, domain)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.orgs().remove_domain(&a, &domain).await?;
+    Ok(back(&a, "domain-removed"))
+}
+
+#[derive(Deserialize)]
+struct RenameForm {
+    #[serde(default)]
+    display_name: String,
+}
+
+async fn rename_managed(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Path((_, username)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<RenameForm>,
+) -> Result<Response, PageError> {
+    state.app.orgs().update_managed(&a, &username, Some(&f.display_name), None).await?;
+    Ok(back(&a, "account-updated"))
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+async fn set_managed_status(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Path((_, username)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> Result<Response, PageError> {
+    state.app.orgs().update_managed(&a, &username, None, Some(&f.status)).await?;
+    Ok(back(&a, "account-updated"))
+}
+
+async fn end_managed_sessions(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Path((_, username)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.orgs().end_managed_sessions(&a, &username).await?;
+    Ok(back(&a, "account-signed-out"))
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    workspace: String,
+    confirm: Option<String>,
+}
+
+async fn link_workspace(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(f): CsrfForm<LinkForm>,
+) -> Result<Response, PageError> {
+    if f.confirm.as_deref() != Some("permanent") {
+        return Err(AppError::invalid("confirm", "Confirm that you understand the link is permanent.").into());
+    }
+    state.app.orgs().link_workspace(&a, f.workspace.trim()).await?;
+    Ok(back(&a, "workspace-linked"))
+}
+
+#[derive(Deserialize)]
+struct MembersQuery {
+    workspace: Option<String>,
+    managed: Option<String>,
+    q: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "org_members.html")]
+struct MembersPage {
+    org: Org,
+    members: Vec<OrgMember>,
+    linked: Vec<Workspace>,
+    workspace: String,
+    managed: String,
+    q: String,
+}
+
+async fn show_members(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Query(q): Query<MembersQuery>,
+) -> Result<Response, PageError> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let (workspace, managed, search) = (nonempty(&q.workspace), nonempty(&q.managed), nonempty(&q.q));
+    let filter = MemberFilter {
+        workspace: workspace.as_deref(),
+        managed: managed.as_deref().and_then(|m| m.parse().ok()),
+        search: search.as_deref(),
+    };
+    let orgs = state.app.orgs();
+    let page = MembersPage {
+        members: orgs.members(&a, &filter).await?,
+        linked: orgs.linked_workspaces(&a).await?,
+        org: a.org.clone(),
+        workspace: workspace.unwrap_or_default(),
+        managed: managed.unwrap_or_default(),
+        q: search.unwrap_or_default(),
+    };
+    Ok(render(&page).into_response())
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+}
+
+const AUDIT_PER_PAGE: u32 = 100;
+
+#[derive(Template)]
+#[template(path = "org_audit.html")]
+struct AuditPage {
+    org: Org,
+    /// (when, who, action, target, detail, from)
+    entries: Vec<(String, String, String, String, String, String)>,
+    next: String,
+}
+
+async fn show_audit(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, PageError> {
+    let log = state.app.orgs().audit_log(&a, q.before, AUDIT_PER_PAGE).await?;
+    let next = if log.len() == AUDIT_PER_PAGE as usize {
+        log.last().map(|(id, _)| id.to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let entries = log
+        .into_iter()
+        .map(|(_, e)| {
+            (e.at.rfc3339(), e.actor_label, e.action, e.target, e.detail.unwrap_or_default(), e.ip.unwrap_or_default())
+        })
+        .collect();
+    Ok(render(&AuditPage { org: a.org.clone(), entries, next }).into_response())
+}
