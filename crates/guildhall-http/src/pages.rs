@@ -77,6 +77,7 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("verified") => "Your email address is verified.",
         Some("session-revoked") => "The session was revoked.",
         Some("org-created") => "The organization is created; you are its administrator.",
+        Some("org-renamed") => "The organization is renamed.",
         Some("org-admin-added") => "The administrator is added.",
         Some("org-admin-removed") => "The administrator is removed.",
         Some("domain-added") => "The domain is added. Publish its TXT record, then verify it.",

@@ -20,33 +20,39 @@ pub struct DnsServer {
 }
 
 impl DnsServer {
+    /// Starts the server on a free port (retrying with another port when
+    /// the one picked was taken meanwhile, by UDP or TCP).
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let zone = dir.path().join("zone.json");
         std::fs::write(&zone, "{}").unwrap();
-        // A free UDP port (also used for TCP; both are free almost always).
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/dns_server.py");
-        let mut child = Command::new(crate::smtp::python())
-            .arg(script)
-            .arg(port.to_string())
-            .arg(&zone)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starting the test DNS server (python with dnslib: run scripts/test once)");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
-        assert!(matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"), "the test DNS server did not start: {ready:?}");
-        Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            zone,
-            records: Mutex::new(BTreeMap::new()),
-            _dir: dir,
+        for _ in 0..5 {
+            let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut child = Command::new(crate::smtp::python())
+                .arg(&script)
+                .arg(port.to_string())
+                .arg(&zone)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("starting the test DNS server (python with dnslib: run scripts/test once)");
+            let stdout = child.stdout.take().unwrap();
+            let mut lines = BufReader::new(stdout).lines();
+            let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
+            if matches!(ready, Ok(Ok(Some(ref l))) if l == "ready") {
+                return Self {
+                    child,
+                    addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                    zone,
+                    records: Mutex::new(BTreeMap::new()),
+                    _dir: dir,
+                };
+            }
+            let _ = child.start_kill();
         }
+        panic!("the test DNS server did not start (is dnslib installed in .venv-test? run scripts/test)");
     }
 
     /// Publishes (replacing) the TXT strings of `name`; an empty list keeps

@@ -27,6 +27,7 @@ pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/orgs", get(list_orgs).post(create_org))
         .route("/orgs/{org}", get(show_org))
+        .route("/orgs/{org}/settings", post(rename_org))
         .route("/orgs/{org}/admins", post(add_admin))
         .route("/orgs/{org}/admins/{username}/remove", post(remove_admin))
         .route("/orgs/{org}/domains", post(add_domain))
@@ -131,6 +132,21 @@ async fn show_org(
     };
     let (jar, csrf) = csrf::token(&state, jar);
     Ok((jar, render(&OrgPage { csrf, ..page })).into_response())
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn rename_org(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(f): CsrfForm<NameForm>,
+) -> Result<Response, PageError> {
+    state.app.orgs().rename(&a, &f.name).await?;
+    Ok(back(&a, "org-renamed"))
 }
 
 #[derive(Deserialize)]

@@ -187,6 +187,11 @@ async fn a_paid_workspace_is_linked_for_good_by_an_admin_of_both(b: Backend) {
     assert_eq!(status, 403, "{err}");
     assert!(err.to_string().contains("administrators group"), "{err}");
     assert_eq!(link(&bob, "free").await.0, 404, "a workspace bob cannot see");
+    // A workspace admin who is not an org admin cannot even see the org.
+    let cid = person(&app, "cid", "cid@example.com", &scopes).await;
+    cid.post("/workspaces", json!({"slug": "cids", "name": "Cid's", "plan": "paid"})).await;
+    assert_eq!(cid.post("/orgs/acme-org/linked-workspaces", json!({"workspace": "cids"})).await.0, 404);
+    assert_eq!(cid.get("/workspaces/cids").await.1["organization"], json!(null));
     assert_eq!(link(&ada, "free").await.0, 409, "a free workspace was linked");
     assert_eq!(ada.get("/workspaces/free").await.1["organization"], json!(null));
     let (status, ws) = link(&ada, "acme").await;
@@ -263,9 +268,16 @@ async fn an_org_admin_does_every_task_in_the_browser(b: Backend) {
     assert!(page.contains("administrators"), "the page does not say how to become a workspace admin");
     assert_eq!(ada.post_form("/orgs/acme/links", &[("workspace", "team")]).await.status(), 422, "linked unconfirmed");
     assert_eq!(ada_api.get("/workspaces/team").await.1["organization"], json!(null));
+    let (_, ws_page) = ada.get_text("/workspaces/team").await;
+    assert!(ws_page.contains("invite one into the"), "the workspace page does not say how to bring an org admin in");
     let res = ada.post_form("/orgs/acme/links", &[("workspace", "team"), ("confirm", "permanent")]).await;
     assert_eq!(res.headers()["location"], "/orgs/acme?notice=workspace-linked");
     assert_eq!(ada_api.get("/workspaces/team").await.1["organization"], "acme");
+    let (_, ws_page) = ada.get_text("/workspaces/team").await;
+    assert!(ws_page.contains("linked to the organization <strong>acme</strong>"), "{ws_page}");
+    let res = ada.post_form("/orgs/acme/settings", &[("name", "Acme Corporation")]).await;
+    assert_eq!(res.headers()["location"], "/orgs/acme?notice=org-renamed");
+    assert_eq!(ada.post_form("/orgs/acme/settings", &[("name", "")]).await.status(), 422);
     // Everyone in one place, with filters; and the audit log.
     let (_, people) = ada.get_text("/orgs/acme/members?q=carol").await;
     assert!(people.contains("carol@acme.example") && !people.contains("ada@example.com"), "{people}");
