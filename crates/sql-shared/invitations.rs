@@ -13,6 +13,15 @@ use uuid::Uuid;
 type DbRow = <crate::Db as sqlx::Database>::Row;
 
 impl SqlStore {
+    /// The invitations a linked product caused, newest first.
+    pub(crate) async fn invitations_where_link(
+        &self,
+        link: guildhall_core::LinkId,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("{COLS} WHERE link_id = $1 ORDER BY created_at DESC, id DESC"));
+        self.load_invitations(sqlx::query(sql).bind(link.0)).await
+    }
+
     /// Loads invitations with their groups; `filter` is a WHERE clause over `i`.
     async fn load_invitations(
         &self,
@@ -56,14 +65,15 @@ fn invitation_from_row(row: &DbRow) -> Result<Invitation, StoreError> {
         groups: Vec::new(),
         group_ids: Vec::new(),
         invited_by: row.try_get::<Option<Uuid>, _>("invited_by").map_err(db)?.map(AccountId::from_uuid),
+        via_link: row.try_get::<Option<Uuid>, _>("link_id").map_err(db)?.map(guildhall_core::LinkId::from_uuid),
         accepted_by: row.try_get::<Option<Uuid>, _>("accepted_by").map_err(db)?.map(AccountId::from_uuid),
         created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
         expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
     })
 }
 
-const COLS: &str =
-    "SELECT id, workspace_id, email, username, state, invited_by, accepted_by, created_at, expires_at FROM invitations";
+const COLS: &str = "SELECT id, workspace_id, email, username, state, invited_by, link_id, accepted_by, created_at, expires_at \
+     FROM invitations";
 
 #[async_trait::async_trait]
 impl InvitationStore for SqlStore {
@@ -71,7 +81,8 @@ impl InvitationStore for SqlStore {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         sqlx::query(
             "INSERT INTO invitations (id, workspace_id, token_hash, email, email_normalized, username, invited_by, \
-             state, created_at, expires_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $8)",
+             link_id, state, created_at, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 'pending', $8, $9, $8)",
         )
         .bind(new.id.0)
         .bind(new.workspace.0)
@@ -82,6 +93,7 @@ impl InvitationStore for SqlStore {
         .bind(new.invited_by.map(|a| a.0))
         .bind(new.now.as_millis())
         .bind(new.expires_at.as_millis())
+        .bind(new.via_link.map(|l| l.0))
         .execute(&mut *tx)
         .await
         .map_err(db)?;

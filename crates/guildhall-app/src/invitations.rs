@@ -4,11 +4,11 @@
 use crate::App;
 use crate::error::AppError;
 use crate::mails;
-use crate::ports::{AccountLookup, Invitation, NewInvitation, Workspace};
+use crate::ports::{AccountLookup, Audit, Invitation, Link, NewInvitation, Workspace};
 use crate::workspaces::{Actor, AdminOf};
 use guildhall_core::accounts::{Email, Username};
 use guildhall_core::tokens::SecretToken;
-use guildhall_core::workspaces::{InvitationState, InvitationView, accept_invitation};
+use guildhall_core::workspaces::{InvitationState, InvitationView, Slug, accept_invitation};
 use guildhall_core::{GroupId, InvitationId};
 
 /// What inviting did.
@@ -27,6 +27,12 @@ fn invitee(username: Option<&Username>, email: &Email) -> String {
     username.map_or_else(|| format!("email:{email}"), |u| format!("account:{u}"))
 }
 
+/// Who invites: an administrator, or a linked product reporting a user.
+pub(crate) enum Inviter<'a> {
+    Admin(&'a Actor),
+    Link(&'a Link),
+}
+
 pub struct InvitationService<'a> {
     app: &'a App,
 }
@@ -38,7 +44,17 @@ impl<'a> InvitationService<'a> {
 
     /// Invites `who` (an email address, or a username) into `groups`.
     pub async fn invite(&self, a: &AdminOf, who: &str, groups: &[String]) -> Result<InviteOutcome, AppError> {
-        let ws = a.workspace();
+        self.invite_into(a.workspace(), Inviter::Admin(a.actor()), who, groups).await
+    }
+
+    /// The invitation rules, for an administrator or a linked product.
+    pub(crate) async fn invite_into(
+        &self,
+        ws: &Workspace,
+        inviter: Inviter<'_>,
+        who: &str,
+        groups: &[String],
+    ) -> Result<InviteOutcome, AppError> {
         let store = self.app.store();
         let (email, username, account) = if who.contains('@') {
             let email = Email::parse(who).map_err(|e| AppError::invalid("email", e))?;
@@ -61,10 +77,13 @@ impl<'a> InvitationService<'a> {
         }
         let mut group_ids: Vec<GroupId> = Vec::new();
         for slug in groups {
-            let group =
-                self.app.workspaces().group(a.member(), slug).await.map_err(|_| {
-                    AppError::invalid("groups", format!("There is no group {slug:?} in this workspace."))
-                })?;
+            let group = Slug::parse(slug).ok();
+            let found = match group {
+                Some(g) => store.group_by_slug(ws.id, &g).await?,
+                None => None,
+            };
+            let group = found
+                .ok_or_else(|| AppError::invalid("groups", format!("There is no group {slug:?} in this workspace.")))?;
             if !group_ids.contains(&group.id) {
                 group_ids.push(group.id);
             }
@@ -86,26 +105,45 @@ impl<'a> InvitationService<'a> {
             }
         }
         let token = self.app.new_token();
+        let (invited_by, via_link) = match &inviter {
+            Inviter::Admin(actor) => (Some(actor.account.id), None),
+            Inviter::Link(link) => (None, Some(link.id)),
+        };
         let new = NewInvitation {
             id: InvitationId::from_uuid(self.app.new_uuid()),
             workspace: ws.id,
             token_hash: token.hash(),
             email: email.clone(),
             username: username.clone(),
-            invited_by: Some(a.actor().account.id),
+            invited_by,
+            via_link,
             groups: group_ids,
             now,
             expires_at: now.plus(self.app.settings().invitation_ttl),
         };
-        let mut audit = self.app.workspaces().audit(
-            a.actor(),
-            Some(ws.id),
-            "invitation.created",
-            invitee(username.as_ref(), &email),
-        );
+        let target = invitee(username.as_ref(), &email);
+        let (mut audit, inviter_name) = match &inviter {
+            Inviter::Admin(actor) => (
+                self.app.workspaces().audit(actor, Some(ws.id), "invitation.created", target),
+                actor.account.display_name.as_str().to_owned(),
+            ),
+            Inviter::Link(link) => (
+                Audit {
+                    workspace: Some(ws.id),
+                    actor: None,
+                    actor_label: format!("link:{}", link.slug),
+                    action: "invitation.created".into(),
+                    target,
+                    detail: None,
+                    ip: None,
+                    at: now,
+                },
+                link.name.clone(),
+            ),
+        };
         audit.detail = Some(groups.join(","));
         let invitation = self.app.written(store.create_invitation(&new, &audit).await).await?;
-        self.mail(ws, &invitation, &token, a.actor().account.display_name.as_str()).await?;
+        self.mail(ws, &invitation, &token, &inviter_name).await?;
         Ok(InviteOutcome::Invited(invitation))
     }
 

@@ -9,6 +9,7 @@ mod caches;
 mod coalesce;
 pub mod error;
 pub mod invitations;
+pub mod links;
 mod mails;
 pub mod oauth;
 pub mod orgs;
@@ -87,6 +88,10 @@ impl App {
 
     pub fn invitations(&self) -> invitations::InvitationService<'_> {
         invitations::InvitationService::new(self)
+    }
+
+    pub fn links(&self) -> links::LinkService<'_> {
+        links::LinkService::new(self)
     }
 
     pub fn oauth(&self) -> oauth::OAuthService<'_> {

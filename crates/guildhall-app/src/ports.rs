@@ -7,6 +7,7 @@ mod accounts;
 mod changes;
 mod invitations;
 mod jobs;
+mod links;
 mod oauth;
 mod orgs;
 mod sessions;
@@ -18,6 +19,7 @@ pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpo
 pub use changes::{Change, ChangeStore};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use jobs::JobStore;
+pub use links::{Link, LinkStore};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};
@@ -57,6 +59,7 @@ pub trait Store:
     + OAuthStore
     + OrgStore
     + JobStore
+    + LinkStore
     + Send
     + Sync
 {

@@ -74,3 +74,8 @@ id_type!(
     /// The identifier of an organization.
     OrgId
 );
+id_type!(
+    /// A product linked to a workspace (its reporting credentials and
+    /// auto-invitation configuration).
+    LinkId
+);

@@ -18,6 +18,7 @@ pub mod tokens;
 pub mod workspaces;
 
 pub use ids::{
-    AccessTokenId, AccountId, GrantId, GroupId, InvitationId, OrgId, ProductId, RepositoryId, SessionId, WorkspaceId,
+    AccessTokenId, AccountId, GrantId, GroupId, InvitationId, LinkId, OrgId, ProductId, RepositoryId, SessionId,
+    WorkspaceId,
 };
 pub use time::Timestamp;

@@ -5,6 +5,7 @@ mod caller;
 mod groups;
 mod invitations;
 mod json;
+mod links;
 mod members;
 mod orgs;
 mod repositories;
@@ -33,6 +34,7 @@ pub fn router() -> Router<HttpState> {
         .merge(members::router())
         .merge(invitations::router())
         .merge(orgs::router())
+        .merge(links::router())
         .split_for_parts();
     describe(&mut doc);
     let doc = Arc::new(doc);
@@ -52,6 +54,15 @@ fn describe(doc: &mut OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
     components
         .add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    components.add_security_scheme(
+        "link_secret",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("A linked product's own secret (from creating or rotating the link)"))
+                .build(),
+        ),
+    );
     components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("gh_session"))));
 }
 

@@ -15,6 +15,8 @@ mod dialect;
 mod invitations;
 #[path = "../../sql-shared/jobs.rs"]
 mod jobs;
+#[path = "../../sql-shared/links.rs"]
+mod links;
 #[path = "../../sql-shared/oauth.rs"]
 mod oauth;
 #[path = "../../sql-shared/orgs.rs"]

@@ -15,6 +15,8 @@ pub struct NewInvitation {
     /// Set when invited by username; the email then stays private.
     pub username: Option<Username>,
     pub invited_by: Option<AccountId>,
+    /// The linked product that reported the person, if one did.
+    pub via_link: Option<guildhall_core::LinkId>,
     pub groups: Vec<GroupId>,
     pub now: Timestamp,
     pub expires_at: Timestamp,
@@ -31,6 +33,7 @@ pub struct Invitation {
     pub groups: Vec<Slug>,
     pub group_ids: Vec<GroupId>,
     pub invited_by: Option<AccountId>,
+    pub via_link: Option<guildhall_core::LinkId>,
     pub accepted_by: Option<AccountId>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,

@@ -370,6 +370,7 @@ fn invite(
         email: guildhall_core::accounts::Email::parse(email).unwrap(),
         username: None,
         invited_by: None,
+        via_link: None,
         groups,
         now: T0,
         expires_at: T0.plus(std::time::Duration::from_secs(expires_in)),

@@ -8,6 +8,7 @@ mod change_feed;
 mod cli;
 mod csrf;
 mod invitations;
+mod links;
 mod login;
 mod oauth;
 mod ops;
