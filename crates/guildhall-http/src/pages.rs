@@ -76,6 +76,8 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("verification-sent") => "We sent a new verification link. The previous one no longer works.",
         Some("verified") => "Your email address is verified.",
         Some("session-revoked") => "The session was revoked.",
+        Some("link-updated") => "The linked product's groups are saved.",
+        Some("link-deleted") => "The product is unlinked; its secret no longer works.",
         Some("org-created") => "The organization is created; you are its administrator.",
         Some("org-renamed") => "The organization is renamed.",
         Some("org-admin-added") => "The administrator is added.",

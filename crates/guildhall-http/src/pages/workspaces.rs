@@ -6,7 +6,7 @@ use crate::HttpState;
 use crate::client::Client;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
-use crate::pages::{notice, render};
+use crate::pages::{notice, render, render_message};
 use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
@@ -42,6 +42,10 @@ pub fn router() -> Router<HttpState> {
         .route("/workspaces/{ws}/invitations/{id}/resend", post(resend_invitation))
         .route("/workspaces/{ws}/invitations/{id}/revoke", post(revoke_invitation))
         .route("/workspaces/{ws}/audit", get(show_audit))
+        .route("/workspaces/{ws}/links", post(create_link))
+        .route("/workspaces/{ws}/links/{link}/groups", post(set_link_groups))
+        .route("/workspaces/{ws}/links/{link}/rotate", post(rotate_link))
+        .route("/workspaces/{ws}/links/{link}/delete", post(delete_link))
 }
 
 fn permissions() -> Vec<&'static str> {
@@ -139,6 +143,8 @@ struct InvitationRow {
     state: &'static str,
     expires: String,
     pending: bool,
+    /// `link:<slug>` when a linked product caused it.
+    via: String,
 }
 
 #[derive(Template)]
@@ -154,7 +160,22 @@ struct WorkspacePage {
     members: Vec<(String, String, String)>,
     next: String,
     invitations: Vec<InvitationRow>,
+    links: Vec<LinkRow>,
     permissions: Vec<&'static str>,
+}
+
+struct LinkRow {
+    slug: String,
+    name: String,
+    /// The groups its new users are invited to.
+    groups: Vec<String>,
+    invited: usize,
+}
+
+impl LinkRow {
+    fn has(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
 }
 
 const MEMBERS_PER_PAGE: u32 = 50;
@@ -182,23 +203,37 @@ async fn show_workspace(
         })
         .collect();
     let admin = m.is_admin();
-    let invitations = match m.clone().admin() {
-        Ok(a) => state
-            .app
-            .invitations()
-            .list(&a)
-            .await?
-            .into_iter()
-            .map(|i| InvitationRow {
-                id: i.id.to_string(),
-                email: i.username.as_ref().map_or_else(|| i.email.to_string(), |u| format!("@{u}")),
-                groups: i.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", "),
-                state: i.state.as_str(),
-                expires: i.expires_at.rfc3339(),
-                pending: i.state == InvitationState::Pending,
-            })
-            .collect(),
-        Err(_) => Vec::new(),
+    let (invitations, links) = match m.clone().admin() {
+        Ok(a) => {
+            let all = state.app.invitations().list(&a).await?;
+            let links = state.app.links().list(&a).await?;
+            let link_of = |id: Option<guildhall_core::LinkId>| {
+                links.iter().find(|l| Some(l.id) == id).map_or_else(String::new, |l| format!("link:{}", l.slug))
+            };
+            let rows = links
+                .iter()
+                .map(|l| LinkRow {
+                    slug: l.slug.to_string(),
+                    name: l.name.clone(),
+                    groups: l.default_groups.iter().map(|g| g.to_string()).collect(),
+                    invited: all.iter().filter(|i| i.via_link == Some(l.id)).count(),
+                })
+                .collect();
+            let invitations = all
+                .iter()
+                .map(|i| InvitationRow {
+                    id: i.id.to_string(),
+                    email: i.username.as_ref().map_or_else(|| i.email.to_string(), |u| format!("@{u}")),
+                    groups: i.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", "),
+                    state: i.state.as_str(),
+                    expires: i.expires_at.rfc3339(),
+                    pending: i.state == InvitationState::Pending,
+                    via: link_of(i.via_link),
+                })
+                .collect();
+            (invitations, rows)
+        }
+        Err(_) => (Vec::new(), Vec::new()),
     };
     let (jar, csrf) = csrf::token(&state, jar);
     let page = WorkspacePage {
@@ -211,6 +246,7 @@ async fn show_workspace(
         members,
         next,
         invitations,
+        links,
         permissions: permissions(),
     };
     Ok((jar, render(&page)).into_response())
@@ -533,4 +569,71 @@ async fn show_audit(
         })
         .collect();
     Ok(render(&AuditPage { ws: a.workspace().clone(), entries, next }).into_response())
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// Shows a link's secret, once.
+fn secret_page(ws: &str, what: &str, secret: &str) -> Response {
+    render_message(
+        what,
+        &format!("Give the product this secret now; it is not shown again: {secret}"),
+        &format!("/workspaces/{ws}"),
+        "Back to the workspace",
+    )
+    .into_response()
+}
+
+async fn create_link(
+    State(state): State<HttpState>,
+    PageAdmin(a): PageAdmin,
+    Path(ws): Path<String>,
+    CsrfForm(f): CsrfForm<LinkForm>,
+) -> Result<Response, PageError> {
+    let (link, secret) = state.app.links().create(&a, &f.slug, &f.name, &f.groups).await?;
+    Ok(secret_page(&ws, &format!("{} is linked", link.name), secret.expose()))
+}
+
+#[derive(Deserialize)]
+struct LinkGroupsForm {
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+async fn set_link_groups(
+    State(state): State<HttpState>,
+    PageAdmin(a): PageAdmin,
+    Path((ws, link)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<LinkGroupsForm>,
+) -> Result<Response, PageError> {
+    state.app.links().set_groups(&a, &link, &f.groups).await?;
+    Ok(back(&ws, "", "link-updated"))
+}
+
+async fn rotate_link(
+    State(state): State<HttpState>,
+    PageAdmin(a): PageAdmin,
+    Path((ws, link)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    let secret = state.app.links().rotate(&a, &link).await?;
+    Ok(secret_page(&ws, "New secret", secret.expose()))
+}
+
+async fn delete_link(
+    State(state): State<HttpState>,
+    PageAdmin(a): PageAdmin,
+    Path((ws, link)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.links().delete(&a, &link).await?;
+    Ok(back(&ws, "", "link-deleted"))
 }

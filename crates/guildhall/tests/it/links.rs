@@ -139,3 +139,34 @@ async fn link_credentials_and_bad_reports_change_nothing(b: Backend) {
         401
     );
 }
+
+/// The administrator does it all on the workspace page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_managed_on_the_workspace_page() {
+    let app = spawn(Backend::Sqlite).await;
+    let ada = app.signed_up("ada", "correct horse battery", true).await;
+    let api = app.api_as("ada", &["workspaces:admin"]).await;
+    api.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await;
+    api.post("/workspaces/acme/groups", json!({"slug": "devs", "name": "Developers"})).await;
+    api.post("/workspaces/acme/groups", json!({"slug": "dev", "name": "Dev"})).await;
+    let res =
+        ada.post_form("/workspaces/acme/links", &[("slug", "tracker"), ("name", "Tracker"), ("groups", "devs")]).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let secret = page.split("not shown again: ").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
+    let (status, _) = report(&app, "tracker", &secret, json!({"email": "n@example.org", "display_name": "N"})).await;
+    assert_eq!(status, 201, "the page's secret does not work");
+    let (_, page) = ada.get_text("/workspaces/acme").await;
+    assert!(page.contains("Tracker (tracker)") && page.contains("link:tracker"), "{page}");
+    assert!(page.contains(r#"value="devs" checked"#) && !page.contains(r#"value="dev" checked"#), "{page}");
+    let res = ada.post_form("/workspaces/acme/links/tracker/groups", &[("groups", "dev")]).await;
+    assert_eq!(res.headers()["location"], "/workspaces/acme?notice=link-updated");
+    assert_eq!(api.get("/workspaces/acme/links/tracker").await.1["groups"], json!(["dev"]));
+    let res = ada.post_form("/workspaces/acme/links/tracker/rotate", &[]).await;
+    assert!(res.text().await.unwrap().contains("not shown again"));
+    assert_eq!(report(&app, "tracker", &secret, json!({"email": "m@example.org", "display_name": "M"})).await.0, 401);
+    let res = ada.post_form("/workspaces/acme/links/tracker/delete", &[]).await;
+    assert_eq!(res.headers()["location"], "/workspaces/acme?notice=link-deleted");
+    assert_eq!(api.get("/workspaces/acme/links").await.1["links"], json!([]));
+    assert_eq!(ada.post_raw("/workspaces/acme/links", &[("slug", "x"), ("name", "X")]).await.status(), 403, "no CSRF");
+}
