@@ -18,6 +18,7 @@ pub mod ports;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
+pub mod sites;
 pub mod tokens;
 pub mod workspaces;
 
@@ -100,6 +101,10 @@ impl App {
 
     pub fn orgs(&self) -> orgs::OrgService<'_> {
         orgs::OrgService::new(self)
+    }
+
+    pub fn sites(&self) -> sites::SiteService<'_> {
+        sites::SiteService::new(self)
     }
 
     pub fn tokens(&self) -> tokens::TokenService<'_> {

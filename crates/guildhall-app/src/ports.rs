@@ -11,6 +11,7 @@ mod links;
 mod oauth;
 mod orgs;
 mod sessions;
+mod sites;
 mod throttle;
 mod tokens;
 mod workspaces;
@@ -23,6 +24,7 @@ pub use links::{Link, LinkStore};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};
+pub use sites::{Customer, Site, SiteStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};
 pub use workspaces::{
@@ -60,6 +62,7 @@ pub trait Store:
     + OrgStore
     + JobStore
     + LinkStore
+    + SiteStore
     + Send
     + Sync
 {

@@ -79,3 +79,11 @@ id_type!(
     /// auto-invitation configuration).
     LinkId
 );
+id_type!(
+    /// A site with its own customer accounts.
+    SiteId
+);
+id_type!(
+    /// A customer account of one site (never a global account).
+    CustomerId
+);

@@ -18,7 +18,7 @@ pub mod tokens;
 pub mod workspaces;
 
 pub use ids::{
-    AccessTokenId, AccountId, GrantId, GroupId, InvitationId, LinkId, OrgId, ProductId, RepositoryId, SessionId,
-    WorkspaceId,
+    AccessTokenId, AccountId, CustomerId, GrantId, GroupId, InvitationId, LinkId, OrgId, ProductId, RepositoryId,
+    SessionId, SiteId, WorkspaceId,
 };
 pub use time::Timestamp;

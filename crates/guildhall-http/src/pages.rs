@@ -8,6 +8,7 @@ pub(crate) mod login;
 mod orgs;
 mod password;
 mod signup;
+mod sites;
 mod verify;
 mod workspaces;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<HttpState> {
         .merge(account::router())
         .merge(developer::router())
         .merge(orgs::router())
+        .merge(sites::router())
         .merge(workspaces::router())
         .merge(invitations::router())
 }

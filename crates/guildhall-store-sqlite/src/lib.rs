@@ -23,6 +23,8 @@ mod oauth;
 mod orgs;
 #[path = "../../sql-shared/sessions.rs"]
 mod sessions;
+#[path = "../../sql-shared/sites.rs"]
+mod sites;
 #[path = "../../sql-shared/store.rs"]
 mod store;
 #[path = "../../sql-shared/throttle.rs"]

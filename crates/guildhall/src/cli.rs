@@ -79,9 +79,25 @@ pub enum Admin {
     /// Workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCmd),
+    /// Sites with their own customer accounts.
+    #[command(subcommand)]
+    Site(SiteCmd),
     /// The date after which every paid workspace gets an organization.
     #[command(subcommand, name = "linking-deadline")]
     LinkingDeadline(DeadlineCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SiteCmd {
+    /// Create a site (its pages: /sites/SLUG/signup and /sites/SLUG/login).
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// The global account that administers its customers.
+        #[arg(long)]
+        admin: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,6 +224,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(Admin::Token(cmd)) => token(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Product(cmd)) => product(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::LinkingDeadline(cmd)) => linking_deadline(&settings, cmd).await,
+        Command::Admin(Admin::Site(SiteCmd::Create { slug, name, admin })) => {
+            let app = operator_app(&settings).await?;
+            let site = app.sites().create(&slug, &name, &admin).await.map_err(operator_error)?;
+            println!("Site {} created: {}/sites/{}/signup", site.slug, app.settings().public_url, site.slug);
+            Ok(())
+        }
         Command::Admin(Admin::Workspace(WorkspaceCmd::Unlink { workspace, reason })) => {
             let app = operator_app(&settings).await?;
             app.orgs().unlink_workspace(&workspace, &reason).await.map_err(|e| match e {

@@ -15,6 +15,7 @@ mod ops;
 mod orgs;
 mod password;
 mod signup;
+mod sites;
 mod smtp;
 mod verify;
 mod workspace_pages;

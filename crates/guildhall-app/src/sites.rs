@@ -1,0 +1,163 @@
+//! Sites and their customer accounts (SPEC §7): a site has its own sign-up
+//! and sign-in, and customers who exist only there. A customer is never a
+//! global account and never another site's customer, even with the same
+//! email; a customer session is bound to its site and grants nothing else.
+
+use crate::App;
+use crate::error::{AppError, FieldErrors};
+use crate::ports::{Customer, Site, StoreError};
+use crate::signin::ClientInfo;
+use crate::workspaces::{Actor, parse_name};
+use guildhall_core::accounts::{AccountStatus, Email};
+use guildhall_core::tokens::SecretToken;
+use guildhall_core::workspaces::Slug;
+use guildhall_core::{CustomerId, SiteId};
+
+/// Proof that the actor administers the site's customers.
+#[derive(Clone, Debug)]
+pub struct SiteAdminOf {
+    pub site: Site,
+    pub actor: Actor,
+}
+
+pub struct SiteService<'a> {
+    app: &'a App,
+}
+
+impl<'a> SiteService<'a> {
+    pub(crate) fn new(app: &'a App) -> Self {
+        Self { app }
+    }
+
+    /// The operator creates a site and names its first admin.
+    pub async fn create(&self, slug: &str, name: &str, admin_username: &str) -> Result<Site, AppError> {
+        let mut errors = FieldErrors::default();
+        let slug = Slug::parse(slug.trim()).map_err(|e| errors.add("slug", e)).ok();
+        let name = parse_name("name", name, &mut errors);
+        errors.into_result()?;
+        let (Some(slug), Some(name)) = (slug, name) else { return Err(AppError::invalid("slug", "Enter a slug.")) };
+        let admin = self.app.accounts().by_username(admin_username).await?;
+        let site = Site { id: SiteId::from_uuid(self.app.new_uuid()), slug, name, created_at: self.app.now() };
+        self.app.store().create_site(&site, admin.id).await.map_err(|e| match e {
+            StoreError::Conflict("slug") => AppError::invalid("slug", "That site slug is taken."),
+            e => e.into(),
+        })?;
+        Ok(site)
+    }
+
+    /// A site by slug; `NotFound` otherwise.
+    pub async fn site(&self, slug: &str) -> Result<Site, AppError> {
+        let slug = Slug::parse(slug).map_err(|_| AppError::NotFound)?;
+        self.app.store().site_by_slug(&slug).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Opens a site for one of its admins; `NotFound` for anyone else.
+    pub async fn open(&self, actor: Actor, slug: &str) -> Result<SiteAdminOf, AppError> {
+        let site = self.site(slug).await?;
+        if !self.app.store().is_site_admin(site.id, actor.account.id).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(SiteAdminOf { site, actor })
+    }
+
+    async fn start_session(&self, customer: &Customer) -> Result<SecretToken, AppError> {
+        let token = self.app.new_token();
+        let now = self.app.now();
+        let expires = now.plus(self.app.settings().session_ttl);
+        self.app.store().create_customer_session(&token.hash(), customer, now, expires).await?;
+        Ok(token)
+    }
+
+    /// Signs a customer up on the site, and in.
+    pub async fn signup(&self, site: &Site, email: &str, password: &str) -> Result<(Customer, SecretToken), AppError> {
+        let mut errors = FieldErrors::default();
+        let email = Email::parse(email).map_err(|e| errors.add("email", e)).ok();
+        if let Err(e) = guildhall_core::accounts::check_password(password, &self.app.settings().password_policy) {
+            errors.add("password", e);
+        }
+        errors.into_result()?;
+        let Some(email) = email else { return Err(AppError::invalid("email", "Enter an email address.")) };
+        let hash = self.app.passwords().hash(password).await?;
+        let customer = Customer {
+            id: CustomerId::from_uuid(self.app.new_uuid()),
+            site: site.id,
+            email,
+            status: AccountStatus::Active,
+            created_at: self.app.now(),
+        };
+        self.app.store().create_customer(&customer, &hash).await.map_err(|e| match e {
+            StoreError::Conflict("email") => {
+                AppError::invalid("email", "This email already has an account on this site; sign in.")
+            }
+            e => e.into(),
+        })?;
+        let token = self.start_session(&customer).await?;
+        Ok((customer, token))
+    }
+
+    /// Signs a customer in: one generic error, throttled per site and email
+    /// and per address, as global sign-in is.
+    pub async fn login(
+        &self,
+        site: &Site,
+        email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<SecretToken, AppError> {
+        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+        let store = self.app.store();
+        let settings = self.app.settings();
+        let now = self.app.now();
+        let key = format!("site:{}:{}", site.id, email.normalized());
+        let policy = settings.signin_account_throttle;
+        let state = store.throttle_hit(&key, &policy, now).await?;
+        if state.hits > policy.max_hits {
+            return Err(AppError::Throttled { retry_after: state.locked(now).unwrap_or_default() });
+        }
+        let found = store.customer_by_email(site.id, &email).await?;
+        let verified = match &found {
+            Some((_, hash)) => self.app.passwords().verify(password, hash).await?,
+            None => {
+                self.app.passwords().verify_dummy(password).await?;
+                false
+            }
+        };
+        let Some((customer, _)) = found.filter(|_| verified) else {
+            if let Some(ip) = &client.ip {
+                store.throttle_hit(&format!("signin:address:{ip}"), &settings.signin_address_throttle, now).await?;
+            }
+            return Err(AppError::InvalidCredentials);
+        };
+        if customer.status != AccountStatus::Active {
+            return Err(AppError::AccountDeactivated);
+        }
+        store.throttle_clear(&key).await?;
+        self.start_session(&customer).await
+    }
+
+    /// The customer behind a session cookie, on this site only.
+    pub async fn customer(&self, site: &Site, cookie: &str) -> Result<Option<Customer>, AppError> {
+        let Some(token) = SecretToken::parse(cookie) else { return Ok(None) };
+        Ok(self.app.store().customer_by_session(site.id, &token.hash(), self.app.now()).await?)
+    }
+
+    pub async fn logout(&self, cookie: &str) -> Result<(), AppError> {
+        if let Some(token) = SecretToken::parse(cookie) {
+            self.app.store().end_customer_session(&token.hash()).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn customers(&self, a: &SiteAdminOf) -> Result<Vec<Customer>, AppError> {
+        Ok(self.app.store().customers(a.site.id).await?)
+    }
+
+    /// Deactivates (ending every session) or reactivates a customer of the
+    /// site; customers of other sites are `NotFound`.
+    pub async fn set_status(&self, a: &SiteAdminOf, customer: &str, status: &str) -> Result<Customer, AppError> {
+        let id: CustomerId = customer.parse().map_err(|_| AppError::NotFound)?;
+        let status = AccountStatus::parse(status)
+            .ok_or_else(|| AppError::invalid("status", "A status is active or deactivated."))?;
+        self.app.store().set_customer_status(a.site.id, id, status).await?.ok_or(AppError::NotFound)
+    }
+}
