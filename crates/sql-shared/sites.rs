@@ -160,6 +160,69 @@ impl SiteStore for SqlStore {
         rows.iter().map(customer_from_row).collect()
     }
 
+    async fn issue_customer_reset(
+        &self,
+        customer: CustomerId,
+        token: &TokenHash,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query("DELETE FROM customer_resets WHERE customer_id = $1")
+            .bind(customer.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO customer_resets (token_hash, customer_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token.as_bytes())
+            .bind(customer.0)
+            .bind(expires_at.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn reset_customer_password(
+        &self,
+        site: SiteId,
+        token: &TokenHash,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Customer>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        // Spent by the DELETE: of two racing uses, one finds it.
+        let id: Option<uuid::Uuid> = sqlx::query_scalar(
+            "DELETE FROM customer_resets WHERE token_hash = $1 AND expires_at > $2 \
+             AND customer_id IN (SELECT id FROM customers WHERE site_id = $3) RETURNING customer_id",
+        )
+        .bind(token.as_bytes())
+        .bind(now.as_millis())
+        .bind(site.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(id) = id else { return Ok(None) };
+        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("DELETE FROM customer_sessions WHERE customer_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CUSTOMER_COLS} WHERE c.id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        let customer = customer_from_row(&row)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(customer))
+    }
+
     async fn set_customer_status(
         &self,
         site: SiteId,

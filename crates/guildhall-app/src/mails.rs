@@ -98,3 +98,24 @@ pub fn linked_by_deadline(base: &str, account: &Account, workspace: &str, org: &
         ),
     )
 }
+
+pub fn customer_reset(
+    base: &str,
+    site: &crate::ports::Site,
+    customer: &crate::ports::Customer,
+    token: &SecretToken,
+    minutes: u64,
+) -> OutgoingMail {
+    OutgoingMail {
+        to: customer.email.clone(),
+        to_name: None,
+        subject: format!("Choose a new password for {}", site.name),
+        text: format!(
+            "Hello,\n\nAn administrator of {name} asked us to send you a link to choose a new password for your {name} account ({email}):\n\n{base}/sites/{slug}/reset?token={t}\n\nThe link works once and expires in {minutes} minutes. Choosing a password signs you out everywhere.\n",
+            name = site.name,
+            email = customer.email,
+            slug = site.slug,
+            t = token.expose(),
+        ),
+    }
+}

@@ -152,6 +152,40 @@ impl<'a> SiteService<'a> {
         Ok(self.app.store().customers(a.site.id).await?)
     }
 
+    /// Emails the customer a link to choose a new password (the previous
+    /// link dies); customers of other sites are `NotFound`.
+    pub async fn send_reset(&self, a: &SiteAdminOf, customer: &str) -> Result<Customer, AppError> {
+        let id: CustomerId = customer.parse().map_err(|_| AppError::NotFound)?;
+        let customers = self.app.store().customers(a.site.id).await?;
+        let customer = customers.into_iter().find(|c| c.id == id).ok_or(AppError::NotFound)?;
+        let token = self.app.new_token();
+        let ttl = self.app.settings().reset_ttl;
+        self.app.store().issue_customer_reset(customer.id, &token.hash(), self.app.now().plus(ttl)).await?;
+        let mail = crate::mails::customer_reset(
+            &self.app.settings().public_url,
+            &a.site,
+            &customer,
+            &token,
+            ttl.as_secs() / 60,
+        );
+        self.app.deps.mailer.send(mail).await.map_err(AppError::internal)?;
+        Ok(customer)
+    }
+
+    /// Sets a new password from a reset link of this site; every session of
+    /// the customer ends.
+    pub async fn complete_reset(&self, site: &Site, token: &str, password: &str) -> Result<Customer, AppError> {
+        guildhall_core::accounts::check_password(password, &self.app.settings().password_policy)
+            .map_err(|e| AppError::invalid("password", e))?;
+        let token = SecretToken::parse(token).ok_or(AppError::InvalidLink)?;
+        let hash = self.app.passwords().hash(password).await?;
+        self.app
+            .store()
+            .reset_customer_password(site.id, &token.hash(), &hash, self.app.now())
+            .await?
+            .ok_or(AppError::InvalidLink)
+    }
+
     /// Deactivates (ending every session) or reactivates a customer of the
     /// site; customers of other sites are `NotFound`.
     pub async fn set_status(&self, a: &SiteAdminOf, customer: &str, status: &str) -> Result<Customer, AppError> {

@@ -52,6 +52,23 @@ pub trait SiteStore: Send + Sync {
     async fn customers(&self, site: SiteId) -> Result<Vec<Customer>, StoreError>;
     /// Deactivating ends the customer's sessions. `None` if the site has no
     /// such customer.
+    /// Replaces the customer's reset link.
+    async fn issue_customer_reset(
+        &self,
+        customer: CustomerId,
+        token: &TokenHash,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Spends an unexpired reset link of this site: sets the password and
+    /// ends every session of the customer. `None` if the link is unknown,
+    /// used, expired or another site's.
+    async fn reset_customer_password(
+        &self,
+        site: SiteId,
+        token: &TokenHash,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Customer>, StoreError>;
     async fn set_customer_status(
         &self,
         site: SiteId,

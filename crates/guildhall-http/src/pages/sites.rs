@@ -10,7 +10,7 @@ use crate::pages::render;
 use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,6 +29,8 @@ pub fn router() -> Router<HttpState> {
         .route("/sites/{site}/logout", post(logout))
         .route("/sites/{site}/admin", get(admin))
         .route("/sites/{site}/admin/customers/{customer}/status", post(set_status))
+        .route("/sites/{site}/admin/customers/{customer}/reset", post(send_reset))
+        .route("/sites/{site}/reset", get(show_reset).post(reset))
 }
 
 const COOKIE: &str = "gh_customer";
@@ -194,6 +196,12 @@ struct AdminPage {
     csrf: String,
     site: Site,
     customers: Vec<Customer>,
+    notice: &'static str,
+}
+
+#[derive(Deserialize)]
+struct AdminQuery {
+    notice: Option<String>,
 }
 
 async fn admin(
@@ -202,11 +210,17 @@ async fn admin(
     who: SignedIn,
     Client(client): Client,
     Path(site): Path<String>,
+    Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
     let a = state.app.sites().open(Actor { account: who.account, ip: client.ip }, &site).await?;
     let customers = state.app.sites().customers(&a).await?;
+    let notice = if q.notice.as_deref() == Some("reset-sent") {
+        "The customer was sent a link to choose a new password."
+    } else {
+        ""
+    };
     let (jar, csrf) = csrf::token(&state, jar);
-    Ok((jar, render(&AdminPage { csrf, site: a.site, customers })).into_response())
+    Ok((jar, render(&AdminPage { csrf, site: a.site, customers, notice })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -225,4 +239,69 @@ async fn set_status(
     let a = state.app.sites().open(Actor { account: who.account, ip: client.ip }, &site).await?;
     state.app.sites().set_status(&a, &customer, &f.status).await?;
     Ok(Redirect::to(&format!("/sites/{}/admin", a.site.slug)).into_response())
+}
+
+async fn send_reset(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    Client(client): Client,
+    Path((site, customer)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    let a = state.app.sites().open(Actor { account: who.account, ip: client.ip }, &site).await?;
+    state.app.sites().send_reset(&a, &customer).await?;
+    Ok(Redirect::to(&format!("/sites/{}/admin?notice=reset-sent", a.site.slug)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "site_reset.html")]
+struct ResetPage {
+    csrf: String,
+    site: Site,
+    token: String,
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct ResetQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn show_reset(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Path(site): Path<String>,
+    Query(q): Query<ResetQuery>,
+) -> Result<Response, PageError> {
+    let site = state.app.sites().site(&site).await?;
+    let (jar, csrf) = csrf::token(&state, jar);
+    Ok((jar, render(&ResetPage { csrf, site, token: q.token, error: String::new() })).into_response())
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn reset(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Path(site): Path<String>,
+    CsrfForm(f): CsrfForm<ResetForm>,
+) -> Result<Response, PageError> {
+    let site = state.app.sites().site(&site).await?;
+    match state.app.sites().complete_reset(&site, &f.token, &f.password).await {
+        Ok(_) => Ok(Redirect::to(&format!("/sites/{}/login", site.slug)).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let error = errors.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ");
+            let (jar, csrf) = csrf::token(&state, jar);
+            let page = ResetPage { csrf, site, token: f.token, error };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

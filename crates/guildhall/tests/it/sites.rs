@@ -94,6 +94,26 @@ async fn site_admins_manage_their_customers_only(b: Backend) {
     let res = ada.post_form(&format!("/sites/help/admin/customers/{id}/status"), &[("status", "active")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(sign_in(&app, "help", "carol@example.org", "carol's password").await.0, 303);
+    // A password reset: the admin sends it, the customer chooses a new one,
+    // every session of theirs ends, and the link works once, on its site.
+    let (_, carol) = sign_in(&app, "help", "carol@example.org", "carol's password").await;
+    let res = ada.post_form(&format!("/sites/help/admin/customers/{id}/reset"), &[]).await;
+    assert_eq!(res.headers()["location"], "/sites/help/admin?notice=reset-sent");
+    let link = app.last_link("carol@example.org", "new password", "/sites/help/reset");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let res = app.client().post_form("/sites/shop/reset", &[("token", &token), ("password", "a new password")]).await;
+    assert_eq!(res.status(), 400, "another site's reset page took the link");
+    let res = app.client().post_form("/sites/help/reset", &[("token", &token), ("password", "short")]).await;
+    assert_eq!(res.status(), 422);
+    let res = app.client().post_form("/sites/help/reset", &[("token", &token), ("password", "a new password")]).await;
+    assert_eq!(res.headers()["location"], "/sites/help/login");
+    assert_eq!(carol.get("/sites/help").await.status(), 303, "a session survived the reset");
+    assert_eq!(sign_in(&app, "help", "carol@example.org", "carol's password").await.0, 401);
+    assert_eq!(sign_in(&app, "help", "carol@example.org", "a new password").await.0, 303);
+    let res = app.client().post_form("/sites/help/reset", &[("token", &token), ("password", "another password")]).await;
+    assert_eq!(res.status(), 400, "a reset link worked twice");
+    let res = bob.post_form(&format!("/sites/shop/admin/customers/{id}/reset"), &[]).await;
+    assert_eq!(res.status(), 404, "another site's admin reset help's customer");
     // A customer is no global account: the admin pages refuse them.
     assert_eq!(carol.get("/sites/help/admin").await.status(), 303);
 }
