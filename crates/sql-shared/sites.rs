@@ -25,7 +25,7 @@ const CUSTOMER_COLS: &str = "SELECT c.id, c.site_id, c.email, c.status, c.create
 
 #[async_trait::async_trait]
 impl SiteStore for SqlStore {
-    async fn create_site(&self, site: &Site, admin: AccountId) -> Result<(), StoreError> {
+    async fn create_site(&self, site: &Site, admin: Option<AccountId>) -> Result<(), StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         sqlx::query("INSERT INTO sites (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
             .bind(site.id.0)
@@ -35,13 +35,25 @@ impl SiteStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query("INSERT INTO site_admins (site_id, account_id) VALUES ($1, $2)")
-            .bind(site.id.0)
-            .bind(admin.0)
-            .execute(&mut *tx)
+        if let Some(admin) = admin {
+            sqlx::query("INSERT INTO site_admins (site_id, account_id) VALUES ($1, $2)")
+                .bind(site.id.0)
+                .bind(admin.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn add_site_admin(&self, site: SiteId, account: AccountId) -> Result<bool, StoreError> {
+        let done = sqlx::query("INSERT INTO site_admins (site_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(site.0)
+            .bind(account.0)
+            .execute(&self.pool)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)
+        Ok(done.rows_affected() > 0)
     }
 
     async fn site_by_slug(&self, slug: &Slug) -> Result<Option<Site>, StoreError> {

@@ -29,20 +29,32 @@ impl<'a> SiteService<'a> {
         Self { app }
     }
 
-    /// The operator creates a site and names its first admin.
-    pub async fn create(&self, slug: &str, name: &str, admin_username: &str) -> Result<Site, AppError> {
+    /// The operator creates a site (named after its slug unless `name` says
+    /// otherwise), with a first admin if one is named.
+    pub async fn create(&self, slug: &str, name: Option<&str>, admin_username: Option<&str>) -> Result<Site, AppError> {
         let mut errors = FieldErrors::default();
         let slug = Slug::parse(slug.trim()).map_err(|e| errors.add("slug", e)).ok();
-        let name = parse_name("name", name, &mut errors);
+        let name = name.map(|n| parse_name("name", n, &mut errors));
         errors.into_result()?;
-        let (Some(slug), Some(name)) = (slug, name) else { return Err(AppError::invalid("slug", "Enter a slug.")) };
-        let admin = self.app.accounts().by_username(admin_username).await?;
+        let Some(slug) = slug else { return Err(AppError::invalid("slug", "Enter a slug.")) };
+        let name = name.flatten().unwrap_or_else(|| slug.to_string());
+        let admin = match admin_username {
+            Some(u) => Some(self.app.accounts().by_username(u).await?.id),
+            None => None,
+        };
         let site = Site { id: SiteId::from_uuid(self.app.new_uuid()), slug, name, created_at: self.app.now() };
-        self.app.store().create_site(&site, admin.id).await.map_err(|e| match e {
+        self.app.store().create_site(&site, admin).await.map_err(|e| match e {
             StoreError::Conflict("slug") => AppError::invalid("slug", "That site slug is taken."),
             e => e.into(),
         })?;
         Ok(site)
+    }
+
+    /// The operator makes a global account an admin of the site.
+    pub async fn add_admin(&self, slug: &str, username: &str) -> Result<bool, AppError> {
+        let site = self.site(slug).await?;
+        let account = self.app.accounts().by_username(username).await?;
+        Ok(self.app.store().add_site_admin(site.id, account.id).await?)
     }
 
     /// A site by slug; `NotFound` otherwise.

@@ -92,12 +92,15 @@ pub enum SiteCmd {
     /// Create a site (its pages: /sites/SLUG/signup and /sites/SLUG/login).
     Create {
         slug: String,
+        /// Its display name (default: the slug).
         #[arg(long)]
-        name: String,
-        /// The global account that administers its customers.
+        name: Option<String>,
+        /// A global account that administers its customers.
         #[arg(long)]
-        admin: String,
+        admin: Option<String>,
     },
+    /// Make a global account an administrator of the site's customers.
+    AddAdmin { slug: String, username: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,12 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(Admin::Token(cmd)) => token(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Product(cmd)) => product(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::LinkingDeadline(cmd)) => linking_deadline(&settings, cmd).await,
-        Command::Admin(Admin::Site(SiteCmd::Create { slug, name, admin })) => {
-            let app = operator_app(&settings).await?;
-            let site = app.sites().create(&slug, &name, &admin).await.map_err(operator_error)?;
-            println!("Site {} created: {}/sites/{}/signup", site.slug, app.settings().public_url, site.slug);
-            Ok(())
-        }
+        Command::Admin(Admin::Site(cmd)) => site(&settings, cmd).await,
         Command::Admin(Admin::Workspace(WorkspaceCmd::Unlink { workspace, reason })) => {
             let app = operator_app(&settings).await?;
             app.orgs().unlink_workspace(&workspace, &reason).await.map_err(|e| match e {
@@ -312,6 +310,29 @@ async fn token(settings: &Settings, cmd: TokenCmd, json: bool) -> anyhow::Result
     } else {
         println!("Token for {} with scopes {} (shown only now):", account.username, token.scopes.join(" "));
         println!("{}", secret.expose());
+    }
+    Ok(())
+}
+
+async fn site(settings: &Settings, cmd: SiteCmd) -> anyhow::Result<()> {
+    let app = operator_app(settings).await?;
+    let not_found = |what: &'static str| {
+        move |e| match e {
+            AppError::NotFound => anyhow::anyhow!("no such {what}"),
+            e => operator_error(e),
+        }
+    };
+    match cmd {
+        SiteCmd::Create { slug, name, admin } => {
+            let site =
+                app.sites().create(&slug, name.as_deref(), admin.as_deref()).await.map_err(not_found("account"))?;
+            println!("Site {} created: {}/sites/{}/signup", site.slug, app.settings().public_url, site.slug);
+        }
+        SiteCmd::AddAdmin { slug, username } => {
+            app.sites().site(&slug).await.map_err(not_found("site"))?;
+            let added = app.sites().add_admin(&slug, &username).await.map_err(not_found("account"))?;
+            println!("{username} {} an administrator of {slug}.", if added { "is now" } else { "was already" });
+        }
     }
     Ok(())
 }

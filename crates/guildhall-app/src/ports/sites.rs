@@ -27,7 +27,9 @@ pub struct Customer {
 #[async_trait]
 pub trait SiteStore: Send + Sync {
     /// `Conflict("slug")` when taken.
-    async fn create_site(&self, site: &Site, admin: AccountId) -> Result<(), StoreError>;
+    async fn create_site(&self, site: &Site, admin: Option<AccountId>) -> Result<(), StoreError>;
+    /// False when the account already administers the site.
+    async fn add_site_admin(&self, site: SiteId, account: AccountId) -> Result<bool, StoreError>;
     async fn site_by_slug(&self, slug: &Slug) -> Result<Option<Site>, StoreError>;
     async fn is_site_admin(&self, site: SiteId, account: AccountId) -> Result<bool, StoreError>;
     /// `Conflict("email")` when the site has a customer with that email.

@@ -505,3 +505,36 @@ async fn the_linking_deadline_links_each_paid_workspace_exactly_once_across_node
     assert_eq!(app.app.orgs().run_linking_deadline("test-node").await.unwrap(), 0);
     assert_eq!(ada.get("/orgs").await.1["orgs"].as_array().unwrap().len(), PAID + 2);
 }
+
+/// `admin site create SLUG` and `admin site add-admin SLUG USER`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_creates_sites_and_their_admins() {
+    let app = guildhall_testkit::spawn_app(Backend::Sqlite).await;
+    app.account("ada").await;
+    let db = app.settings.database_url.as_ref().unwrap().0.clone();
+    let data = app.data_dir.to_str().unwrap().to_owned();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--database-url", db.as_str(), "--data-dir", data.as_str(), "admin", "site"];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    let (ok, out, err) = cli(&["create", "help"]);
+    assert!(ok && out.contains("/sites/help/signup"), "{err}");
+    assert_eq!(app.app.sites().site("help").await.unwrap().name, "help");
+    let (ok, _, err) = cli(&["create", "help"]);
+    assert!(!ok && err.contains("taken"), "{err}");
+    let (ok, _, err) = cli(&["create", "Bad Slug"]);
+    assert!(!ok, "{err}");
+    let (ok, _, err) = cli(&["create", "shop", "--name", "Shop", "--admin", "nobody"]);
+    assert!(!ok && err.contains("no such account"), "{err}");
+    assert!(app.app.sites().site("shop").await.is_err(), "a site was created for an unknown admin");
+    // No admin yet; add one.
+    let ada = app.client();
+    ada.post_form("/login", &[("email", "ada@example.com"), ("password", "correct horse battery")]).await;
+    assert_eq!(ada.get("/sites/help/admin").await.status(), 404);
+    let (ok, out, err) = cli(&["add-admin", "help", "ada"]);
+    assert!(ok && out.contains("is now"), "{err}");
+    assert_eq!(ada.get("/sites/help/admin").await.status(), 200);
+    let (ok, _, err) = cli(&["add-admin", "nope", "ada"]);
+    assert!(!ok && err.contains("no such site"), "{err}");
+}

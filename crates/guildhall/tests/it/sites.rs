@@ -21,8 +21,8 @@ async fn sign_in(app: &TestApp, site: &str, email: &str, password: &str) -> (u16
 async fn customers_exist_only_on_their_site(b: Backend) {
     let app = spawn(b).await;
     app.account("ada").await; // a global account ada@example.com, password "correct horse battery"
-    app.app.sites().create("help", "Help desk", "ada").await.unwrap();
-    app.app.sites().create("shop", "Shop", "ada").await.unwrap();
+    app.app.sites().create("help", Some("Help desk"), Some("ada")).await.unwrap();
+    app.app.sites().create("shop", Some("Shop"), Some("ada")).await.unwrap();
     // The same email: a customer of help, of shop, and a global account.
     let (status, help) = customer(&app, "help", "ada@example.com", "help desk secret").await;
     assert_eq!(status, 303);
@@ -69,8 +69,8 @@ async fn site_admins_manage_their_customers_only(b: Backend) {
     let app = spawn(b).await;
     app.account("ada").await;
     app.account("bob").await;
-    app.app.sites().create("help", "Help desk", "ada").await.unwrap();
-    app.app.sites().create("shop", "Shop", "bob").await.unwrap();
+    app.app.sites().create("help", Some("Help desk"), Some("ada")).await.unwrap();
+    app.app.sites().create("shop", Some("Shop"), Some("bob")).await.unwrap();
     let (_, carol) = customer(&app, "help", "carol@example.org", "carol's password").await;
     customer(&app, "shop", "dave@example.org", "dave's password").await;
     let ada = app.client();
