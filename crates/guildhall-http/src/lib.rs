@@ -73,6 +73,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application router.
 pub fn router(state: HttpState) -> Router {
     let metrics = state.metrics.clone();
+    // Behind TLS, browsers must never fall back to plain HTTP.
+    let hsts = state.config.secure_cookies().then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     Router::new()
         .merge(pages::router())
         .merge(oauth::consent_router())
@@ -89,6 +96,7 @@ pub fn router(state: HttpState) -> Router {
             HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(tower::util::option_layer(hsts))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         // Spans carry the route template, never the raw path or query: both
         // can hold secret tokens (`/invitations/{token}`, `?token=`).

@@ -108,3 +108,49 @@ async fn the_openapi_document_describes_every_endpoint() {
         }
     }
 }
+
+/// Every page and endpoint carries the security headers; HSTS only behind TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_are_on_every_response_and_hsts_behind_tls() {
+    let app = spawn(guildhall_testkit::Backend::Sqlite).await;
+    let browser = app.signed_up("ada", "correct horse battery", true).await;
+    let paths = [
+        "/",
+        "/login",
+        "/signup",
+        "/password/forgot",
+        "/account",
+        "/workspaces",
+        "/orgs",
+        "/developer",
+        "/logout",
+        "/sites/none/login",
+        "/no-such-page",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/api/v1/workspaces",
+        "/.well-known/openid-configuration",
+        "/oauth2/jwks",
+        "/oauth2/authorize",
+    ];
+    for path in paths {
+        let res = browser.get(path).await;
+        let h = res.headers();
+        let csp = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: csp {csp:?}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(h.get("x-frame-options").map(|v| v.as_bytes()), Some(&b"DENY"[..]), "{path}");
+        assert_eq!(h.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]), "{path}");
+        assert!(h.get("referrer-policy").is_some(), "{path}");
+        assert!(h.get("strict-transport-security").is_none(), "{path}: HSTS over plain HTTP");
+    }
+    let tls = guildhall_testkit::spawn_app_with(guildhall_testkit::Backend::Sqlite, |s| {
+        s.public_url = Some("https://id.example.test".into());
+    })
+    .await;
+    let res = reqwest::get(format!("{}/login", tls.local_url)).await.unwrap();
+    let hsts = res.headers().get("strict-transport-security").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(hsts.starts_with("max-age=31536000"), "no HSTS behind TLS: {hsts:?}");
+}
