@@ -105,18 +105,16 @@ impl SqlStore {
     }
 }
 
-/// Revokes a grant inside the caller's transaction, and tells the feed.
-async fn revoke_in(tx: &mut Tx, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {
+/// Records a revoked grant inside the caller's transaction; true if it was
+/// not revoked before (the caller then records the change).
+async fn insert_revoked(tx: &mut Tx, grant: GrantId, now: Timestamp) -> Result<bool, StoreError> {
     let done = sqlx::query("INSERT INTO revoked_grants (grant_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(grant.0)
         .bind(now.as_millis())
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    if done.rows_affected() > 0 {
-        record_change(tx, Change::Grant(grant)).await?;
-    }
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 #[async_trait::async_trait]
@@ -321,8 +319,16 @@ impl OAuthStore for SqlStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        for grant in grants {
-            revoke_in(&mut tx, GrantId::from_uuid(grant), now).await?;
+        // Every revocation first, the change records last (the counter row
+        // stays locked from the first record_change until commit).
+        let mut revoked = Vec::new();
+        for grant in grants.into_iter().map(GrantId::from_uuid) {
+            if insert_revoked(&mut tx, grant, now).await? {
+                revoked.push(grant);
+            }
+        }
+        for grant in revoked {
+            record_change(&mut tx, Change::Grant(grant)).await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -330,7 +336,9 @@ impl OAuthStore for SqlStore {
 
     async fn revoke_grant(&self, grant: GrantId, now: Timestamp) -> Result<(), StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        revoke_in(&mut tx, grant, now).await?;
+        if insert_revoked(&mut tx, grant, now).await? {
+            record_change(&mut tx, Change::Grant(grant)).await?;
+        }
         tx.commit().await.map_err(db)
     }
 

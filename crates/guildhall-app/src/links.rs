@@ -39,7 +39,8 @@ impl<'a> LinkService<'a> {
         self.app.workspaces().audit(a.actor(), Some(a.workspace().id), action, format!("link:{link}"))
     }
 
-    /// The groups, parsed and checked to exist in the workspace.
+    /// The groups, parsed and checked to exist in the workspace and not to
+    /// be the administrators group.
     async fn groups(&self, ws: &Workspace, groups: &[String]) -> Result<Vec<Slug>, AppError> {
         let mut out = Vec::new();
         for g in groups.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
@@ -50,6 +51,14 @@ impl<'a> LinkService<'a> {
             };
             let group = found
                 .ok_or_else(|| AppError::invalid("groups", format!("There is no group {g:?} in this workspace.")))?;
+            // A product (or whoever holds its secret) must never hand out
+            // administration: only administrators invite administrators.
+            if group.is_admins {
+                return Err(AppError::invalid(
+                    "groups",
+                    "A linked product cannot invite into the administrators group.",
+                ));
+            }
             if !out.contains(&group.slug) {
                 out.push(group.slug);
             }

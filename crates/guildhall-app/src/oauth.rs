@@ -243,11 +243,15 @@ impl<'a> OAuthService<'a> {
     /// URI. `None` for an unknown product (no open redirects).
     pub async fn landing(&self, client_id: &str) -> Result<Option<String>, AppError> {
         let Some(p) = self.product(client_id).await? else { return Ok(None) };
-        if let Some(h) = p.homepage {
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin()).filter(url::Origin::is_tuple);
+        let registered: Vec<url::Origin> = p.redirect_uris.iter().filter_map(|u| origin(u)).collect();
+        // The homepage only if it is on an origin the product registered a
+        // redirect URI for: anyone can register a product, so a free-form
+        // homepage would be an open redirect.
+        if let Some(h) = p.homepage.filter(|h| origin(h).is_some_and(|o| registered.contains(&o))) {
             return Ok(Some(h));
         }
-        let origin = p.redirect_uris.first().and_then(|u| url::Url::parse(u).ok()).map(|u| u.origin());
-        Ok(origin.filter(url::Origin::is_tuple).map(|o| format!("{}/", o.ascii_serialization())))
+        Ok(registered.first().map(|o| format!("{}/", o.ascii_serialization())))
     }
 
     /// The products the account registered.
@@ -337,7 +341,11 @@ impl<'a> OAuthService<'a> {
         self.check_request(req)?;
         let now = self.app.now();
         let fresh_enough = |s: &Session| {
-            let max_age_ok = req.max_age.is_none_or(|m| now.as_millis() - s.auth_time.as_millis() <= (m as i64) * 1000);
+            // A sign-in made after we sent the person to sign in satisfies
+            // max_age too (max_age=0 would otherwise never be satisfied).
+            let signed_in_since = login_after.is_some_and(|after| s.auth_time >= after);
+            let max_age_ok = signed_in_since
+                || req.max_age.is_none_or(|m| now.as_millis() - s.auth_time.as_millis() <= (m as i64) * 1000);
             let login_ok = match (req.prompt.as_deref(), login_after) {
                 (Some("login"), Some(after)) => s.auth_time >= after,
                 (Some("login"), None) => false,
@@ -353,6 +361,9 @@ impl<'a> OAuthService<'a> {
                 Ok(Authorize::SignIn)
             };
         };
+        if !account.email_verified {
+            return Err(OAuthFailure::new("access_denied", "The person has not verified their email address yet."));
+        }
         let ask = req.prompt.as_deref() == Some("consent")
             || (!req.product.first_party && !self.consented(account, req).await?);
         if ask {
@@ -448,6 +459,9 @@ impl<'a> OAuthService<'a> {
             (None, Some(_)) => return Err(invalid("No PKCE challenge was sent with the authorization request.")),
             (None, None) => {}
         }
+        if self.grant_revoked(record.grant).await? {
+            return Err(invalid("The authorization was revoked."));
+        }
         let account =
             self.active_account(record.account).await?.ok_or_else(|| invalid("The account is no longer active."))?;
         let scopes = Scopes::parse(&record.scopes).unwrap_or_default();
@@ -527,9 +541,10 @@ impl<'a> OAuthService<'a> {
         tokens::issue(self, product, None, &scopes).await
     }
 
-    /// The account, if it exists and is active (tokens of others are dead).
+    /// The account, if it exists, is active and has verified its email
+    /// (tokens of others are dead).
     async fn active_account(&self, id: guildhall_core::AccountId) -> Result<Option<Account>, AppError> {
-        Ok(self.app.accounts().by_id(id).await?.filter(|a| a.status == AccountStatus::Active))
+        Ok(self.app.accounts().by_id(id).await?.filter(|a| a.status == AccountStatus::Active && a.email_verified))
     }
 
     /// A live access token's claims, and its person unless it was issued to
@@ -558,12 +573,12 @@ impl<'a> OAuthService<'a> {
     ) -> Result<Option<(Account, Vec<guildhall_core::scopes::Scope>)>, AppError> {
         let Some((claims, Some(account))) = self.live_access(bearer).await? else { return Ok(None) };
         let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
-        let api = if scopes.contains(OidcScope::WorkspacesRead) {
-            vec![guildhall_core::scopes::Scope::WorkspacesRead]
-        } else {
-            Vec::new()
-        };
-        Ok(Some((account, api)))
+        // A token without an API scope is no API credential at all (not
+        // even for the account endpoint).
+        if !scopes.contains(OidcScope::WorkspacesRead) {
+            return Ok(None);
+        }
+        Ok(Some((account, vec![guildhall_core::scopes::Scope::WorkspacesRead])))
     }
 
     /// The signed-in person's claims (OIDC Core §5.3).

@@ -123,8 +123,13 @@ impl<'a> SiteService<'a> {
         let key = format!("site:{}:{}", site.id, email.normalized());
         let policy = settings.signin_account_throttle;
         let state = store.throttle_hit(&key, &policy, now).await?;
-        if state.hits > policy.max_hits {
-            return Err(AppError::Throttled { retry_after: state.locked(now).unwrap_or_default() });
+        let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
+        let mut locked = (state.hits > policy.max_hits).then(|| state.locked(now).unwrap_or_default());
+        if let Some(k) = &address_key {
+            locked = locked.max(store.throttle_state(k, now).await?.locked(now));
+        }
+        if let Some(retry_after) = locked {
+            return Err(AppError::Throttled { retry_after });
         }
         let found = store.customer_by_email(site.id, &email).await?;
         let verified = match &found {
@@ -135,8 +140,8 @@ impl<'a> SiteService<'a> {
             }
         };
         let Some((customer, _)) = found.filter(|_| verified) else {
-            if let Some(ip) = &client.ip {
-                store.throttle_hit(&format!("signin:address:{ip}"), &settings.signin_address_throttle, now).await?;
+            if let Some(k) = &address_key {
+                store.throttle_hit(k, &settings.signin_address_throttle, now).await?;
             }
             return Err(AppError::InvalidCredentials);
         };

@@ -229,7 +229,7 @@ async fn authorize(
             // Back here after signing in; for prompt=login, only a sign-in
             // after this moment counts.
             let mut back = format!("/oauth2/authorize?{}", raw.unwrap_or_default());
-            if p.prompt.as_deref() == Some("login") && p.login_after.is_none() {
+            if (p.prompt.as_deref() == Some("login") || p.max_age.is_some()) && p.login_after.is_none() {
                 back.push_str(&format!("&login_after={}", state.app.oauth().now().as_millis()));
             }
             let mut target = url::form_urlencoded::Serializer::new(String::new());

@@ -113,6 +113,11 @@ async fn link_credentials_and_bad_reports_change_nothing(b: Backend) {
     assert_eq!(status, 422, "{err}");
     assert!(err.to_string().contains("nope"), "{err}");
     assert_eq!(report(&app, "tracker", &secret, json!({"email": "not an email", "display_name": "N"})).await.0, 422);
+    // Never into the administrators group: only administrators invite administrators.
+    let admins = json!({"email": "new@example.org", "display_name": "N", "groups": ["administrators"]});
+    assert_eq!(report(&app, "tracker", &secret, admins).await.0, 422, "a product invited an administrator");
+    let admin_link = json!({"slug": "y", "name": "Y", "groups": ["administrators"]});
+    assert_eq!(ada.post("/workspaces/acme/links", admin_link).await.0, 422);
     assert_eq!(report(&app, "tracker", &secret, json!({"email": "new@example.org", "display_name": ""})).await.0, 422);
     assert!(app.mails_to("new@example.org", "invited").is_empty(), "a bad report sent mail");
     assert_eq!(ada.get("/workspaces/acme/invitations").await.1["invitations"], json!([]));

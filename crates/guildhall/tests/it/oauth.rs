@@ -537,7 +537,8 @@ async fn a_products_token_reads_the_persons_workspaces_and_nothing_more() {
     assert_eq!(reader.get("/workspaces/acme/repositories").await.0, 200);
     assert_eq!(reader.post("/workspaces", json!({"slug": "evil", "name": "E"})).await.0, 403, "a read token wrote");
     let plain = token_for("openid").await;
-    assert_eq!(plain.get("/workspaces").await.0, 403, "a token without workspaces:read read workspaces");
+    assert_eq!(plain.get("/workspaces").await.0, 401, "a token without workspaces:read read workspaces");
+    assert_eq!(plain.get("/account").await.0, 401, "a token without an API scope read the account");
     let (_, t) =
         post_as(&app, &web, "/oauth2/token", &[("grant_type", "client_credentials"), ("scope", "workspaces:read")])
             .await;
@@ -679,8 +680,15 @@ async fn a_third_party_product_asks_for_consent_once_and_loses_it_when_withdrawn
     // The account page lists it; withdrawing ends the product's tokens.
     let (_, account) = browser.get_text("/account").await;
     assert!(account.contains("Gantt Charts Inc"), "the consent is not listed");
+    let pending = callback(&browser.get(&path("openid")).await)["code"].clone();
     let res = browser.post_form(&format!("/account/consents/{}/revoke", web.0), &[]).await;
     assert_eq!(res.headers()["location"], "/account?notice=consent-revoked");
+    let form = [("grant_type", "authorization_code"), ("code", pending.as_str()), ("redirect_uri", REDIRECT)];
+    assert_eq!(
+        post_as(&app, &web, "/oauth2/token", &form).await.1["error"],
+        "invalid_grant",
+        "a code outlived the consent"
+    );
     let (_, err) =
         post_as(&app, &web, "/oauth2/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
     assert_eq!(err["error"], "invalid_grant", "a refresh token outlived the withdrawn consent");
@@ -789,7 +797,7 @@ async fn a_sign_in_from_a_products_link_returns_to_that_product() {
         async move {
             let input = ProductInput {
                 name: "Tracker",
-                redirect_uris: &[REDIRECT.to_owned()],
+                redirect_uris: &[REDIRECT.to_owned(), "https://tracker.example.com/cb".to_owned()],
                 public: false,
                 first_party: true,
                 grant_types: &[],
@@ -802,6 +810,9 @@ async fn a_sign_in_from_a_products_link_returns_to_that_product() {
     };
     let with_home = register(Some("https://tracker.example.com/home")).await;
     let without = register(None).await;
+    // A homepage on an origin the product did not register a redirect URI
+    // for is ignored (anyone can register a product: no open redirects).
+    let elsewhere = register(Some("https://evil.example.com/phish")).await;
     app.account("ada").await;
     let sign_in = |client_id: String, return_to: &'static str| {
         let browser = app.client();
@@ -822,6 +833,7 @@ async fn a_sign_in_from_a_products_link_returns_to_that_product() {
     };
     assert_eq!(sign_in(with_home.clone(), "").await, "https://tracker.example.com/home");
     assert_eq!(sign_in(without, "").await, "http://127.0.0.1:9/");
+    assert_eq!(sign_in(elsewhere, "").await, "http://127.0.0.1:9/", "an unregistered homepage was honoured");
     assert_eq!(sign_in("https://evil.example.com".into(), "").await, "/account", "an unknown product redirected");
     assert_eq!(sign_in(with_home, "/workspaces").await, "/workspaces", "the page asked for lost to the product");
 }
@@ -839,6 +851,27 @@ async fn max_age_login_hint_prompt_consent_and_code_limits_are_honoured(b: Backe
     assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?"), "an old sign-in passed max_age");
     let fresh_enough = callback(&browser.get(&authorize_path(&client_id, "&max_age=3600")).await);
     assert!(fresh_enough.contains_key("code"), "a recent-enough sign-in was refused: {fresh_enough:?}");
+    // max_age=0 forces a fresh sign-in, which then counts (no endless loop).
+    let res = browser.get(&authorize_path(&client_id, "&max_age=0")).await;
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login.starts_with("/login?"), "{login}");
+    let back = url::form_urlencoded::parse(login.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    app.clock.advance(std::time::Duration::from_millis(5));
+    let res = browser
+        .post_form(
+            "/login",
+            &[("email", "ada@example.com"), ("password", "correct horse battery"), ("return_to", &back)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"].to_str().unwrap(), back);
+    assert!(callback(&browser.get(&back).await).contains_key("code"), "max_age=0 looped");
+    // An account whose email is not verified signs into no product.
+    let unverified = app.signed_up("uma", "correct horse battery", false).await;
+    let q = callback(&unverified.get(&authorize_path(&client_id, "")).await);
+    assert_eq!(q["error"], "access_denied");
     // login_hint pre-fills the sign-in form.
     let res = app.client().get(&authorize_path(&client_id, "&login_hint=ada%40example.com")).await;
     let login = res.headers()["location"].to_str().unwrap().to_owned();
