@@ -294,7 +294,8 @@ impl<'a> OrgService<'a> {
 
     /// Central user management: the members of every linked workspace and
     /// every managed account, filtered by linked workspace, by managed or
-    /// not, and by a case-insensitive search in username, name and email.
+    /// not, and by a case-insensitive search in username, name and (for
+    /// managed accounts only) email.
     pub async fn members(&self, a: &OrgAdminOf, filter: &MemberFilter<'_>) -> Result<Vec<OrgMember>, AppError> {
         let all = self.app.store().org_members(a.org.id).await?;
         let q = filter.search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
@@ -309,8 +310,11 @@ impl<'a> OrgService<'a> {
             .filter(|m| filter.managed.is_none_or(|want| m.managed == want))
             .filter(|m| {
                 q.as_deref().is_none_or(|q| {
+                    // Emails only of managed accounts: a personal account's
+                    // email is not the org's to see (nor to probe by search).
                     let a = &m.account;
-                    [a.username.as_str(), a.display_name.as_str(), a.email.as_str()]
+                    let email = if m.managed { a.email.as_str() } else { "" };
+                    [a.username.as_str(), a.display_name.as_str(), email]
                         .iter()
                         .any(|field| field.to_lowercase().contains(q))
                 })

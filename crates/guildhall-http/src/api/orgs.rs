@@ -311,6 +311,10 @@ async fn org_members(
         .iter()
         .map(|m| {
             let mut v = managed(&m.account);
+            if !m.managed {
+                // A personal account's email stays private, as in workspaces.
+                v["email"] = Value::Null;
+            }
             v["managed"] = json!(m.managed);
             v["workspaces"] = json!(m.workspaces);
             v

@@ -222,6 +222,10 @@ async fn a_paid_workspace_is_linked_for_good_by_an_admin_of_both(b: Backend) {
     assert_eq!(names(ada.get("/orgs/acme-org/members?workspace=acme").await.1), ["ada", "bob"]);
     assert_eq!(names(ada.get("/orgs/acme-org/members?managed=true").await.1), ["carol"]);
     assert_eq!(names(ada.get("/orgs/acme-org/members?managed=false&q=BOB").await.1), ["bob"]);
+    assert_eq!(all["members"][1]["email"], json!(null), "a personal account's email was shown");
+    assert_eq!(all["members"][2]["email"], "carol@acme.example");
+    let by_email = names(ada.get("/orgs/acme-org/members?q=bob%40example.com").await.1);
+    assert!(by_email.is_empty(), "a personal email could be probed by search");
     assert_eq!(names(ada.get("/orgs/acme-org/members?workspace=free").await.1), Vec::<String>::new());
     assert_eq!(person(&app, "eve", "eve@example.com", &["orgs:read"]).await.get("/orgs/acme-org/members").await.0, 404);
 }
@@ -282,7 +286,8 @@ async fn an_org_admin_does_every_task_in_the_browser(b: Backend) {
     let (_, people) = ada.get_text("/orgs/acme/members?q=carol").await;
     assert!(people.contains("carol@acme.example") && !people.contains("ada@example.com"), "{people}");
     let (_, people) = ada.get_text("/orgs/acme/members?workspace=team").await;
-    assert!(people.contains("ada@example.com") && !people.contains("carol@acme.example"), "{people}");
+    assert!(people.contains("(ada)") && !people.contains("carol@acme.example"), "{people}");
+    assert!(!people.contains("ada@example.com"), "a personal account's email was shown");
     let (_, log) = ada.get_text("/orgs/acme/audit").await;
     assert!(log.contains("org.workspace_linked") && log.contains("org.domain_verified"), "{log}");
     // Admins; a form without its CSRF token changes nothing.
