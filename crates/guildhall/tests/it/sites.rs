@@ -117,3 +117,19 @@ async fn site_admins_manage_their_customers_only(b: Backend) {
     // A customer is no global account: the admin pages refuse them.
     assert_eq!(carol.get("/sites/help/admin").await.status(), 303);
 }
+
+/// Password spraying across a site's customers from one address is locked
+/// out, as global sign-in is (per-address throttle, 50 failures by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_sign_in_is_throttled_per_address() {
+    let app = spawn(Backend::Sqlite).await;
+    app.account("ada").await;
+    app.app.sites().create("help", None, Some("ada")).await.unwrap();
+    assert_eq!(customer(&app, "help", "real@example.org", "the right password").await.0, 303);
+    for i in 0..50 {
+        let (status, _) = sign_in(&app, "help", &format!("guess{i}@example.org"), "wrong password").await;
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    let (status, _) = sign_in(&app, "help", "real@example.org", "the right password").await;
+    assert_eq!(status, 429, "spraying from one address was not locked out");
+}
