@@ -111,3 +111,43 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         _ => "",
     }
 }
+
+/// One page of an audit log (a workspace's or an org's), newest first.
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub(crate) struct AuditPage {
+    /// The workspace or org, and its page (`/workspaces/acme`).
+    name: String,
+    home: String,
+    /// (when, who, action, target, detail, from)
+    entries: Vec<(String, String, String, String, String, String)>,
+    /// The id to page on from, if the page is full.
+    next: String,
+}
+
+/// Entries shown per audit page.
+pub(crate) const AUDIT_PER_PAGE: u32 = 100;
+
+impl AuditPage {
+    pub(crate) fn new(name: &str, home: String, log: Vec<(i64, guildhall_app::ports::Audit)>) -> Self {
+        let next = if log.len() == AUDIT_PER_PAGE as usize {
+            log.last().map(|(id, _)| id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let entries = log
+            .into_iter()
+            .map(|(_, e)| {
+                (
+                    e.at.rfc3339(),
+                    e.actor_label,
+                    e.action,
+                    e.target,
+                    e.detail.unwrap_or_default(),
+                    e.ip.unwrap_or_default(),
+                )
+            })
+            .collect();
+        Self { name: name.to_owned(), home, entries, next }
+    }
+}

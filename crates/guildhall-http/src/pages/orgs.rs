@@ -7,7 +7,7 @@ use crate::HttpState;
 use crate::client::Client;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
-use crate::pages::{notice, render};
+use crate::pages::{AUDIT_PER_PAGE, AuditPage, notice, render};
 use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
@@ -321,33 +321,11 @@ struct AuditQuery {
     before: Option<i64>,
 }
 
-const AUDIT_PER_PAGE: u32 = 100;
-
-#[derive(Template)]
-#[template(path = "org_audit.html")]
-struct AuditPage {
-    org: Org,
-    /// (when, who, action, target, detail, from)
-    entries: Vec<(String, String, String, String, String, String)>,
-    next: String,
-}
-
 async fn show_audit(
     State(state): State<HttpState>,
     PageOrgAdmin(a): PageOrgAdmin,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
     let log = state.app.orgs().audit_log(&a, q.before, AUDIT_PER_PAGE).await?;
-    let next = if log.len() == AUDIT_PER_PAGE as usize {
-        log.last().map(|(id, _)| id.to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let entries = log
-        .into_iter()
-        .map(|(_, e)| {
-            (e.at.rfc3339(), e.actor_label, e.action, e.target, e.detail.unwrap_or_default(), e.ip.unwrap_or_default())
-        })
-        .collect();
-    Ok(render(&AuditPage { org: a.org.clone(), entries, next }).into_response())
+    Ok(render(&AuditPage::new(&a.org.name, format!("/orgs/{}", a.org.slug), log)).into_response())
 }

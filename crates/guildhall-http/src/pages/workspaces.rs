@@ -6,7 +6,7 @@ use crate::HttpState;
 use crate::client::Client;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
-use crate::pages::{notice, render, render_message};
+use crate::pages::{AUDIT_PER_PAGE, AuditPage, notice, render, render_message};
 use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
@@ -535,21 +535,10 @@ async fn revoke_invitation(
     Ok(back(&ws, "", "invitation-revoked"))
 }
 
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    ws: Workspace,
-    /// (when, who, action, target, detail, from)
-    entries: Vec<(String, String, String, String, String, String)>,
-    next: String,
-}
-
 #[derive(Deserialize)]
 struct AuditQuery {
     before: Option<i64>,
 }
-
-const AUDIT_PER_PAGE: u32 = 100;
 
 async fn show_audit(
     State(state): State<HttpState>,
@@ -557,18 +546,8 @@ async fn show_audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
     let log = state.app.workspaces().audit_log(&a, q.before, AUDIT_PER_PAGE).await?;
-    let next = if log.len() == AUDIT_PER_PAGE as usize {
-        log.last().map(|(id, _)| id.to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let entries = log
-        .into_iter()
-        .map(|(_, e)| {
-            (e.at.rfc3339(), e.actor_label, e.action, e.target, e.detail.unwrap_or_default(), e.ip.unwrap_or_default())
-        })
-        .collect();
-    Ok(render(&AuditPage { ws: a.workspace().clone(), entries, next }).into_response())
+    let ws = a.workspace();
+    Ok(render(&AuditPage::new(&ws.name, format!("/workspaces/{}", ws.slug), log)).into_response())
 }
 
 #[derive(Deserialize)]
