@@ -17,6 +17,11 @@ impl FieldErrors {
         self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
     }
 
+    /// Every message, in order, as one sentence-separated text (for pages).
+    pub fn summary(&self) -> String {
+        self.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

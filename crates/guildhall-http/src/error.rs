@@ -57,11 +57,9 @@ impl IntoResponse for PageError {
             ),
             Self::BadRequest(what) => (StatusCode::BAD_REQUEST, "Bad request", what.to_owned()),
             Self::App(e) => match e {
-                AppError::Invalid(errors) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Please check your input",
-                    errors.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" "),
-                ),
+                AppError::Invalid(errors) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "Please check your input", errors.summary())
+                }
                 AppError::InvalidCredentials => {
                     (StatusCode::UNAUTHORIZED, "Sign-in failed", "Email or password is incorrect.".to_owned())
                 }

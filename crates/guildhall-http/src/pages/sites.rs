@@ -106,9 +106,7 @@ fn refused(
     e: AppError,
 ) -> Result<Response, PageError> {
     let (status, message) = match e {
-        AppError::Invalid(errors) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, errors.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" "))
-        }
+        AppError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors.summary()),
         AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "Email or password is incorrect.".to_owned()),
         AppError::AccountDeactivated => (StatusCode::FORBIDDEN, "This account is deactivated.".to_owned()),
         AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts; try again later.".to_owned()),
@@ -297,7 +295,7 @@ async fn reset(
     match state.app.sites().complete_reset(&site, &f.token, &f.password).await {
         Ok(_) => Ok(Redirect::to(&format!("/sites/{}/login", site.slug)).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let error = errors.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ");
+            let error = errors.summary();
             let (jar, csrf) = csrf::token(&state, jar);
             let page = ResetPage { csrf, site, token: f.token, error };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)).into_response())
