@@ -40,6 +40,12 @@ pub fn outcome_label(r: &Result<SignedIn, AppError>) -> &'static str {
     }
 }
 
+/// A password attempt in progress (see `SignInService::begin_attempt`).
+pub(crate) struct Attempt {
+    account_key: String,
+    address_key: Option<String>,
+}
+
 pub struct SignInService<'a> {
     app: &'a App,
 }
@@ -51,45 +57,65 @@ impl<'a> SignInService<'a> {
 
     pub async fn with_password(&self, email: &str, password: &str, client: &ClientInfo) -> Result<SignedIn, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
-        let store = self.app.store();
-        let settings = self.app.settings();
-        let now = self.app.now();
-        let account_key = format!("signin:account:{}", email.normalized());
-        let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
+        let attempt = self.begin_attempt(format!("signin:account:{}", email.normalized()), client).await?;
+        let found = self.app.store().find_account(AccountLookup::Email(&email)).await?;
+        let hash = found.as_ref().and_then(|f| f.password_hash.as_deref());
+        let verified = self.verify_attempt(&attempt, password, hash).await?;
+        let Some(found) = found.filter(|_| verified) else { return Err(AppError::InvalidCredentials) };
+        if found.account.status != AccountStatus::Active {
+            return Err(AppError::AccountDeactivated);
+        }
+        self.attempt_succeeded(attempt).await?;
+        self.start_session(found.account, vec!["pwd".to_owned()], client).await
+    }
 
-        // The attempt counts against the account before the password is
-        // checked, in one atomic step, so parallel guesses cannot all pass a
-        // check made before any of them failed. A success forgets it below.
-        let policy = settings.signin_account_throttle;
-        let account_state = store.throttle_hit(&account_key, &policy, now).await?;
-        let mut locked = (account_state.hits > policy.max_hits).then(|| account_state.locked(now).unwrap_or_default());
+    /// Starts a password attempt, for every kind of sign-in (global
+    /// accounts, site customers). It counts against `account_key` before the
+    /// password is checked, in one atomic step, so parallel guesses cannot
+    /// all pass a check made before any of them failed; while that key or
+    /// the client's address is locked out, it is refused.
+    pub(crate) async fn begin_attempt(&self, account_key: String, client: &ClientInfo) -> Result<Attempt, AppError> {
+        let store = self.app.store();
+        let now = self.app.now();
+        let policy = self.app.settings().signin_account_throttle;
+        let state = store.throttle_hit(&account_key, &policy, now).await?;
+        let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
+        let mut locked = (state.hits > policy.max_hits).then(|| state.locked(now).unwrap_or_default());
         if let Some(key) = &address_key {
             locked = locked.max(store.throttle_state(key, now).await?.locked(now));
         }
-        if let Some(retry_after) = locked {
-            return Err(AppError::Throttled { retry_after });
+        match locked {
+            Some(retry_after) => Err(AppError::Throttled { retry_after }),
+            None => Ok(Attempt { account_key, address_key }),
         }
+    }
 
-        let found = store.find_account(AccountLookup::Email(&email)).await?;
-        let verified = match found.as_ref().and_then(|f| f.password_hash.as_deref()) {
+    /// Checks the password against `hash` (against a dummy when there is no
+    /// account, so an unknown email takes as long); a failure counts
+    /// against the client's address.
+    pub(crate) async fn verify_attempt(
+        &self,
+        attempt: &Attempt,
+        password: &str,
+        hash: Option<&str>,
+    ) -> Result<bool, AppError> {
+        let verified = match hash {
             Some(hash) => self.app.passwords().verify(password, hash).await?,
             None => {
                 self.app.passwords().verify_dummy(password).await?;
                 false
             }
         };
-        let Some(found) = found.filter(|_| verified) else {
-            if let Some(key) = &address_key {
-                store.throttle_hit(key, &settings.signin_address_throttle, now).await?;
-            }
-            return Err(AppError::InvalidCredentials);
-        };
-        if found.account.status != AccountStatus::Active {
-            return Err(AppError::AccountDeactivated);
+        if !verified && let Some(key) = &attempt.address_key {
+            let now = self.app.now();
+            self.app.store().throttle_hit(key, &self.app.settings().signin_address_throttle, now).await?;
         }
-        // Success forgets this attempt and earlier failures.
-        store.throttle_clear(&account_key).await?;
-        self.start_session(found.account, vec!["pwd".to_owned()], client).await
+        Ok(verified)
+    }
+
+    /// A successful sign-in forgets the attempt and earlier failures.
+    pub(crate) async fn attempt_succeeded(&self, attempt: Attempt) -> Result<(), AppError> {
+        Ok(self.app.store().throttle_clear(&attempt.account_key).await?)
     }
 
     async fn start_session(

@@ -107,8 +107,9 @@ impl<'a> SiteService<'a> {
         Ok((customer, token))
     }
 
-    /// Signs a customer in: one generic error, throttled per site and email
-    /// and per address, as global sign-in is.
+    /// Signs a customer in through the same throttled password check as
+    /// global sign-in (per site and email, and per address): one generic
+    /// error.
     pub async fn login(
         &self,
         site: &Site,
@@ -117,38 +118,15 @@ impl<'a> SiteService<'a> {
         client: &ClientInfo,
     ) -> Result<SecretToken, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
-        let store = self.app.store();
-        let settings = self.app.settings();
-        let now = self.app.now();
-        let key = format!("site:{}:{}", site.id, email.normalized());
-        let policy = settings.signin_account_throttle;
-        let state = store.throttle_hit(&key, &policy, now).await?;
-        let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
-        let mut locked = (state.hits > policy.max_hits).then(|| state.locked(now).unwrap_or_default());
-        if let Some(k) = &address_key {
-            locked = locked.max(store.throttle_state(k, now).await?.locked(now));
-        }
-        if let Some(retry_after) = locked {
-            return Err(AppError::Throttled { retry_after });
-        }
-        let found = store.customer_by_email(site.id, &email).await?;
-        let verified = match &found {
-            Some((_, hash)) => self.app.passwords().verify(password, hash).await?,
-            None => {
-                self.app.passwords().verify_dummy(password).await?;
-                false
-            }
-        };
-        let Some((customer, _)) = found.filter(|_| verified) else {
-            if let Some(k) = &address_key {
-                store.throttle_hit(k, &settings.signin_address_throttle, now).await?;
-            }
-            return Err(AppError::InvalidCredentials);
-        };
+        let signin = self.app.signin();
+        let attempt = signin.begin_attempt(format!("site:{}:{}", site.id, email.normalized()), client).await?;
+        let found = self.app.store().customer_by_email(site.id, &email).await?;
+        let verified = signin.verify_attempt(&attempt, password, found.as_ref().map(|(_, h)| h.as_str())).await?;
+        let Some((customer, _)) = found.filter(|_| verified) else { return Err(AppError::InvalidCredentials) };
         if customer.status != AccountStatus::Active {
             return Err(AppError::AccountDeactivated);
         }
-        store.throttle_clear(&key).await?;
+        signin.attempt_succeeded(attempt).await?;
         self.start_session(&customer).await
     }
 
