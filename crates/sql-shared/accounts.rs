@@ -43,6 +43,11 @@ pub(crate) fn account_from_row(row: &<crate::Db as sqlx::Database>::Row) -> Resu
     Ok(AccountWithHash { account, password_hash })
 }
 
+/// The accounts of rows selected with `account_cols!()`.
+pub(crate) fn accounts_from_rows(rows: &[<crate::Db as sqlx::Database>::Row]) -> Result<Vec<Account>, StoreError> {
+    rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+}
+
 pub(crate) async fn account_in<'c, E>(exec: E, id: Uuid) -> Result<Option<Account>, StoreError>
 where
     E: sqlx::Executor<'c, Database = crate::Db>,

@@ -1,6 +1,6 @@
 //! `OrgStore` on SQL.
 
-use crate::accounts::{account_cols, account_from_row};
+use crate::accounts::{account_cols, account_from_row, accounts_from_rows};
 use crate::changes::record_change;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use crate::workspaces::{WORKSPACE_COLS, audit_from_row, insert_audit, workspace_from_row};
@@ -85,6 +85,23 @@ async fn remanage(
     Ok(ids)
 }
 
+/// An org's admins, by username.
+async fn org_admins_in<'c, E>(exec: E, org: OrgId) -> Result<Vec<Account>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = crate::Db>,
+{
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        account_cols!(),
+        " FROM accounts a JOIN org_admins m ON m.account_id = a.id WHERE m.org_id = $1 ORDER BY a.username"
+    ))
+    .bind(org.0)
+    .fetch_all(exec)
+    .await
+    .map_err(db)?;
+    accounts_from_rows(&rows)
+}
+
 #[async_trait::async_trait]
 impl OrgStore for SqlStore {
     async fn create_org(&self, new: &NewOrg, audit: &Audit) -> Result<Org, StoreError> {
@@ -148,16 +165,7 @@ impl OrgStore for SqlStore {
     }
 
     async fn org_admins(&self, org: OrgId) -> Result<Vec<Account>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            account_cols!(),
-            " FROM accounts a JOIN org_admins m ON m.account_id = a.id WHERE m.org_id = $1 ORDER BY a.username"
-        ))
-        .bind(org.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+        org_admins_in(&self.pool, org).await
     }
 
     async fn set_org_admin(
@@ -288,7 +296,7 @@ impl OrgStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+        accounts_from_rows(&rows)
     }
 
     async fn change_managed(
@@ -459,16 +467,7 @@ impl OrgStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            account_cols!(),
-            " FROM accounts a JOIN org_admins m ON m.account_id = a.id WHERE m.org_id = $1 ORDER BY a.username"
-        ))
-        .bind(link.org.0)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        let admins = rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect::<Result<Vec<_>, _>>()?;
+        let admins = org_admins_in(&mut *tx, link.org).await?;
         insert_org_audit(&mut tx, link.org, org_audit).await?;
         insert_audit(&mut tx, ws_audit).await?;
         tx.commit().await.map_err(db)?;

@@ -1,6 +1,6 @@
 //! `WorkspaceStore` on SQL.
 
-use crate::accounts::{account_cols, account_from_row};
+use crate::accounts::{account_cols, accounts_from_rows};
 use crate::changes::record_change;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::ports::{
@@ -350,7 +350,7 @@ impl WorkspaceStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect()
+        accounts_from_rows(&rows)
     }
 
     async fn account_groups(&self, ws: WorkspaceId, account: AccountId) -> Result<Vec<GroupId>, StoreError> {
@@ -482,8 +482,7 @@ impl WorkspaceStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        let accounts: Vec<Account> =
-            rows.iter().map(|r| account_from_row(r).map(|f| f.account)).collect::<Result<_, _>>()?;
+        let accounts: Vec<Account> = accounts_from_rows(&rows)?;
         let (Some(first), Some(last)) = (accounts.first(), accounts.last()) else { return Ok(Vec::new()) };
         let memberships = sqlx::query(
             "SELECT gm.account_id, g.slug FROM group_members gm JOIN groups g ON g.id = gm.group_id \
