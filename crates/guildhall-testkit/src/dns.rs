@@ -23,12 +23,15 @@ impl DnsServer {
     /// Starts the server on a free port (retrying with another port when
     /// the one picked was taken meanwhile, by UDP or TCP).
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory for the DNS zone");
         let zone = dir.path().join("zone.json");
-        std::fs::write(&zone, "{}").unwrap();
+        std::fs::write(&zone, "{}").expect("writing the empty DNS zone");
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/dns_server.py");
         for _ in 0..5 {
-            let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                .and_then(|s| s.local_addr())
+                .expect("a free UDP port on 127.0.0.1")
+                .port();
             let mut child = Command::new(crate::smtp::python())
                 .arg(&script)
                 .arg(port.to_string())
@@ -38,7 +41,7 @@ impl DnsServer {
                 .kill_on_drop(true)
                 .spawn()
                 .expect("starting the test DNS server (python with dnslib: run scripts/test once)");
-            let stdout = child.stdout.take().unwrap();
+            let stdout = child.stdout.take().expect("the DNS server's piped stdout");
             let mut lines = BufReader::new(stdout).lines();
             let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
             if matches!(ready, Ok(Ok(Some(ref l))) if l == "ready") {
@@ -58,11 +61,12 @@ impl DnsServer {
     /// Publishes (replacing) the TXT strings of `name`; an empty list keeps
     /// the name with no TXT records.
     pub fn set_txt(&self, name: &str, values: &[&str]) {
-        let mut records = self.records.lock().unwrap();
+        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         records.insert(name.to_lowercase(), values.iter().map(|v| (*v).to_owned()).collect());
         let tmp = self.zone.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_string(&*records).unwrap()).unwrap();
-        std::fs::rename(&tmp, &self.zone).unwrap();
+        let json = serde_json::to_string(&*records).expect("the zone serialises");
+        std::fs::write(&tmp, json).expect("writing the DNS zone");
+        std::fs::rename(&tmp, &self.zone).expect("publishing the DNS zone");
     }
 }
 

@@ -10,26 +10,34 @@ use hickory_resolver::proto::rr::RData;
 use hickory_resolver::{Resolver, TokioResolver};
 use std::net::SocketAddr;
 
-pub struct HickoryDns(TokioResolver);
+/// The resolver, or why there is none: a machine without a readable DNS
+/// configuration still starts; only domain verification then fails, with
+/// that reason.
+pub struct HickoryDns(Result<TokioResolver, String>);
 
 impl HickoryDns {
-    pub fn new(server: Option<SocketAddr>) -> anyhow::Result<Self> {
-        let mut builder = match server {
+    pub fn new(server: Option<SocketAddr>) -> Self {
+        let builder = match server {
             Some(addr) => {
                 let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
                 for c in &mut ns.connections {
                     c.port = addr.port();
                 }
-                Resolver::builder_with_config(
+                Ok(Resolver::builder_with_config(
                     ResolverConfig::from_parts(None, vec![], vec![ns]),
                     TokioRuntimeProvider::default(),
-                )
+                ))
             }
-            None => Resolver::builder_tokio()
-                .map_err(|e| anyhow::anyhow!("cannot read the system's DNS configuration: {e}"))?,
+            None => Resolver::builder_tokio().map_err(|e| format!("cannot read the system's DNS configuration: {e}")),
         };
-        builder.options_mut().cache_size = 0;
-        Ok(Self(builder.build().map_err(|e| anyhow::anyhow!("cannot build the DNS resolver: {e}"))?))
+        let resolver = builder.and_then(|mut b| {
+            b.options_mut().cache_size = 0;
+            b.build().map_err(|e| format!("cannot build the DNS resolver: {e}"))
+        });
+        if let Err(e) = &resolver {
+            tracing::warn!(error = %e, "domain verification is unavailable; set dns_resolver");
+        }
+        Self(resolver)
     }
 }
 
@@ -37,7 +45,8 @@ impl HickoryDns {
 impl Dns for HickoryDns {
     async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
         // A fully qualified name: no search domains.
-        match self.0.txt_lookup(format!("{name}.")).await {
+        let resolver = self.0.as_ref().map_err(|e| DnsError(e.clone()))?;
+        match resolver.txt_lookup(format!("{name}.")).await {
             Ok(lookup) => Ok(lookup
                 .answers()
                 .iter()
