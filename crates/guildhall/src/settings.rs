@@ -254,4 +254,24 @@ mod tests {
         let s = Settings { smtp_url: Some(Secret("smtp://user:hunter2@mail".into())), ..Default::default() };
         assert!(!format!("{s:?}").contains("hunter2"));
     }
+
+    #[test]
+    fn out_of_range_intervals_and_bad_master_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("guildhall.toml");
+        for (text, says) in [
+            ("follow_interval_ms = 5", "follow_interval_ms"),
+            ("key_rotation_days = 0", "key_rotation_days"),
+            ("linking_job_interval_secs = 7200", "linking_job_interval_secs"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains(says), "{text}: {err}");
+        }
+        let s = Settings { master_key: Some(Secret("not hex".into())), ..Default::default() };
+        assert!(s.master_key().unwrap_err().to_string().contains("64 hex"));
+        // Unset: made once in the data dir, then read back the same.
+        let s = Settings { data_dir: dir.path().to_path_buf(), ..Default::default() };
+        assert_eq!(s.master_key().unwrap(), s.master_key().unwrap());
+    }
 }

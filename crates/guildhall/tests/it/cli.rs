@@ -454,19 +454,23 @@ async fn the_linking_deadline_links_each_paid_workspace_exactly_once_across_node
             Node(child)
         })
         .collect();
-    let (ok, out, err) = run(
-        &[
-            "--database-url",
-            &db,
-            "--data-dir",
-            app.data_dir.to_str().unwrap(),
-            "admin",
-            "linking-deadline",
-            "set",
-            "2020-01-01T00:00:00Z",
-        ],
-        None,
-    );
+    let data = app.data_dir.to_str().unwrap().to_owned();
+    let deadline = |args: &[&str]| {
+        let mut all = vec!["--database-url", db.as_str(), "--data-dir", data.as_str(), "admin", "linking-deadline"];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    let (ok, out, _) = deadline(&["show"]);
+    assert!(ok && out.contains("No linking deadline"), "{out}");
+    let (ok, _, err) = deadline(&["set", "next tuesday"]);
+    assert!(!ok && err.contains("RFC 3339"), "{err}");
+    let (ok, _, _) = deadline(&["set", "2099-01-01T00:00:00Z"]);
+    assert!(ok);
+    assert_eq!(app.app.orgs().run_linking_deadline("early").await.unwrap(), 0, "the job ran before the deadline");
+    let (ok, out, _) = deadline(&["clear"]);
+    assert!(ok && out.contains("cleared"));
+    assert_eq!(deadline(&["show"]).1.trim(), "No linking deadline is set.");
+    let (ok, out, err) = deadline(&["set", "2020-01-01T00:00:00Z"]);
     assert!(ok && out.contains("2020-01-01"), "{err}");
     // The two server processes do the work (this node only watches).
     let start = Instant::now();
