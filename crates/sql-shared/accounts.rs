@@ -86,6 +86,9 @@ impl AccountStore for SqlStore {
         if let Some(t) = token {
             insert_token(&mut tx, new.id.0, t, now).await?;
         }
+        if let Some(identity) = &new.identity {
+            crate::identities::insert_identity(&mut tx, identity).await?;
+        }
         // An address on a domain an organization verified is managed from
         // the start.
         sqlx::query(

@@ -48,6 +48,7 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             ("email_normalized", "email"),
             ("username", "username"),
             ("slug", "slug"),
+            ("external_identities", "identity"),
             // The partial unique index on verified domains (SQLite names the
             // column, PostgreSQL the index).
             ("org_domains", "domain_taken"),

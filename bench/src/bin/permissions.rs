@@ -75,6 +75,7 @@ async fn seed(store: &dyn Store) -> anyhow::Result<String> {
             email_verified: true,
             is_operator: false,
             must_change_password: false,
+            identity: None,
             now: now(),
         };
         accounts.push(store.create_account(&new, None).await?.id);

@@ -4,7 +4,8 @@
 use crate::App;
 use crate::error::{AppError, FieldErrors};
 use crate::mails;
-use crate::ports::{AccountLookup, EmailTokenPurpose, NewAccount, NewEmailToken, StoreError};
+use crate::ports::{AccountLookup, EmailTokenPurpose, Identity, NewAccount, NewEmailToken, StoreError};
+use guildhall_core::identities::{Profile, username_candidate};
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName, Email, Username, check_password};
 use guildhall_core::tokens::SecretToken;
 use guildhall_core::{AccountId, SessionId};
@@ -80,6 +81,7 @@ impl<'a> AccountService<'a> {
             email_verified: false,
             is_operator: false,
             must_change_password: false,
+            identity: None,
             now: self.app.now(),
         };
         let verification = self.verification_token(&token);
@@ -104,6 +106,71 @@ impl<'a> AccountService<'a> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A new account for an external identity (connected in the same
+    /// transaction), without a password. Its username comes from the
+    /// provider or the address, with a number added while taken; an
+    /// unverified address gets a verification link.
+    pub(crate) async fn create_from_identity(
+        &self,
+        email: &Email,
+        verified: bool,
+        profile: &Profile,
+        identity: impl Fn(AccountId) -> Identity,
+    ) -> Result<Account, AppError> {
+        let base = username_candidate(profile);
+        let local = email.as_str().split('@').next().unwrap_or_default();
+        let display_name = [profile.name.as_deref(), base.as_ref().map(Username::as_str), Some(local)]
+            .into_iter()
+            .flatten()
+            .find_map(|n| DisplayName::parse(n).ok())
+            .ok_or_else(|| AppError::invalid("display_name", "No usable name came from the provider."))?;
+        let store = self.app.store();
+        for attempt in 0..6 {
+            let username = match (&base, attempt) {
+                (Some(base), 0) => base.clone(),
+                (base, _) => {
+                    let mut n = [0u8; 2];
+                    self.app.deps.rng.fill(&mut n);
+                    let stem = base.as_ref().map_or("user", |b| &b.as_str()[..b.as_str().len().min(32)]);
+                    let candidate = format!("{stem}-{:04}", u16::from_le_bytes(n) % 10_000);
+                    Username::parse(&candidate).map_err(|e| AppError::internal_message(e.to_string()))?
+                }
+            };
+            let id = AccountId::from_uuid(self.app.new_uuid());
+            let new = NewAccount {
+                id,
+                email: email.clone(),
+                username,
+                display_name: display_name.clone(),
+                password_hash: None,
+                email_verified: verified,
+                is_operator: false,
+                must_change_password: false,
+                identity: Some(identity(id)),
+                now: self.app.now(),
+            };
+            let token = self.app.new_token();
+            let verification = (!verified).then(|| self.verification_token(&token));
+            match store.create_account(&new, verification.as_ref()).await {
+                Ok(account) => {
+                    if !verified {
+                        self.send_verification(&account, &token).await?;
+                    }
+                    return Ok(account);
+                }
+                Err(StoreError::Conflict("username")) => continue,
+                Err(StoreError::Conflict("email")) => {
+                    return Err(AppError::Conflict("An account with this email address already exists.".into()));
+                }
+                Err(StoreError::Conflict("identity")) => {
+                    return Err(AppError::Conflict("This identity was just connected to an account; sign in again.".into()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::internal_message("no free username after six tries"))
     }
 
     fn verification_token(&self, token: &SecretToken) -> NewEmailToken {
@@ -247,6 +314,7 @@ impl<'a> AccountService<'a> {
             email_verified: req.verified,
             is_operator: false,
             must_change_password: false,
+            identity: None,
             now: self.app.now(),
         };
         self.app.store().create_account(&new, None).await.map_err(|e| match e {
@@ -296,6 +364,7 @@ impl<'a> AccountService<'a> {
             email_verified: true,
             is_operator: true,
             must_change_password: true,
+            identity: None,
             now: self.app.now(),
         };
         match store.create_account(&new, None).await {

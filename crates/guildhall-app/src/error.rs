@@ -55,6 +55,10 @@ pub enum AppError {
     Forbidden(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An external identity provider failed or refused; the text names the
+    /// provider and says what happened, and may be shown to the person.
+    #[error("upstream provider: {0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -8,12 +8,14 @@ pub mod accounts;
 mod caches;
 mod coalesce;
 pub mod error;
+pub mod external;
 pub mod invitations;
 pub mod links;
 mod mails;
 pub mod oauth;
 pub mod orgs;
 pub mod passwords;
+mod sealed;
 pub mod ports;
 pub mod sessions;
 pub mod settings;
@@ -34,6 +36,7 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
     pub dns: Arc<dyn ports::Dns>,
+    pub web: Arc<dyn ports::WebClient>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn SecretRng>,
     pub settings: AppSettings,
@@ -85,6 +88,10 @@ impl App {
 
     pub fn workspaces(&self) -> workspaces::WorkspaceService<'_> {
         workspaces::WorkspaceService::new(self)
+    }
+
+    pub fn external(&self) -> external::ExternalService<'_> {
+        external::ExternalService::new(self)
     }
 
     pub fn invitations(&self) -> invitations::InvitationService<'_> {

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod changes;
+mod identities;
 mod invitations;
 mod jobs;
 mod links;
@@ -18,6 +19,7 @@ mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use changes::{Change, ChangeStore};
+pub use identities::{Identity, IdentityStore, StoredProvider};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use jobs::JobStore;
 pub use links::{Link, LinkStore};
@@ -63,6 +65,7 @@ pub trait Store:
     + JobStore
     + LinkStore
     + SiteStore
+    + IdentityStore
     + Send
     + Sync
 {
@@ -128,4 +131,30 @@ pub struct DnsError(pub String);
 pub trait Dns: Send + Sync {
     /// The TXT strings at `name`, each record's strings joined.
     async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WebError(pub String);
+
+/// An HTTP answer: the status and the body (bounded by the adapter).
+#[derive(Debug)]
+pub struct WebResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Outbound HTTPS to upstream identity providers. Adapters send
+/// `Accept: application/json`, follow no redirects and time out; `Err` is
+/// for a request that got no answer.
+#[async_trait]
+pub trait WebClient: Send + Sync {
+    async fn get(&self, url: &url::Url, bearer: Option<&str>) -> Result<WebResponse, WebError>;
+    /// A form POST, with HTTP Basic credentials when given.
+    async fn post_form(
+        &self,
+        url: &url::Url,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Result<WebResponse, WebError>;
 }

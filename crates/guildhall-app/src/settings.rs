@@ -50,6 +50,8 @@ pub struct AppSettings {
     pub refresh_token_ttl: Duration,
     /// How often a new signing key is made (default 30 days).
     pub key_rotation: Duration,
+    /// External identity providers from the config file.
+    pub providers: Vec<crate::external::ConfiguredProvider>,
 }
 
 impl AppSettings {
@@ -73,6 +75,7 @@ impl AppSettings {
             access_token_ttl: Duration::from_secs(600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             key_rotation: Duration::from_secs(30 * 24 * 3600),
+            providers: Vec::new(),
         }
     }
 }

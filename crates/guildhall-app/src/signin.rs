@@ -2,9 +2,8 @@
 //! per source address. Every failure looks the same from outside: the same
 //! message, and a full Argon2 verification even when the account is missing.
 //!
-//! External identity providers and second factors plug in here later: a
-//! successful first factor yields `FirstFactor`, which today goes straight to
-//! a session.
+//! External identity providers (`crate::external`) start sessions through
+//! `start_session` too; second factors will plug in there.
 
 use crate::App;
 use crate::error::AppError;
@@ -36,6 +35,7 @@ pub fn outcome_label(r: &Result<SignedIn, AppError>) -> &'static str {
         Err(AppError::Throttled { .. }) => "throttled",
         Err(AppError::AccountDeactivated) => "deactivated",
         Err(AppError::Invalid(_)) => "invalid_input",
+        Err(AppError::Forbidden(_)) => "refused",
         Err(_) => "error",
     }
 }
@@ -66,6 +66,11 @@ impl<'a> SignInService<'a> {
             return Err(AppError::AccountDeactivated);
         }
         self.attempt_succeeded(attempt).await?;
+        if self.app.external().password_refused(&found.account).await? {
+            return Err(AppError::Forbidden(
+                "Your organization requires signing in through its identity provider.".into(),
+            ));
+        }
         self.start_session(found.account, vec!["pwd".to_owned()], client).await
     }
 
@@ -118,7 +123,7 @@ impl<'a> SignInService<'a> {
         Ok(self.app.store().throttle_clear(&attempt.account_key).await?)
     }
 
-    async fn start_session(
+    pub(crate) async fn start_session(
         &self,
         account: Account,
         amr: Vec<String>,

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod ids;
 pub mod oauth;
+pub mod identities;
 pub mod orgs;
 pub mod problem;
 pub mod return_to;

@@ -80,6 +80,7 @@ impl IntoResponse for PageError {
                 AppError::NotFound => (StatusCode::NOT_FOUND, "Not found", "There is nothing here.".to_owned()),
                 AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "Not allowed", why),
                 AppError::Conflict(what) => (StatusCode::CONFLICT, "Conflict", what),
+                AppError::Upstream(what) => (StatusCode::BAD_GATEWAY, "The other provider did not sign you in", what),
                 AppError::Internal(e) => {
                     log_internal(e.as_ref());
                     (
@@ -130,6 +131,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound => Problem::new("not-found", "Not found", 404),
             AppError::Forbidden(why) => Problem::new("forbidden", "Forbidden", 403).with_detail(why),
             AppError::Conflict(what) => Problem::new("conflict", "Conflict", 409).with_detail(what),
+            AppError::Upstream(what) => Problem::new("upstream", "An upstream provider failed", 502).with_detail(what),
             AppError::Internal(e) => {
                 log_internal(e.as_ref());
                 Problem::new("internal", "Internal error", 500).with_detail("Nothing was changed; try again.")

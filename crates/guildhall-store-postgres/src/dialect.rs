@@ -13,6 +13,9 @@ pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
 /// Locks the org row, so concurrent admin removals serialise.
 pub(crate) const LOCK_ORG: &str = "SELECT slug FROM orgs WHERE id = $1 FOR UPDATE";
 
+/// Locks the account row, so concurrent changes to its sign-in methods serialise.
+pub(crate) const LOCK_ACCOUNT: &str = "SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE";
+
 pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1 FOR UPDATE";
 
 pub(crate) async fn begin_write(

@@ -17,6 +17,9 @@ pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
 /// Locks the org row, so concurrent admin removals serialise.
 pub(crate) const LOCK_ORG: &str = "SELECT slug FROM orgs WHERE id = $1";
 
+/// The account row (the write transaction already holds the lock).
+pub(crate) const LOCK_ACCOUNT: &str = "SELECT password_hash FROM accounts WHERE id = $1";
+
 pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1";
 
 pub(crate) async fn begin_write(

@@ -13,6 +13,8 @@ mod changes;
 mod dialect;
 #[path = "../../sql-shared/invitations.rs"]
 mod invitations;
+#[path = "../../sql-shared/identities.rs"]
+mod identities;
 #[path = "../../sql-shared/jobs.rs"]
 mod jobs;
 #[path = "../../sql-shared/links.rs"]

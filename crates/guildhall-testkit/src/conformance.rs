@@ -76,6 +76,7 @@ pub(crate) fn new_account(name: &str, email: &str) -> NewAccount {
         email_verified: false,
         is_operator: false,
         must_change_password: false,
+        identity: None,
         now: T0,
     }
 }

@@ -9,3 +9,4 @@ pub mod dns;
 pub mod mail;
 pub mod settings;
 pub mod startup;
+pub mod web;

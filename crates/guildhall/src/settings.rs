@@ -3,7 +3,12 @@
 //! command-line flags. Secrets may come from files (`*_file` keys), and are
 //! redacted in `Debug` output so they never reach a log.
 
+use guildhall_app::external::ConfiguredProvider;
+use guildhall_core::identities::{
+    ClaimMapping, ClientAuth, PRESETS, ProviderConfig, ProviderName, Protocol, parse_upstream_url, preset,
+};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -82,6 +87,99 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// External identity providers for "Continue with …", by name
+    /// (`[providers.github]`). More can be added at run time with
+    /// `guildhall admin provider add`.
+    pub providers: BTreeMap<String, ProviderSettings>,
+}
+
+/// One external identity provider: a preset plus the client's id and
+/// secret, or an OpenID Connect issuer, or an OAuth 2.0 provider's
+/// endpoints and user-info mapping. Register
+/// `PUBLIC_URL/auth/NAME/callback` as its redirect URI.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProviderSettings {
+    /// `github`, `gitlab` or `bitbucket`.
+    pub preset: Option<String>,
+    /// An OpenID Connect issuer URL (also a self-managed GitLab's).
+    pub issuer: Option<String>,
+    /// OAuth 2.0: where people authorize.
+    pub authorize_url: Option<String>,
+    /// OAuth 2.0: where codes become tokens.
+    pub token_url: Option<String>,
+    /// OAuth 2.0: the user-info document.
+    pub userinfo_url: Option<String>,
+    /// OAuth 2.0: JSON pointers into user-info: `subject` (required),
+    /// `email`, `email_verified` (a pointer or `true`), `name`, `username`.
+    pub mapping: Option<ClaimMapping>,
+    /// OAuth 2.0: `client_secret_basic` (default) or `client_secret_post`.
+    pub client_auth: Option<ClientAuth>,
+    /// Shown as "Continue with …". Default: the preset's, else the name.
+    pub display_name: Option<String>,
+    /// Scopes to request. Default: the preset's.
+    pub scopes: Option<Vec<String>>,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// A file holding `client_secret`.
+    pub client_secret_file: Option<PathBuf>,
+}
+
+impl ProviderSettings {
+    /// The provider's configuration, checked.
+    pub fn to_config(&self, name: &str) -> anyhow::Result<ProviderConfig> {
+        let bad = |e: &str| anyhow::anyhow!("provider {name}: {e}");
+        let url = |what: &str, v: &Option<String>| -> anyhow::Result<url::Url> {
+            let v = v.as_deref().ok_or_else(|| bad(&format!("{what} is required")))?;
+            parse_upstream_url(v).map_err(|e| bad(&format!("{what}: {e}")))
+        };
+        let mut config = match (&self.preset, &self.issuer) {
+            (Some(p), _) => preset(p, &self.client_id)
+                .ok_or_else(|| bad(&format!("unknown preset {p:?}; choose one of {}", PRESETS.join(", "))))?,
+            (None, Some(_)) => ProviderConfig {
+                display_name: name.to_owned(),
+                client_id: self.client_id.clone(),
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+                protocol: Protocol::Oidc { issuer: url("issuer", &self.issuer)? },
+            },
+            (None, None) => ProviderConfig {
+                display_name: name.to_owned(),
+                client_id: self.client_id.clone(),
+                scopes: Vec::new(),
+                protocol: Protocol::Oauth2 {
+                    authorize_url: url("authorize_url", &self.authorize_url)?,
+                    token_url: url("token_url", &self.token_url)?,
+                    userinfo_url: url("userinfo_url", &self.userinfo_url)?,
+                    emails: None,
+                    mapping: self.mapping.clone().ok_or_else(|| bad("mapping (at least subject) is required"))?,
+                    client_auth: self.client_auth.unwrap_or_default(),
+                },
+            },
+        };
+        if self.preset.is_some()
+            && let (Some(_), Protocol::Oidc { issuer }) = (&self.issuer, &mut config.protocol)
+        {
+            *issuer = url("issuer", &self.issuer)?;
+        }
+        if let Some(d) = &self.display_name {
+            config.display_name.clone_from(d);
+        }
+        if let Some(s) = &self.scopes {
+            config.scopes.clone_from(s);
+        }
+        config.validate().map_err(bad)?;
+        Ok(config)
+    }
+
+    pub fn client_secret(&self, name: &str) -> anyhow::Result<String> {
+        let secret = match (&self.client_secret, &self.client_secret_file) {
+            (Some(s), _) => s.0.clone(),
+            (None, Some(f)) => read_secret(f)?,
+            (None, None) => String::new(),
+        };
+        anyhow::ensure!(!secret.is_empty(), "provider {name}: client_secret (or client_secret_file) is required");
+        Ok(secret)
+    }
 }
 
 impl Default for Settings {
@@ -106,6 +204,7 @@ impl Default for Settings {
             dns_resolver: None,
             trust_forwarded_for: false,
             log_format: "text".to_owned(),
+            providers: BTreeMap::new(),
         }
     }
 }
@@ -172,6 +271,7 @@ impl Settings {
             "linking_job_interval_secs must be between 1 and 3600"
         );
         anyhow::ensure!(matches!(s.log_format.as_str(), "text" | "json"), "log_format must be text or json");
+        s.configured_providers()?;
         Ok(s)
     }
 
@@ -201,6 +301,20 @@ impl Settings {
         };
         let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
         bytes.ok_or_else(|| anyhow::anyhow!("master_key must be 64 hex characters (32 bytes)"))
+    }
+
+    /// The config file's providers, checked, with their secrets.
+    pub fn configured_providers(&self) -> anyhow::Result<Vec<ConfiguredProvider>> {
+        self.providers
+            .iter()
+            .map(|(name, p)| {
+                Ok(ConfiguredProvider {
+                    name: ProviderName::parse(name).map_err(|e| anyhow::anyhow!("provider {name:?}: {e}"))?,
+                    config: p.to_config(name)?,
+                    client_secret: p.client_secret(name)?,
+                })
+            })
+            .collect()
     }
 
     pub fn outbox_dir(&self) -> PathBuf {
@@ -241,6 +355,77 @@ mod tests {
         assert_eq!(s.argon2.iterations, 2);
         let o = Overrides { config: Some(file), data_dir: Some("/tmp/y".into()), ..Default::default() };
         assert_eq!(Settings::load(&o).unwrap().data_dir, PathBuf::from("/tmp/y"));
+    }
+
+    #[test]
+    fn providers_come_from_presets_issuers_or_endpoints_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("guildhall.toml");
+        let secret = dir.path().join("gl.secret");
+        std::fs::write(&secret, "s3\n").unwrap();
+        std::fs::write(
+            &file,
+            format!(
+                r#"
+[providers.github]
+preset = "github"
+client_id = "gh-id"
+client_secret = "gh-secret"
+
+[providers.gitlab]
+preset = "gitlab"
+issuer = "https://gitlab.example.com"
+client_id = "gl-id"
+client_secret_file = "{}"
+
+[providers.corp]
+display_name = "Corp SSO"
+issuer = "https://sso.corp.example"
+client_id = "c"
+client_secret = "cs"
+
+[providers.forge]
+authorize_url = "https://forge.example/oauth/authorize"
+token_url = "https://forge.example/oauth/token"
+userinfo_url = "https://forge.example/api/user"
+client_auth = "client_secret_post"
+client_id = "f"
+client_secret = "fs"
+[providers.forge.mapping]
+subject = "/id"
+email = "/email"
+email_verified = true
+"#,
+                secret.display()
+            ),
+        )
+        .unwrap();
+        let s = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap();
+        let providers = s.configured_providers().unwrap();
+        let by = |n: &str| providers.iter().find(|p| p.name.as_str() == n).unwrap();
+        assert_eq!(by("github").config.display_name, "GitHub");
+        assert_eq!(by("github").client_secret, "gh-secret");
+        assert_eq!(by("gitlab").client_secret, "s3");
+        assert!(matches!(&by("gitlab").config.protocol,
+            Protocol::Oidc { issuer } if issuer.as_str() == "https://gitlab.example.com/"));
+        assert_eq!(by("corp").config.scope_param(), "openid email profile");
+        let Protocol::Oauth2 { mapping, client_auth, .. } = &by("forge").config.protocol else { panic!() };
+        assert_eq!(mapping.email_verified, Some(guildhall_core::identities::Verified::Always(true)));
+        assert_eq!(*client_auth, ClientAuth::ClientSecretPost);
+        assert!(!format!("{s:?}").contains("gh-secret"));
+
+        for (text, says) in [
+            ("[providers.x]\npreset = \"myspace\"\nclient_id = \"a\"\nclient_secret = \"b\"", "unknown preset"),
+            ("[providers.x]\nissuer = \"http://idp.example\"\nclient_id = \"a\"\nclient_secret = \"b\"", "https"),
+            ("[providers.x]\npreset = \"github\"\nclient_id = \"a\"", "client_secret"),
+            ("[providers.x]\npreset = \"github\"\nclient_secret = \"b\"", "client id"),
+            ("[providers.x]\nauthorize_url = \"https://a\"\nclient_id = \"a\"\nclient_secret = \"b\"", "token_url"),
+            ("[providers.org-x]\npreset = \"github\"\nclient_id = \"a\"\nclient_secret = \"b\"", "reserved"),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap_err();
+            assert!(err.to_string().contains(says), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -64,11 +64,13 @@ pub fn build_app(
     app_settings.follow_interval = Duration::from_millis(settings.follow_interval_ms);
     app_settings.master_key = guildhall_app::oauth::MasterKey(settings.master_key()?);
     app_settings.key_rotation = Duration::from_secs(settings.key_rotation_days * 24 * 3600);
+    app_settings.providers = settings.configured_providers()?;
     let dns = Arc::new(crate::dns::HickoryDns::new(settings.dns_resolver));
     Ok(App::new(Deps {
         store,
         mailer: Arc::new(mailer),
         dns,
+        web: Arc::new(crate::web::ReqwestWeb::new()?),
         clock,
         rng: Arc::new(OsSecretRng),
         settings: app_settings,

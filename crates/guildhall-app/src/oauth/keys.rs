@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::ports::SigningKey;
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::aead::NONCE_LEN;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::Jwk;
@@ -19,11 +19,6 @@ impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MasterKey(<redacted>)")
     }
-}
-
-fn sealing_key(master: &MasterKey) -> Result<LessSafeKey, AppError> {
-    let key = UnboundKey::new(&AES_256_GCM, &master.0).map_err(|_| AppError::internal_message("master key"))?;
-    Ok(LessSafeKey::new(key))
 }
 
 /// A key ready to sign and verify.
@@ -82,12 +77,8 @@ pub(crate) fn generate(
     let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
     let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
     let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "alg": "EdDSA", "use": "sig", "kid": kid});
-    let mut sealed = pkcs8.as_ref().to_vec();
-    sealing_key(master)?
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_bytes()), &mut sealed)
-        .map_err(|_| AppError::internal_message("sealing failed"))?;
-    let mut private_sealed = nonce.to_vec();
-    private_sealed.extend_from_slice(&sealed);
+    let private_sealed = crate::sealed::seal(master, kid.as_bytes(), pkcs8.as_ref(), nonce)
+        .ok_or_else(|| AppError::internal_message("sealing failed"))?;
     let public_jwk = jwk.to_string();
     Ok(SigningKey { kid, alg: "EdDSA".into(), private_sealed, public_jwk, created_at: now })
 }
@@ -100,14 +91,7 @@ pub(crate) fn open(master: &MasterKey, key: &SigningKey) -> Result<LiveKey, AppE
             key.kid
         ))
     };
-    if key.private_sealed.len() <= NONCE_LEN {
-        return Err(wrong());
-    }
-    let (nonce, sealed) = key.private_sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong())?;
-    let mut buf = sealed.to_vec();
-    let pkcs8 =
-        sealing_key(master)?.open_in_place(nonce, Aad::from(key.kid.as_bytes()), &mut buf).map_err(|_| wrong())?;
+    let pkcs8 = crate::sealed::open(master, key.kid.as_bytes(), &key.private_sealed).ok_or_else(wrong)?;
     let jwk: Jwk =
         serde_json::from_str(&key.public_jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| AppError::internal_message(format!("jwk: {e}")))?;
@@ -115,7 +99,7 @@ pub(crate) fn open(master: &MasterKey, key: &SigningKey) -> Result<LiveKey, AppE
     Ok(LiveKey {
         kid: key.kid.clone(),
         created_at: key.created_at,
-        encoding: EncodingKey::from_ed_der(pkcs8),
+        encoding: EncodingKey::from_ed_der(&pkcs8),
         decoding,
         jwk: public,
     })

@@ -15,6 +15,9 @@ pub struct NewAccount {
     pub email_verified: bool,
     pub is_operator: bool,
     pub must_change_password: bool,
+    /// An external identity to connect in the same transaction (its
+    /// `account` is this account's id); `Conflict("identity")` if taken.
+    pub identity: Option<super::Identity>,
     pub now: Timestamp,
 }
 
