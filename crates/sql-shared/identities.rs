@@ -67,7 +67,11 @@ impl IdentityStore for SqlStore {
     async fn put_provider(&self, p: &StoredProvider) -> Result<(), StoreError> {
         let config = serde_json::to_string(&p.config).map_err(crate::store::backend)?;
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        sqlx::query("DELETE FROM identity_providers WHERE name = $1").bind(p.name.as_str()).execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("DELETE FROM identity_providers WHERE name = $1")
+            .bind(p.name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         sqlx::query(
             "INSERT INTO identity_providers (name, org_id, config, secret_sealed, required, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -111,8 +115,11 @@ impl IdentityStore for SqlStore {
     }
 
     async fn provider_for_domain(&self, domain: &str) -> Result<Option<StoredProvider>, StoreError> {
-        let row = sqlx::query(concat!(provider_cols!(), " JOIN org_domains d ON d.org_id = p.org_id \
-             WHERE d.domain = $1 AND d.verified_at IS NOT NULL"))
+        let row = sqlx::query(concat!(
+            provider_cols!(),
+            " JOIN org_domains d ON d.org_id = p.org_id \
+             WHERE d.domain = $1 AND d.verified_at IS NOT NULL"
+        ))
         .bind(domain)
         .fetch_optional(&self.pool)
         .await
@@ -154,7 +161,8 @@ impl IdentityStore for SqlStore {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         // The account row lock serialises two disconnects of its last two
         // identities.
-        let Some(row) = sqlx::query(crate::dialect::LOCK_ACCOUNT).bind(account.0).fetch_optional(&mut *tx).await.map_err(db)?
+        let Some(row) =
+            sqlx::query(crate::dialect::LOCK_ACCOUNT).bind(account.0).fetch_optional(&mut *tx).await.map_err(db)?
         else {
             return Ok(None);
         };
@@ -168,14 +176,15 @@ impl IdentityStore for SqlStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        let exists = sqlx::query("SELECT 1 FROM external_identities WHERE account_id = $1 AND provider = $2 AND subject = $3")
-            .bind(account.0)
-            .bind(provider.as_str())
-            .bind(subject)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .is_some();
+        let exists =
+            sqlx::query("SELECT 1 FROM external_identities WHERE account_id = $1 AND provider = $2 AND subject = $3")
+                .bind(account.0)
+                .bind(provider.as_str())
+                .bind(subject)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .is_some();
         if !exists {
             return Ok(None);
         }

@@ -5,8 +5,8 @@ use crate::App;
 use crate::error::{AppError, FieldErrors};
 use crate::mails;
 use crate::ports::{AccountLookup, EmailTokenPurpose, Identity, NewAccount, NewEmailToken, StoreError};
-use guildhall_core::identities::{Profile, username_candidate};
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName, Email, Username, check_password};
+use guildhall_core::identities::{Profile, username_candidate};
 use guildhall_core::tokens::SecretToken;
 use guildhall_core::{AccountId, SessionId};
 
@@ -165,12 +165,20 @@ impl<'a> AccountService<'a> {
                     return Err(AppError::Conflict("An account with this email address already exists.".into()));
                 }
                 Err(StoreError::Conflict("identity")) => {
-                    return Err(AppError::Conflict("This identity was just connected to an account; sign in again.".into()));
+                    return Err(AppError::Conflict(
+                        "This identity was just connected to an account; sign in again.".into(),
+                    ));
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(AppError::internal_message("no free username after six tries"))
+    }
+
+    /// Whether the account can sign in with a password.
+    pub async fn has_password(&self, account: &Account) -> Result<bool, AppError> {
+        let found = self.app.store().find_account(AccountLookup::Id(account.id)).await?;
+        Ok(found.is_some_and(|f| f.password_hash.is_some()))
     }
 
     fn verification_token(&self, token: &SecretToken) -> NewEmailToken {

@@ -20,8 +20,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flow::{FLOW_TTL, Flow, FlowIntent};
 use guildhall_core::accounts::{Account, AccountStatus, Email};
 use guildhall_core::identities::{
-    ClientAuth, ProviderConfig, ProviderName, Protocol, map_profile, oidc_claims, parse_upstream_url, pick_email,
-    Profile,
+    ClientAuth, Profile, Protocol, ProviderConfig, ProviderName, map_profile, oidc_claims, parse_upstream_url,
+    pick_email,
 };
 use guildhall_core::{AccountId, OrgId, SessionId};
 use serde_json::Value;
@@ -152,11 +152,7 @@ impl<'a> ExternalService<'a> {
     async fn resolve(&self, name: &str) -> Result<Resolved, AppError> {
         let name = ProviderName::parse_any(name).map_err(|_| AppError::NotFound)?;
         if let Some(p) = self.app.settings().providers.iter().find(|p| p.name == name) {
-            return Ok(Resolved {
-                name,
-                config: p.config.clone(),
-                secret: p.client_secret.clone(),
-            });
+            return Ok(Resolved { name, config: p.config.clone(), secret: p.client_secret.clone() });
         }
         let stored = self.app.store().provider(&name).await?.ok_or(AppError::NotFound)?;
         let secret = self
@@ -206,11 +202,9 @@ impl<'a> ExternalService<'a> {
     }
 
     async fn discover(&self, display: &str, issuer: &url::Url) -> Result<(oidc::Discovery, String), AppError> {
-        let url = url::Url::parse(&format!(
-            "{}/.well-known/openid-configuration",
-            issuer.as_str().trim_end_matches('/')
-        ))
-        .map_err(|e| upstream(display, e))?;
+        let url =
+            url::Url::parse(&format!("{}/.well-known/openid-configuration", issuer.as_str().trim_end_matches('/')))
+                .map_err(|e| upstream(display, e))?;
         let doc = self.get_json(display, &url, None).await?;
         let discovery: oidc::Discovery =
             serde_json::from_value(doc).map_err(|_| upstream(display, "its discovery document is incomplete"))?;
@@ -415,7 +409,12 @@ impl<'a> ExternalService<'a> {
 
     /// Signs in the identity's account, or creates one. Returns whether
     /// an account was created.
-    async fn sign_in(&self, r: &Resolved, profile: &Profile, client: &ClientInfo) -> Result<(SignedIn, bool), AppError> {
+    async fn sign_in(
+        &self,
+        r: &Resolved,
+        profile: &Profile,
+        client: &ClientInfo,
+    ) -> Result<(SignedIn, bool), AppError> {
         let store = self.app.store();
         let display = &r.config.display_name;
         let org = r.name.org();
@@ -423,9 +422,9 @@ impl<'a> ExternalService<'a> {
         if let Some(org) = org {
             // An organization's provider speaks only for its own domains.
             let domains = store.org_domains(org).await?;
-            let on_domain = email.as_ref().is_some_and(|e| {
-                domains.iter().any(|d| d.verified_at.is_some() && d.domain.as_str() == e.domain())
-            });
+            let on_domain = email
+                .as_ref()
+                .is_some_and(|e| domains.iter().any(|d| d.verified_at.is_some() && d.domain.as_str() == e.domain()));
             if !on_domain {
                 return Err(upstream(display, "the address it returned is not on the organization's domains"));
             }
@@ -499,7 +498,11 @@ impl<'a> ExternalService<'a> {
         // An organization's provider vouches for addresses on its verified
         // domains; others only when they say the address is verified.
         let verified = org.is_some() || profile.email_verified;
-        let account = self.app.accounts().create_from_identity(&email, verified, profile, |id| self.identity(r, id, profile)).await?;
+        let account = self
+            .app
+            .accounts()
+            .create_from_identity(&email, verified, profile, |id| self.identity(r, id, profile))
+            .await?;
         Ok((account, true))
     }
 

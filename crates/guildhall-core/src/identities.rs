@@ -308,7 +308,8 @@ fn text_at(doc: &Value, pointer: &str) -> Option<String> {
 }
 
 fn true_at(doc: &Value, pointer: &str) -> bool {
-    matches!(doc.pointer(pointer), Some(Value::Bool(true))) || matches!(doc.pointer(pointer), Some(Value::String(s)) if s == "true")
+    matches!(doc.pointer(pointer), Some(Value::Bool(true)))
+        || matches!(doc.pointer(pointer), Some(Value::String(s)) if s == "true")
 }
 
 /// Reads a profile out of a user-info document (or ID token claims).
@@ -436,8 +437,8 @@ mod tests {
             name: Some("/name".into()),
             username: Some("/login".into()),
         };
-        let p = map_profile(&json!({"id": 42, "email": "a@b.c", "ok": "true", "name": " A ", "login": "al"}), &m)
-            .unwrap();
+        let p =
+            map_profile(&json!({"id": 42, "email": "a@b.c", "ok": "true", "name": " A ", "login": "al"}), &m).unwrap();
         assert_eq!(p.subject, "42");
         assert_eq!(p.email.as_deref(), Some("a@b.c"));
         assert!(p.email_verified);

@@ -6,9 +6,9 @@
 //! `ReturnTo::parse`) so that no raw `String` travels inward.
 
 pub mod accounts;
+pub mod identities;
 pub mod ids;
 pub mod oauth;
-pub mod identities;
 pub mod orgs;
 pub mod problem;
 pub mod return_to;

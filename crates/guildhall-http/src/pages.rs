@@ -3,6 +3,7 @@
 
 mod account;
 mod developer;
+mod external;
 mod invitations;
 pub(crate) mod login;
 mod orgs;
@@ -26,6 +27,7 @@ pub fn router() -> Router<HttpState> {
         .route("/static/style.css", get(stylesheet))
         .merge(signup::router())
         .merge(login::router())
+        .merge(external::router())
         .merge(verify::router())
         .merge(password::router())
         .merge(account::router())
@@ -108,6 +110,10 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("not-a-member") => "Nothing to do: not a member.",
         Some("permission-set") => "The permission is saved.",
         Some("token-revoked") => "The token is revoked.",
+        Some("identity-connected") => "The account is connected; you can sign in with it.",
+        Some("identity-disconnected") => "The account is disconnected; it no longer signs you in.",
+        Some("idp-saved") => "The identity provider is saved.",
+        Some("idp-removed") => "The identity provider is removed; members sign in with passwords again.",
         _ => "",
     }
 }

@@ -11,10 +11,10 @@ mod accounts;
 #[path = "../../sql-shared/changes.rs"]
 mod changes;
 mod dialect;
-#[path = "../../sql-shared/invitations.rs"]
-mod invitations;
 #[path = "../../sql-shared/identities.rs"]
 mod identities;
+#[path = "../../sql-shared/invitations.rs"]
+mod invitations;
 #[path = "../../sql-shared/jobs.rs"]
 mod jobs;
 #[path = "../../sql-shared/links.rs"]

@@ -2,12 +2,13 @@
 //! before or after the subcommand, so admin commands act on the same
 //! database as a running `serve`.
 
-use crate::settings::{Overrides, Secret, Settings};
+use crate::settings::{Overrides, ProviderSettings, Secret, Settings};
 use crate::startup::{self, Server};
 use clap::{Args, Parser, Subcommand};
 use guildhall_app::AppError;
 use guildhall_app::accounts::AdminCreate;
 use guildhall_core::accounts::{Account, AccountStatus};
+use guildhall_core::identities::{ClaimMapping, ClientAuth, Protocol, Verified};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,6 +86,71 @@ pub enum Admin {
     /// The date after which every paid workspace gets an organization.
     #[command(subcommand, name = "linking-deadline")]
     LinkingDeadline(DeadlineCmd),
+    /// External identity providers for "Continue with …".
+    #[command(subcommand)]
+    Provider(ProviderCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProviderCmd {
+    /// Add (or replace) a provider. Register PUBLIC_URL/auth/NAME/callback
+    /// as its redirect URI. The client secret is read from
+    /// --client-secret-file or GUILDHALL_PROVIDER_CLIENT_SECRET, never a flag.
+    Add(Box<ProviderArgs>),
+    /// List the providers added here (the config file's are not listed).
+    List,
+    /// Remove a provider; identities connected through it stop working.
+    Remove { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ProviderArgs {
+    /// The name in URLs, such as `github`.
+    pub name: String,
+    /// github, gitlab or bitbucket: then only the client id and secret are needed.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// An OpenID Connect issuer URL.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// OAuth 2.0: the authorization endpoint.
+    #[arg(long)]
+    pub authorize_url: Option<String>,
+    /// OAuth 2.0: the token endpoint.
+    #[arg(long)]
+    pub token_url: Option<String>,
+    /// OAuth 2.0: the user-info endpoint.
+    #[arg(long)]
+    pub userinfo_url: Option<String>,
+    /// OAuth 2.0: JSON pointer to the stable user id in user-info, such as /id.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// OAuth 2.0: JSON pointer to the email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// OAuth 2.0: JSON pointer to whether the address is verified, or `true`.
+    #[arg(long)]
+    pub email_verified: Option<String>,
+    /// OAuth 2.0: JSON pointer to the person's name.
+    #[arg(long = "name-field")]
+    pub name_field: Option<String>,
+    /// OAuth 2.0: JSON pointer to a username.
+    #[arg(long = "username-field")]
+    pub username_field: Option<String>,
+    /// OAuth 2.0: client_secret_basic (default) or client_secret_post.
+    #[arg(long)]
+    pub client_auth: Option<String>,
+    /// Shown as "Continue with …".
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// A scope to request (repeatable; default: the preset's).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    #[arg(long)]
+    pub client_id: String,
+    /// A file holding the client secret.
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -228,6 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(Admin::Product(cmd)) => product(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::LinkingDeadline(cmd)) => linking_deadline(&settings, cmd).await,
         Command::Admin(Admin::Site(cmd)) => site(&settings, cmd).await,
+        Command::Admin(Admin::Provider(cmd)) => provider(&settings, cmd, cli.global.json).await,
         Command::Admin(Admin::Workspace(WorkspaceCmd::Unlink { workspace, reason })) => {
             let app = operator_app(&settings).await?;
             app.orgs().unlink_workspace(&workspace, &reason).await.map_err(|e| match e {
@@ -288,6 +355,14 @@ async fn operator_app(settings: &Settings) -> anyhow::Result<guildhall_app::App>
 }
 
 /// An `AppError` as the operator's error message.
+/// Like `operator_error`, naming what was not found.
+fn not_found(what: &'static str) -> impl Fn(AppError) -> anyhow::Error {
+    move |e| match e {
+        AppError::NotFound => anyhow::anyhow!("no such {what}"),
+        e => operator_error(e),
+    }
+}
+
 fn operator_error(e: AppError) -> anyhow::Error {
     match e {
         AppError::Invalid(errors) => {
@@ -316,12 +391,6 @@ async fn token(settings: &Settings, cmd: TokenCmd, json: bool) -> anyhow::Result
 
 async fn site(settings: &Settings, cmd: SiteCmd) -> anyhow::Result<()> {
     let app = operator_app(settings).await?;
-    let not_found = |what: &'static str| {
-        move |e| match e {
-            AppError::NotFound => anyhow::anyhow!("no such {what}"),
-            e => operator_error(e),
-        }
-    };
     match cmd {
         SiteCmd::Create { slug, name, admin } => {
             let site =
@@ -332,6 +401,86 @@ async fn site(settings: &Settings, cmd: SiteCmd) -> anyhow::Result<()> {
             app.sites().site(&slug).await.map_err(not_found("site"))?;
             let added = app.sites().add_admin(&slug, &username).await.map_err(not_found("account"))?;
             println!("{username} {} an administrator of {slug}.", if added { "is now" } else { "was already" });
+        }
+    }
+    Ok(())
+}
+
+async fn provider(settings: &Settings, cmd: ProviderCmd, json: bool) -> anyhow::Result<()> {
+    let app = operator_app(settings).await?;
+    let external = app.external();
+    match cmd {
+        ProviderCmd::Add(args) => {
+            let a = *args;
+            let verified = a.email_verified.as_deref().map(|v| match v {
+                "true" => Verified::Always(true),
+                "false" => Verified::Always(false),
+                pointer => Verified::Pointer(pointer.to_owned()),
+            });
+            let client_auth = match a.client_auth.as_deref() {
+                None => None,
+                Some("client_secret_basic") => Some(ClientAuth::ClientSecretBasic),
+                Some("client_secret_post") => Some(ClientAuth::ClientSecretPost),
+                Some(other) => anyhow::bail!("--client-auth {other:?}: use client_secret_basic or client_secret_post"),
+            };
+            let secret = match (&a.client_secret_file, std::env::var("GUILDHALL_PROVIDER_CLIENT_SECRET")) {
+                (Some(file), _) => std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+                    .trim()
+                    .to_owned(),
+                (None, Ok(secret)) => secret,
+                (None, Err(_)) => {
+                    anyhow::bail!(
+                        "give the client secret with --client-secret-file or GUILDHALL_PROVIDER_CLIENT_SECRET"
+                    )
+                }
+            };
+            let (name, email, name_field, username_field) = (a.name, a.email, a.name_field, a.username_field);
+            let given = ProviderSettings {
+                preset: a.preset,
+                issuer: a.issuer,
+                authorize_url: a.authorize_url,
+                token_url: a.token_url,
+                userinfo_url: a.userinfo_url,
+                mapping: a.subject.map(|subject| ClaimMapping {
+                    subject,
+                    email,
+                    email_verified: verified,
+                    name: name_field,
+                    username: username_field,
+                }),
+                client_auth,
+                display_name: a.display_name,
+                scopes: (!a.scopes.is_empty()).then_some(a.scopes),
+                client_id: a.client_id,
+                ..Default::default()
+            };
+            let config = given.to_config(&name)?;
+            let name = external.put_operator_provider(&name, config, &secret).await.map_err(operator_error)?;
+            println!(
+                "Provider {name} saved. Register {}/auth/{name}/callback as its redirect URI.",
+                app.settings().public_url
+            );
+        }
+        ProviderCmd::List => {
+            let providers = external.operator_providers().await.map_err(operator_error)?;
+            if json {
+                let v: Vec<_> =
+                    providers.iter().map(|p| serde_json::json!({ "name": p.name, "config": p.config })).collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                for p in providers {
+                    let at = match &p.config.protocol {
+                        Protocol::Oidc { issuer } => issuer.to_string(),
+                        Protocol::Oauth2 { authorize_url, .. } => authorize_url.to_string(),
+                    };
+                    println!("{}\t{}\t{at}", p.name, p.config.display_name);
+                }
+            }
+        }
+        ProviderCmd::Remove { name } => {
+            external.remove_operator_provider(&name).await.map_err(not_found("provider"))?;
+            println!("Provider {name} removed.");
         }
     }
     Ok(())

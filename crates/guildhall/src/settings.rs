@@ -5,7 +5,7 @@
 
 use guildhall_app::external::ConfiguredProvider;
 use guildhall_core::identities::{
-    ClaimMapping, ClientAuth, PRESETS, ProviderConfig, ProviderName, Protocol, parse_upstream_url, preset,
+    ClaimMapping, ClientAuth, PRESETS, Protocol, ProviderConfig, ProviderName, parse_upstream_url, preset,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;

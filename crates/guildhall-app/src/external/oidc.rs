@@ -109,8 +109,8 @@ mod tests {
         use base64::Engine;
         let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(aws_lc_rs::signature::KeyPair::public_key(&pair).as_ref());
-        let jwks = serde_json::from_value(json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1"}]}))
-            .unwrap();
+        let jwks =
+            serde_json::from_value(json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1"}]})).unwrap();
         (EncodingKey::from_ed_der(pkcs8.as_ref()), jwks)
     }
 
@@ -140,11 +140,19 @@ mod tests {
         assert!(check(&with("nonce", json!("other"))).is_err());
         assert!(check(&with("azp", json!("someone-else"))).is_err());
         assert!(check(&with("aud", json!(["me", "other"]))).is_err());
-        assert!(check(&with("aud", json!(["me", "other"])).as_object().map(|o| {
-            let mut o = o.clone();
-            o.insert("azp".into(), json!("me"));
-            Value::Object(o)
-        }).unwrap()).is_ok());
+        assert!(
+            check(
+                &with("aud", json!(["me", "other"]))
+                    .as_object()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        o.insert("azp".into(), json!("me"));
+                        Value::Object(o)
+                    })
+                    .unwrap()
+            )
+            .is_ok()
+        );
         let mut no_nonce = good.clone();
         no_nonce.as_object_mut().unwrap().remove("nonce");
         assert!(check(&no_nonce).is_err());

@@ -42,6 +42,11 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     tokens: Vec<AccessToken>,
     consents: Vec<Consent>,
+    /// Connected identities: (provider, subject, display name, email).
+    identities: Vec<(String, String, String, String)>,
+    /// (name, display name) of the providers one can connect.
+    providers: Vec<(String, String)>,
+    has_password: bool,
     notice: &'static str,
 }
 
@@ -73,9 +78,30 @@ async fn show(
         .collect();
     let tokens = state.app.tokens().list(&who.account).await?;
     let consents = state.app.oauth().consents(&who.account).await?;
+    let external = state.app.external();
+    let identities = external
+        .identities(&who.account)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let i = v.identity;
+            (i.provider.to_string(), i.subject, v.display_name, i.email.unwrap_or_default())
+        })
+        .collect();
+    let providers = crate::pages::login::provider_buttons(&state).await?;
+    let has_password = state.app.accounts().has_password(&who.account).await?;
     let (jar, csrf) = csrf::token(&state, jar);
-    let page =
-        AccountPage { csrf, account: who.account, sessions, tokens, consents, notice: notice(q.notice.as_deref()) };
+    let page = AccountPage {
+        csrf,
+        account: who.account,
+        sessions,
+        tokens,
+        consents,
+        identities,
+        providers,
+        has_password,
+        notice: notice(q.notice.as_deref()),
+    };
     Ok((jar, render(&page)).into_response())
 }
 

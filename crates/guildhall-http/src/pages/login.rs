@@ -1,8 +1,10 @@
 //! `/login`: identifier first (email, "Next", then password), or the one-step
 //! form with `?form=single`. Every failure shows the same message.
 //!
-//! The identifier step is where an organization's identity provider will
-//! take over for its domains; today every email goes on to the password.
+//! At the identifier step an address on a domain whose organization has an
+//! identity provider goes to that provider (SPEC §2); every other address
+//! goes on to the password. "Continue with …" buttons start an external
+//! sign-in (`pages::external`).
 
 use crate::HttpState;
 use crate::client::Client;
@@ -40,6 +42,14 @@ struct LoginPage {
     step_password: bool,
     form_error: String,
     notice: &'static str,
+    /// (name, display name) of each "Continue with …" provider.
+    providers: Vec<(String, String)>,
+}
+
+/// The operator's providers as (name, display name), for the buttons.
+pub(crate) async fn provider_buttons(state: &HttpState) -> Result<Vec<(String, String)>, AppError> {
+    let providers = state.app.external().providers().await?;
+    Ok(providers.into_iter().map(|p| (p.name.to_string(), p.display_name)).collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -52,11 +62,15 @@ struct LoginQuery {
 }
 
 /// Only same-origin paths survive; anything else becomes empty (→ /account).
-fn safe_return_to(raw: Option<&str>) -> String {
+pub(crate) fn safe_return_to(raw: Option<&str>) -> String {
     raw.and_then(ReturnTo::parse).map(|r| r.as_str().to_owned()).unwrap_or_default()
 }
 
-async fn show(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> impl IntoResponse {
+async fn show(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Query(q): Query<LoginQuery>,
+) -> Result<impl IntoResponse, PageError> {
     let (jar, csrf) = csrf::token(&state, jar);
     let page = LoginPage {
         csrf,
@@ -65,9 +79,10 @@ async fn show(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Lo
         client_id: q.client_id.unwrap_or_default(),
         single: q.form.as_deref() == Some("single"),
         notice: notice(q.notice.as_deref()),
+        providers: provider_buttons(&state).await?,
         ..Default::default()
     };
-    (jar, render(&page))
+    Ok((jar, render(&page)))
 }
 
 #[derive(Deserialize)]
@@ -97,14 +112,27 @@ async fn submit(
         return_to: return_to.clone(),
         client_id: f.client_id.clone(),
         single,
+        providers: provider_buttons(&state).await?,
         ..Default::default()
     };
 
     let Some(password) = f.password.filter(|p| !p.is_empty()) else {
-        // The identifier step: check the address looks like one, then ask
-        // for the password.
+        // The identifier step: check the address looks like one; send it to
+        // its organization's provider, if it has one, else ask for the
+        // password.
         return Ok(match Email::parse(&f.email) {
-            Ok(_) => {
+            Ok(email) => {
+                if let Some(provider) = state.app.external().route_for_email(&email).await? {
+                    let to = format!(
+                        "/auth/{provider}?{}",
+                        url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("login_hint", email.as_str())
+                            .append_pair("return_to", &return_to)
+                            .append_pair("client_id", &f.client_id)
+                            .finish()
+                    );
+                    return Ok((jar, Redirect::to(&to)).into_response());
+                }
                 page.step_password = true;
                 (jar, render(&page)).into_response()
             }
@@ -147,6 +175,10 @@ async fn submit(
         }
         Err(AppError::AccountDeactivated) => {
             page.form_error = "This account is deactivated. Contact your administrator.".to_owned();
+            StatusCode::FORBIDDEN
+        }
+        Err(AppError::Forbidden(why)) => {
+            page.form_error = why;
             StatusCode::FORBIDDEN
         }
         Err(e) => return Err(e.into()),

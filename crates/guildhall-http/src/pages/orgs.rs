@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use guildhall_app::AppError;
+use guildhall_app::external::OrgProviderView;
 use guildhall_app::orgs::{DomainView, MemberFilter, OrgAdminOf, OrgMember};
 use guildhall_app::ports::{Org, Workspace};
 use guildhall_app::workspaces::Actor;
@@ -37,6 +38,8 @@ pub fn router() -> Router<HttpState> {
         .route("/orgs/{org}/managed/{username}/status", post(set_managed_status))
         .route("/orgs/{org}/managed/{username}/end-sessions", post(end_managed_sessions))
         .route("/orgs/{org}/links", post(link_workspace))
+        .route("/orgs/{org}/idp", post(set_idp))
+        .route("/orgs/{org}/idp/remove", post(remove_idp))
         .route("/orgs/{org}/members", get(show_members))
         .route("/orgs/{org}/audit", get(show_audit))
 }
@@ -112,6 +115,9 @@ struct OrgPage {
     domains: Vec<DomainView>,
     managed: Vec<Account>,
     linked: Vec<Workspace>,
+    idp: Option<OrgProviderView>,
+    /// What to register at the identity provider.
+    idp_redirect_uri: String,
 }
 
 async fn show_org(
@@ -129,6 +135,8 @@ async fn show_org(
         domains: orgs.domains(&a).await?,
         managed: orgs.managed_accounts(&a).await?,
         linked: orgs.linked_workspaces(&a).await?,
+        idp: state.app.external().org_provider(&a).await?,
+        idp_redirect_uri: state.app.external().org_redirect_uri(&a),
     };
     let (jar, csrf) = csrf::token(&state, jar);
     Ok((jar, render(&OrgPage { csrf, ..page })).into_response())
@@ -147,6 +155,37 @@ async fn rename_org(
 ) -> Result<Response, PageError> {
     state.app.orgs().rename(&a, &f.name).await?;
     Ok(back(&a, "org-renamed"))
+}
+
+#[derive(Deserialize)]
+struct IdpForm {
+    #[serde(default)]
+    issuer: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    /// A checkbox: present when ticked.
+    required: Option<String>,
+}
+
+async fn set_idp(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(f): CsrfForm<IdpForm>,
+) -> Result<Response, PageError> {
+    let required = f.required.is_some();
+    state.app.external().set_org_provider(&a, &f.issuer, &f.client_id, &f.client_secret, required).await?;
+    Ok(back(&a, "idp-saved"))
+}
+
+async fn remove_idp(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.external().remove_org_provider(&a).await?;
+    Ok(back(&a, "idp-removed"))
 }
 
 #[derive(Deserialize)]

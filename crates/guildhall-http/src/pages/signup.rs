@@ -3,6 +3,7 @@
 use crate::HttpState;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
+use crate::pages::login::provider_buttons;
 use crate::pages::{render, render_message};
 use askama::Template;
 use axum::Router;
@@ -32,12 +33,15 @@ struct SignupPage {
     password_error: String,
     form_error: String,
     min_password: usize,
+    /// (name, display name) of each "Continue with …" provider.
+    providers: Vec<(String, String)>,
 }
 
-async fn show(State(state): State<HttpState>, jar: CookieJar) -> impl IntoResponse {
+async fn show(State(state): State<HttpState>, jar: CookieJar) -> Result<impl IntoResponse, PageError> {
     let (jar, csrf) = csrf::token(&state, jar);
     let min_password = state.app.settings().password_policy.min_chars;
-    (jar, render(&SignupPage { csrf, min_password, ..Default::default() }))
+    let providers = provider_buttons(&state).await?;
+    Ok((jar, render(&SignupPage { csrf, min_password, providers, ..Default::default() })))
 }
 
 #[derive(Deserialize)]
@@ -91,6 +95,7 @@ async fn submit(
                 password_error: errors.get("password").unwrap_or_default().to_owned(),
                 form_error: "Please correct the fields below.".to_owned(),
                 min_password: state.app.settings().password_policy.min_chars,
+                providers: provider_buttons(&state).await?,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)).into_response())
         }
