@@ -9,6 +9,7 @@
 
 pub mod conformance;
 pub mod dns;
+pub mod oidc_peer;
 pub mod postgres;
 pub mod smtp;
 

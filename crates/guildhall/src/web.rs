@@ -23,6 +23,9 @@ impl ReqwestWeb {
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<WebResponse, WebError> {
         let unreachable = |e: reqwest::Error| {
+            // The URL without its query (which may carry a code).
+            let at = e.url().map(|u| format!("{}{}", u.origin().ascii_serialization(), u.path())).unwrap_or_default();
+            tracing::warn!(url = %at, error = %e, "upstream request failed");
             WebError(if e.is_timeout() { "it did not answer in time".into() } else { "it could not be reached".into() })
         };
         let mut response =
