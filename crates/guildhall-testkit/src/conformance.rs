@@ -11,8 +11,10 @@ use guildhall_core::{AccountId, SessionId, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod identities;
 mod orgs;
 mod workspaces;
+pub use identities::*;
 pub use orgs::*;
 pub use workspaces::*;
 
@@ -51,7 +53,10 @@ macro_rules! store_conformance {
             signing_keys_are_listed_newest_first,
             an_org_keeps_its_last_admin_and_its_slug,
             verifying_a_domain_manages_exactly_its_accounts_and_removing_it_frees_them,
-            a_workspace_is_auto_linked_once_however_many_race);
+            a_workspace_is_auto_linked_once_however_many_race,
+            one_identity_belongs_to_one_account_and_is_made_with_its_account,
+            the_last_way_to_sign_in_is_never_disconnected_even_under_a_race,
+            providers_are_kept_replaced_and_found_by_verified_domain);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(
