@@ -542,3 +542,94 @@ async fn the_operator_creates_sites_and_their_admins() {
     let (ok, _, err) = cli(&["add-admin", "nope", "ada"]);
     assert!(!ok && err.contains("no such site"), "{err}");
 }
+
+/// Providers added with `admin provider add` reach the running server, and
+/// their sealed secret works there; bad definitions are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_adds_identity_providers_from_the_command_line() {
+    use guildhall_testkit::oidc_peer::{OidcPeer, Person, location, round_trip};
+    let app = guildhall_testkit::spawn_app(Backend::Sqlite).await;
+    let peer = OidcPeer::start(serde_json::json!([{
+        "client_id": "cli-client", "client_secret": "cli-secret-0123456789",
+        "redirect_uris": [format!("{}/auth/corp/callback", app.base_url)],
+    }]))
+    .await;
+    let db = app.settings.database_url.as_ref().unwrap().0.clone();
+    let data = app.data_dir.to_str().unwrap().to_owned();
+    let secret_file = app.data_dir.join("corp.secret");
+    std::fs::write(&secret_file, "cli-secret-0123456789\n").unwrap();
+    let common = ["--database-url", db.as_str(), "--data-dir", data.as_str(), "admin", "provider"];
+    let cmd = |extra: &[&str]| {
+        let mut args = common.to_vec();
+        args.extend_from_slice(extra);
+        run(&args, None)
+    };
+    let secret = secret_file.to_str().unwrap();
+    let (ok, out, err) = cmd(&[
+        "add",
+        "corp",
+        "--issuer",
+        &peer.issuer,
+        "--display-name",
+        "Corp SSO",
+        "--client-id",
+        "cli-client",
+        "--client-secret-file",
+        secret,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("/auth/corp/callback"), "{out}");
+    let (ok, out, err) =
+        cmd(&["add", "github", "--preset", "github", "--client-id", "gh", "--client-secret-file", secret]);
+    assert!(ok, "{err}: {out}");
+    let (_, listed, _) = cmd(&["list"]);
+    assert!(listed.contains("corp\tCorp SSO") && listed.contains("github\tGitHub"), "{listed}");
+
+    // The running server shows and uses them.
+    let (_, login) = app.client().get_text("/login").await;
+    assert!(login.contains("Continue with Corp SSO") && login.contains("Continue with GitHub"), "{login}");
+    let b = app.client();
+    let to_github = location(&b.get("/auth/github").await);
+    assert_eq!(to_github.host_str(), Some("github.com"));
+    let q: std::collections::HashMap<_, _> = to_github.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "gh");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["redirect_uri"], format!("{}/auth/github/callback", app.base_url));
+    assert!(q["state"].len() >= 43 && q["code_challenge"].len() == 43);
+    let start = b.get("/auth/corp").await;
+    let res = round_trip(&b, start, &Person::verified("cli-1", "cli@corp.test"), &app.base_url, |u| u).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert!(app.app.accounts().by_username("cli").await.is_ok());
+
+    // Bad input: a clear message, a failure exit, nothing saved.
+    for (bad, says) in [
+        (vec!["add", "x", "--preset", "myspace", "--client-id", "a", "--client-secret-file", secret], "unknown preset"),
+        (
+            vec!["add", "x", "--issuer", "http://idp.example", "--client-id", "a", "--client-secret-file", secret],
+            "https",
+        ),
+        (vec!["add", "x", "--preset", "github", "--client-id", "a"], "client secret"),
+        (vec!["add", "Bad Name", "--preset", "github", "--client-id", "a", "--client-secret-file", secret], "name"),
+        (
+            vec![
+                "add",
+                "x",
+                "--authorize-url",
+                "https://a.example",
+                "--client-id",
+                "a",
+                "--client-secret-file",
+                secret,
+            ],
+            "token_url",
+        ),
+        (vec!["remove", "nope"], "no such provider"),
+    ] {
+        let (ok, _, err) = cmd(&bad);
+        assert!(!ok && err.contains(says), "{bad:?}: {err}");
+    }
+    let (ok, _, err) = cmd(&["remove", "github"]);
+    assert!(ok, "{err}");
+    let (_, listed, _) = cmd(&["list"]);
+    assert!(!listed.contains("github") && !listed.contains("\nx\t"), "{listed}");
+}

@@ -520,3 +520,45 @@ async fn another_guildhall_is_an_upstream_provider(b: Backend) {
     let uma = app.app.accounts().by_username("uma").await.unwrap();
     assert!(uma.email_verified, "the upstream Guildhall says the address is verified");
 }
+
+/// Providers from the config file: on the sign-in page, and a round trip
+/// that starts with state and PKCE (no request reaches GitHub here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_providers_are_offered_with_state_and_pkce() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.providers.insert(
+            "github".into(),
+            guildhall::settings::ProviderSettings {
+                preset: Some("github".into()),
+                client_id: "from-config".into(),
+                client_secret: Some(guildhall::settings::Secret("s".into())),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    let (_, login) = app.client().get_text("/login?return_to=/workspaces").await;
+    assert!(login.contains("href=\"/auth/github?return_to=/workspaces&amp;"), "{login}");
+    let b = app.client();
+    let first = location(&b.get("/auth/github").await);
+    let second = location(&b.get("/auth/github").await);
+    assert_eq!(first.origin().ascii_serialization(), "https://github.com");
+    assert_eq!(query_value(&first, "client_id"), "from-config");
+    assert_eq!(query_value(&first, "scope"), "read:user user:email");
+    assert_ne!(query_value(&first, "state"), query_value(&second, "state"), "state is fresh each time");
+    assert_ne!(query_value(&first, "code_challenge"), query_value(&second, "code_challenge"));
+    assert!(query_value(&first, "nonce").is_empty(), "no nonce without an ID token");
+    // The flow cookie is HttpOnly, SameSite=Lax and scoped to /auth.
+    let res = b.get("/auth/github").await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/auth"),
+        "{cookie}"
+    );
+    // An operator-added provider may not take a config file's name.
+    let config = guildhall_core::identities::preset("github", "x").unwrap();
+    assert!(matches!(
+        app.app.external().put_operator_provider("github", config, "s").await,
+        Err(guildhall_app::AppError::Conflict(_))
+    ));
+}
