@@ -96,6 +96,7 @@ pub enum ClientAuth {
 /// What kind of provider, and where it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[expect(clippy::large_enum_variant, reason = "a handful of configuration values, never in hot paths")]
 pub enum Protocol {
     /// OpenID Connect: everything else comes from
     /// `{issuer}/.well-known/openid-configuration`.
