@@ -229,6 +229,16 @@ impl AccountStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        // Nor may external identities connected while the address was
+        // unverified: whoever connected them never proved the address.
+        sqlx::query(
+            "DELETE FROM external_identities WHERE account_id = $1 \
+             AND EXISTS (SELECT 1 FROM accounts WHERE id = $1 AND email_verified_at IS NULL)",
+        )
+        .bind(account)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         let account = account_in(&mut *tx, account).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)

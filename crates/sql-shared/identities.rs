@@ -127,6 +127,15 @@ impl IdentityStore for SqlStore {
         row.map(|r| provider_from_row(&r)).transpose()
     }
 
+    async fn forget_identities(&self, provider: &ProviderName) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM external_identities WHERE provider = $1")
+            .bind(provider.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected())
+    }
+
     async fn identity(&self, provider: &ProviderName, subject: &str) -> Result<Option<Identity>, StoreError> {
         let row = sqlx::query(concat!(identity_cols!(), " WHERE provider = $1 AND subject = $2"))
             .bind(provider.as_str())

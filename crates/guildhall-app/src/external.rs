@@ -20,8 +20,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flow::{FLOW_TTL, Flow, FlowIntent};
 use guildhall_core::accounts::{Account, AccountStatus, Email};
 use guildhall_core::identities::{
-    ClientAuth, Profile, Protocol, ProviderConfig, ProviderName, map_profile, oidc_claims, parse_upstream_url,
-    pick_email,
+    ClientAuth, Profile, Protocol, ProviderConfig, ProviderName, check_public_upstream, map_profile, oidc_claims,
+    parse_upstream_url, pick_email,
 };
 use guildhall_core::{AccountId, OrgId, SessionId};
 use serde_json::Value;
@@ -67,8 +67,20 @@ pub struct Callback<'a> {
 }
 
 pub enum Finished {
-    SignedIn { signed_in: SignedIn, return_to: String, client_id: String, created: bool },
-    Connected { display_name: String },
+    SignedIn {
+        signed_in: SignedIn,
+        return_to: String,
+        client_id: String,
+    },
+    /// A new account whose address the provider did not verify: no session
+    /// until the link mailed to `email` is opened.
+    VerifyFirst {
+        email: String,
+        display_name: String,
+    },
+    Connected {
+        display_name: String,
+    },
 }
 
 /// An identity on the account page.
@@ -176,6 +188,12 @@ impl<'a> ExternalService<'a> {
         json_body(display, response)
     }
 
+    /// Organizations' providers are checked harder than the operator's:
+    /// their URLs come from org admins (see `check_public_upstream`).
+    fn strict(&self, name: &ProviderName) -> bool {
+        name.org().is_some() && !self.app.settings().org_idp_allow_loopback
+    }
+
     async fn endpoints(&self, r: &Resolved) -> Result<Endpoints, AppError> {
         let display = &r.config.display_name;
         match &r.config.protocol {
@@ -186,7 +204,7 @@ impl<'a> ExternalService<'a> {
                 oidc: None,
             }),
             Protocol::Oidc { issuer } => {
-                let (discovery, jwks_url) = self.discover(display, issuer).await?;
+                let (discovery, jwks_url) = self.discover(display, issuer, self.strict(&r.name)).await?;
                 let methods = discovery.token_endpoint_auth_methods_supported.clone().unwrap_or_default();
                 let post_only = !methods.is_empty()
                     && !methods.iter().any(|m| m == "client_secret_basic")
@@ -201,7 +219,12 @@ impl<'a> ExternalService<'a> {
         }
     }
 
-    async fn discover(&self, display: &str, issuer: &url::Url) -> Result<(oidc::Discovery, String), AppError> {
+    async fn discover(
+        &self,
+        display: &str,
+        issuer: &url::Url,
+        strict: bool,
+    ) -> Result<(oidc::Discovery, String), AppError> {
         let url =
             url::Url::parse(&format!("{}/.well-known/openid-configuration", issuer.as_str().trim_end_matches('/')))
                 .map_err(|e| upstream(display, e))?;
@@ -211,8 +234,12 @@ impl<'a> ExternalService<'a> {
         if !oidc::same_issuer(issuer.as_str(), &discovery.issuer) {
             return Err(upstream(display, "its discovery document names another issuer"));
         }
-        for url in [&discovery.authorization_endpoint, &discovery.token_endpoint, &discovery.jwks_uri] {
+        let endpoints = [&discovery.authorization_endpoint, &discovery.token_endpoint, &discovery.jwks_uri];
+        for url in endpoints.into_iter().chain(discovery.userinfo_endpoint.as_ref()) {
             parse_upstream_url(url.as_str()).map_err(|e| upstream(display, e))?;
+            if strict {
+                check_public_upstream(url).map_err(|e| upstream(display, e))?;
+            }
         }
         let jwks = discovery.jwks_uri.to_string();
         Ok((discovery, jwks))
@@ -297,10 +324,10 @@ impl<'a> ExternalService<'a> {
                 self.connect(&r, account, &profile).await?;
                 Ok(Finished::Connected { display_name: display })
             }
-            FlowIntent::SignIn { return_to, client_id } => {
-                let (signed_in, created) = self.sign_in(&r, &profile, client).await?;
-                Ok(Finished::SignedIn { signed_in, return_to, client_id, created })
-            }
+            FlowIntent::SignIn { return_to, client_id } => match self.sign_in(&r, &profile, client).await? {
+                Some(signed_in) => Ok(Finished::SignedIn { signed_in, return_to, client_id }),
+                None => Ok(Finished::VerifyFirst { email: profile.email.unwrap_or_default(), display_name: display }),
+            },
         }
     }
 
@@ -407,14 +434,14 @@ impl<'a> ExternalService<'a> {
         }
     }
 
-    /// Signs in the identity's account, or creates one. Returns whether
-    /// an account was created.
+    /// Signs in the identity's account, or creates one. `None`: an account
+    /// was made whose address must be verified before it signs in.
     async fn sign_in(
         &self,
         r: &Resolved,
         profile: &Profile,
         client: &ClientInfo,
-    ) -> Result<(SignedIn, bool), AppError> {
+    ) -> Result<Option<SignedIn>, AppError> {
         let store = self.app.store();
         let display = &r.config.display_name;
         let org = r.name.org();
@@ -429,38 +456,54 @@ impl<'a> ExternalService<'a> {
                 return Err(upstream(display, "the address it returned is not on the organization's domains"));
             }
         }
-        let (account, created) = match store.identity(&r.name, &profile.subject).await? {
+        let account = match store.identity(&r.name, &profile.subject).await? {
             Some(identity) => {
                 let found = store.find_account(AccountLookup::Id(identity.account)).await?;
-                (found.ok_or(AppError::NotFound)?.account, false)
+                found.ok_or(AppError::NotFound)?.account
             }
-            None => self.first_sign_in(r, org, profile, email).await?,
+            None => match self.first_sign_in(r, org, profile, email).await? {
+                Some(account) => account,
+                None => return Ok(None),
+            },
         };
         if account.status != AccountStatus::Active {
             return Err(AppError::AccountDeactivated);
         }
-        if let Some(managing) = account.managed_by
-            && Some(managing) != org
-            && self.password_refused(&account).await?
-        {
-            return Err(AppError::Forbidden(
-                "Your organization requires signing in through its identity provider.".into(),
-            ));
+        // An organization's provider signs in only the accounts it manages;
+        // other providers only accounts whose address is proven, and not
+        // those whose organization requires its own provider.
+        match org {
+            Some(org) if account.managed_by != Some(org) => {
+                return Err(AppError::Forbidden("This account is not managed by the organization.".into()));
+            }
+            Some(_) => {}
+            None if !account.email_verified => {
+                return Err(AppError::Forbidden(format!(
+                    "Verify your email address first: open the link we sent to {}, then continue with {display}.",
+                    account.email.as_str()
+                )));
+            }
+            None if self.password_refused(&account).await? => {
+                return Err(AppError::Forbidden(
+                    "Your organization requires signing in through its identity provider.".into(),
+                ));
+            }
+            None => {}
         }
-        let signed_in = self.app.signin().start_session(account, vec!["fed".to_owned()], client).await?;
-        Ok((signed_in, created))
+        Ok(Some(self.app.signin().start_session(account, vec!["fed".to_owned()], client).await?))
     }
 
     /// An identity seen for the first time: an organization's provider
-    /// takes over the managed account with that address; any other makes a
-    /// new account, unless the address already has one.
+    /// takes over the managed account with that (verified) address; any
+    /// other makes a new account, unless the address already has one. `None`:
+    /// the new account's address must be verified first.
     async fn first_sign_in(
         &self,
         r: &Resolved,
         org: Option<OrgId>,
         profile: &Profile,
         email: Option<Email>,
-    ) -> Result<(Account, bool), AppError> {
+    ) -> Result<Option<Account>, AppError> {
         let store = self.app.store();
         let display = &r.config.display_name;
         let Some(email) = email else {
@@ -474,12 +517,26 @@ impl<'a> ExternalService<'a> {
         };
         if let Some(existing) = store.find_account(AccountLookup::Email(&email)).await? {
             if org.is_some() && existing.account.managed_by == org {
-                let identity = self.identity(r, existing.account.id, profile);
-                match store.connect_identity(&identity).await {
-                    Ok(()) | Err(StoreError::Conflict("identity")) => {}
-                    Err(e) => return Err(e.into()),
+                // Whoever registered an unverified address never proved it:
+                // the provider may not inherit what they set up.
+                if !existing.account.email_verified {
+                    return Err(AppError::Conflict(
+                        "An account with this address exists but its address is not verified. Verify it from \
+                         that account first, or ask your organization's administrator."
+                            .into(),
+                    ));
                 }
-                return Ok((existing.account, false));
+                let identity = self.identity(r, existing.account.id, profile);
+                return match store.connect_identity(&identity).await {
+                    Ok(()) => Ok(Some(existing.account)),
+                    // Connected meanwhile (a second callback racing this one):
+                    // to this account, or refused.
+                    Err(StoreError::Conflict("identity")) => match store.identity(&r.name, &profile.subject).await? {
+                        Some(i) if i.account == existing.account.id => Ok(Some(existing.account)),
+                        _ => Err(AppError::Conflict("This identity is connected to another account.".into())),
+                    },
+                    Err(e) => Err(e.into()),
+                };
             }
             return Err(AppError::Conflict(format!(
                 "An account with this email address already exists. Sign in to it first, then connect {display} \
@@ -496,14 +553,16 @@ impl<'a> ExternalService<'a> {
             )));
         }
         // An organization's provider vouches for addresses on its verified
-        // domains; others only when they say the address is verified.
+        // domains; others only when they say the address is verified. An
+        // unverified one gets a link and no session until it is opened, so
+        // nobody signs in to an account on an address they do not hold.
         let verified = org.is_some() || profile.email_verified;
         let account = self
             .app
             .accounts()
             .create_from_identity(&email, verified, profile, |id| self.identity(r, id, profile))
             .await?;
-        Ok((account, true))
+        Ok(verified.then_some(account))
     }
 
     /// The identities connected to an account.
@@ -598,6 +657,10 @@ impl<'a> ExternalService<'a> {
     ) -> Result<(), AppError> {
         let name = ProviderName::for_org(a.org.id);
         let issuer = parse_upstream_url(issuer).map_err(|e| AppError::invalid("issuer", e))?;
+        let strict = self.strict(&name);
+        if strict {
+            check_public_upstream(&issuer).map_err(|e| AppError::invalid("issuer", e))?;
+        }
         let config = ProviderConfig {
             display_name: a.org.name.chars().take(64).collect(),
             client_id: client_id.trim().to_owned(),
@@ -606,26 +669,44 @@ impl<'a> ExternalService<'a> {
         };
         config.validate().map_err(|e| AppError::invalid("client_id", e))?;
         let existing = self.app.store().provider(&name).await?;
+        let existing_issuer = existing.as_ref().and_then(|p| match &p.config.protocol {
+            Protocol::Oidc { issuer } => Some(issuer.clone()),
+            Protocol::Oauth2 { .. } => None,
+        });
         let secret_sealed = match (client_secret.trim(), existing) {
             ("", Some(existing)) => existing.secret_sealed,
             ("", None) => return Err(AppError::invalid("client_secret", "The client secret is required.")),
             (secret, _) => self.app.seal(name.as_str().as_bytes(), secret.as_bytes())?,
         };
-        self.discover(&config.display_name, &issuer).await.map_err(|e| match e {
-            AppError::Upstream(m) => AppError::invalid("issuer", format!("The issuer's discovery failed ({m}).")),
+        // What failed is not told: the answer of an address an org admin
+        // chose is none of their business beyond "it is not a provider".
+        self.discover(&config.display_name, &issuer, strict).await.map_err(|e| match e {
+            AppError::Upstream(_) => AppError::invalid(
+                "issuer",
+                "No OpenID Connect discovery document for this issuer was found at ISSUER/.well-known/openid-configuration.",
+            ),
             e => e,
         })?;
+        let issuer_changed = existing_issuer.is_some_and(|old| old != issuer);
         let stored =
             StoredProvider { name, org: Some(a.org.id), config, secret_sealed, required, updated_at: self.app.now() };
-        Ok(self.app.store().put_provider(&stored).await?)
+        self.app.store().put_provider(&stored).await?;
+        // Subjects are only unique per issuer: another issuer's may name
+        // other people.
+        if issuer_changed {
+            self.app.store().forget_identities(&stored.name).await?;
+        }
+        Ok(())
     }
 
+    /// Removes the organization's provider and the identities it made.
     pub async fn remove_org_provider(&self, a: &OrgAdminOf) -> Result<(), AppError> {
-        if self.app.store().delete_provider(&ProviderName::for_org(a.org.id)).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
+        let name = ProviderName::for_org(a.org.id);
+        if !self.app.store().delete_provider(&name).await? {
+            return Err(AppError::NotFound);
         }
+        self.app.store().forget_identities(&name).await?;
+        Ok(())
     }
 }
 

@@ -52,6 +52,9 @@ pub struct AppSettings {
     pub key_rotation: Duration,
     /// External identity providers from the config file.
     pub providers: Vec<crate::external::ConfiguredProvider>,
+    /// Let organizations' identity providers be on loopback http (local
+    /// development and tests only); otherwise they must be public https.
+    pub org_idp_allow_loopback: bool,
 }
 
 impl AppSettings {
@@ -76,6 +79,7 @@ impl AppSettings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             key_rotation: Duration::from_secs(30 * 24 * 3600),
             providers: Vec::new(),
+            org_idp_allow_loopback: false,
         }
     }
 }

@@ -82,6 +82,31 @@ pub fn parse_upstream_url(s: &str) -> Result<Url, &'static str> {
     }
 }
 
+/// For URLs that organization admins (not operators) supply: https, and
+/// not an address inside the server's network (loopback, private,
+/// link-local, unspecified), so the server cannot be pointed inward. A name
+/// that resolves to such an address is not caught here.
+pub fn check_public_upstream(url: &Url) -> Result<(), &'static str> {
+    let inward = match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        None => true,
+    };
+    match (url.scheme(), inward) {
+        ("https", false) => Ok(()),
+        ("https", true) => Err("Must not point to a loopback, private or link-local address."),
+        _ => Err("Must use https."),
+    }
+}
+
 /// How the token endpoint authenticates the client (RFC 6749 §2.3.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -392,6 +417,28 @@ mod tests {
         assert!(parse_upstream_url("http://localhost:1").is_ok());
         for bad in ["http://idp.example.com", "ftp://x", "https://u:p@x", "https://x/#f", "idp.example.com"] {
             assert!(parse_upstream_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn organizations_upstreams_must_be_public_https() {
+        for ok in ["https://login.acme.example", "https://8.8.8.8/x", "https://[2001:4860::1]/"] {
+            assert!(check_public_upstream(&Url::parse(ok).unwrap()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://login.acme.example",
+            "https://127.0.0.1",
+            "https://10.1.2.3",
+            "https://192.168.0.1",
+            "https://169.254.169.254/latest",
+            "https://[::1]",
+            "https://[fd00::1]",
+            "https://[fe80::1]",
+            "https://0.0.0.0",
+            "https://localhost",
+            "https://metadata.localhost",
+        ] {
+            assert!(check_public_upstream(&Url::parse(bad).unwrap()).is_err(), "{bad}");
         }
     }
 

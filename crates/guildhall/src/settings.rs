@@ -87,6 +87,9 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// Let organizations configure identity providers on loopback http
+    /// (local development and tests only). Off: they must be public https.
+    pub org_idp_allow_loopback: bool,
     /// External identity providers for "Continue with …", by name
     /// (`[providers.github]`). More can be added at run time with
     /// `guildhall admin provider add`.
@@ -204,6 +207,7 @@ impl Default for Settings {
             dns_resolver: None,
             trust_forwarded_for: false,
             log_format: "text".to_owned(),
+            org_idp_allow_loopback: false,
             providers: BTreeMap::new(),
         }
     }

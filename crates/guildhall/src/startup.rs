@@ -65,6 +65,7 @@ pub fn build_app(
     app_settings.master_key = guildhall_app::oauth::MasterKey(settings.master_key()?);
     app_settings.key_rotation = Duration::from_secs(settings.key_rotation_days * 24 * 3600);
     app_settings.providers = settings.configured_providers()?;
+    app_settings.org_idp_allow_loopback = settings.org_idp_allow_loopback;
     let dns = Arc::new(crate::dns::HickoryDns::new(settings.dns_resolver));
     Ok(App::new(Deps {
         store,

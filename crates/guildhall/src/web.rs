@@ -25,8 +25,9 @@ impl ReqwestWeb {
         let unreachable = |e: reqwest::Error| {
             // The URL without its query (which may carry a code).
             let at = e.url().map(|u| format!("{}{}", u.origin().ascii_serialization(), u.path())).unwrap_or_default();
-            tracing::warn!(url = %at, error = %e, "upstream request failed");
-            WebError(if e.is_timeout() { "it did not answer in time".into() } else { "it could not be reached".into() })
+            let timeout = e.is_timeout();
+            tracing::warn!(url = %at, error = %e.without_url(), "upstream request failed");
+            WebError(if timeout { "it did not answer in time".into() } else { "it could not be reached".into() })
         };
         let mut response =
             request.header(reqwest::header::ACCEPT, "application/json").send().await.map_err(unreachable)?;

@@ -43,6 +43,9 @@ pub trait IdentityStore: Send + Sync {
     /// The identity provider of the organization that verified `domain`.
     async fn provider_for_domain(&self, domain: &str) -> Result<Option<StoredProvider>, StoreError>;
 
+    /// Disconnects every identity of a provider (an organization's whose
+    /// issuer changed or that was removed); returns how many.
+    async fn forget_identities(&self, provider: &ProviderName) -> Result<u64, StoreError>;
     async fn identity(&self, provider: &ProviderName, subject: &str) -> Result<Option<Identity>, StoreError>;
     async fn identities_of(&self, account: AccountId) -> Result<Vec<Identity>, StoreError>;
     /// `Conflict("identity")` when (provider, subject) is connected already,

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 pub fn router() -> Router<HttpState> {
     Router::new()
-        .route("/auth/{provider}", get(start))
+        .route("/auth/{provider}", post(start))
         .route("/auth/{provider}/callback", get(callback))
         .route("/account/identities/connect", post(connect))
         .route("/account/identities/disconnect", post(disconnect))
@@ -34,7 +34,7 @@ fn flow_cookie_name(state: &HttpState) -> &'static str {
 }
 
 /// Keeps the flow and sends the browser to the provider.
-fn go(state: &HttpState, jar: CookieJar, begun: Begun) -> Response {
+pub(crate) fn go(state: &HttpState, jar: CookieJar, begun: Begun) -> Response {
     let cookie = Cookie::build((flow_cookie_name(state), begun.cookie))
         .path("/auth")
         .http_only(true)
@@ -50,26 +50,26 @@ fn forget_flow(state: &HttpState, jar: CookieJar) -> CookieJar {
 }
 
 #[derive(Deserialize, Default)]
-struct StartQuery {
+struct StartForm {
     #[serde(default)]
     return_to: String,
     #[serde(default)]
     client_id: String,
-    login_hint: Option<String>,
 }
 
-/// Starts a sign-in (or sign-up) with a provider. A plain link: a forged
-/// one can only make a browser sign in as whoever controls it upstream,
-/// and the flow cookie binds the callback to the browser that started it.
+/// Starts a sign-in (or sign-up) with a provider: a form post with the CSRF
+/// token, so no other site can start one in this browser (a provider an
+/// attacker controls could otherwise sign the browser in as the attacker).
+/// The flow cookie then binds the callback to this browser.
 async fn start(
     State(state): State<HttpState>,
     jar: CookieJar,
     Path(provider): Path<String>,
-    Query(q): Query<StartQuery>,
+    CsrfForm(f): CsrfForm<StartForm>,
 ) -> Result<Response, PageError> {
-    let return_to = crate::pages::login::safe_return_to(Some(&q.return_to));
-    let intent = Intent::SignIn { return_to, client_id: q.client_id };
-    match state.app.external().begin(&provider, intent, q.login_hint.as_deref()).await {
+    let return_to = crate::pages::login::safe_return_to(Some(&f.return_to));
+    let intent = Intent::SignIn { return_to, client_id: f.client_id };
+    match state.app.external().begin(&provider, intent, None).await {
         Ok(begun) => Ok(go(&state, jar, begun)),
         Err(e) => Ok(failure(&state, jar, e, "/login")),
     }
@@ -98,21 +98,32 @@ async fn callback(
     let cb = Callback { state: &q.state, code: q.code.as_deref(), error: q.error.as_deref(), iss: q.iss.as_deref() };
     let result = state.app.external().finish(&provider, cookie.as_deref(), cb, current, &client).await;
     let jar = forget_flow(&state, jar);
-    match result {
-        Ok(Finished::SignedIn { signed_in, return_to, client_id, .. }) => {
+    Ok(match result {
+        Ok(Finished::SignedIn { signed_in, return_to, client_id }) => {
             state.metrics.signin("success");
             let jar = session::set_cookie(&state, jar, &signed_in.token);
-            let product = if return_to.is_empty() { state.app.oauth().landing(&client_id).await? } else { None };
+            // Back to where the sign-in started, as the password sign-in does.
+            let product = match return_to.is_empty() {
+                true => state.app.oauth().landing(&client_id).await.unwrap_or_default(),
+                false => None,
+            };
             let to = match product {
                 Some(url) => url,
                 None if return_to.is_empty() => "/account".to_owned(),
                 None => return_to,
             };
-            Ok((jar, Redirect::to(&to)).into_response())
+            (jar, Redirect::to(&to)).into_response()
         }
-        Ok(Finished::Connected { .. }) => Ok((jar, Redirect::to("/account?notice=identity-connected")).into_response()),
-        Err(e) => Ok(failure(&state, jar, e, back)),
-    }
+        Ok(Finished::VerifyFirst { email, display_name }) => {
+            let text = format!(
+                "Your account is made. We sent a link to {email}: open it to verify the address, then continue \
+                 with {display_name} again."
+            );
+            (jar, render_message("Check your inbox", &text, "/login", "Sign in")).into_response()
+        }
+        Ok(Finished::Connected { .. }) => (jar, Redirect::to("/account?notice=identity-connected")).into_response(),
+        Err(e) => failure(&state, jar, e, back),
+    })
 }
 
 /// A failed round trip: a page that says what happened and links back.
@@ -133,7 +144,8 @@ fn failure(state: &HttpState, jar: CookieJar, e: AppError, back: &str) -> Respon
             "Account deactivated",
             "This account is deactivated. Contact your administrator.".to_owned(),
         ),
-        e => return PageError::from(e).into_response(),
+        // Whatever else failed, the flow cookie goes too.
+        e => return (jar, PageError::from(e)).into_response(),
     };
     state.metrics.signin("upstream_failed");
     (status, jar, render_message(title, &text, back, "Back")).into_response()

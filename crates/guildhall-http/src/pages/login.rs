@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::cookie::CookieJar;
 use guildhall_app::AppError;
+use guildhall_app::external::Intent;
 use guildhall_app::signin::outcome_label;
 use guildhall_core::accounts::Email;
 use guildhall_core::return_to::ReturnTo;
@@ -122,16 +123,17 @@ async fn submit(
         // password.
         return Ok(match Email::parse(&f.email) {
             Ok(email) => {
-                if let Some(provider) = state.app.external().route_for_email(&email).await? {
-                    let to = format!(
-                        "/auth/{provider}?{}",
-                        url::form_urlencoded::Serializer::new(String::new())
-                            .append_pair("login_hint", email.as_str())
-                            .append_pair("return_to", &return_to)
-                            .append_pair("client_id", &f.client_id)
-                            .finish()
-                    );
-                    return Ok((jar, Redirect::to(&to)).into_response());
+                let external = state.app.external();
+                if let Some(provider) = external.route_for_email(&email).await? {
+                    let intent = Intent::SignIn { return_to, client_id: f.client_id.clone() };
+                    match external.begin(provider.as_str(), intent, Some(email.as_str())).await {
+                        Ok(begun) => return Ok(crate::pages::external::go(&state, jar, begun)),
+                        Err(AppError::Upstream(why)) => {
+                            page.form_error = format!("Your organization's sign-in is unavailable. {why}");
+                            return Ok((StatusCode::BAD_GATEWAY, jar, render(&page)).into_response());
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 page.step_password = true;
                 (jar, render(&page)).into_response()

@@ -589,14 +589,14 @@ async fn the_operator_adds_identity_providers_from_the_command_line() {
     let (_, login) = app.client().get_text("/login").await;
     assert!(login.contains("Continue with Corp SSO") && login.contains("Continue with GitHub"), "{login}");
     let b = app.client();
-    let to_github = location(&b.get("/auth/github").await);
+    let to_github = location(&b.post_form("/auth/github", &[]).await);
     assert_eq!(to_github.host_str(), Some("github.com"));
     let q: std::collections::HashMap<_, _> = to_github.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], "gh");
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["redirect_uri"], format!("{}/auth/github/callback", app.base_url));
     assert!(q["state"].len() >= 43 && q["code_challenge"].len() == 43);
-    let start = b.get("/auth/corp").await;
+    let start = b.post_form("/auth/corp", &[]).await;
     let res = round_trip(&b, start, &Person::verified("cli-1", "cli@corp.test"), &app.base_url, |u| u).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     assert!(app.app.accounts().by_username("cli").await.is_ok());

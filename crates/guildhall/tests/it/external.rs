@@ -9,6 +9,7 @@ use guildhall_testkit::{Backend, Browser, TestApp, on_both_backends, spawn_app, 
 use serde_json::json;
 
 on_both_backends!(
+    an_orgs_provider_must_be_public_https,
     people_sign_up_connect_more_identities_and_sign_in_with_any,
     identities_never_attach_silently_and_the_last_way_in_stays,
     tampered_expired_and_failed_round_trips_change_nothing,
@@ -100,7 +101,7 @@ fn with_param(mut u: url::Url, key: &str, value: &str) -> url::Url {
 /// "Continue with PROVIDER" in a fresh browser, as `person`.
 async fn continue_with(app: &TestApp, provider: &str, person: &Person<'_>) -> (Browser, reqwest::Response) {
     let b = app.client();
-    let start = b.get(&format!("/auth/{provider}")).await;
+    let start = b.post_form(&format!("/auth/{provider}"), &[]).await;
     assert_eq!(start.status(), 303, "{provider}: {}", start.text().await.unwrap());
     let res = round_trip(&b, start, person, &app.base_url, |u| u).await;
     (b, res)
@@ -192,13 +193,23 @@ async fn people_sign_up_connect_more_identities_and_sign_in_with_any(b: Backend)
     }
     assert_eq!(identities_of(&app, "alice").await, [("corp".into(), "alice-corp".into())]);
 
-    // An unverified address: the account is made, and the address must be verified here.
+    // An unverified address: the account is made, but signs in only once
+    // the address is verified here.
     let carol = Person { sub: "c-1", email: Some("carol@forge.test"), email_verified: false, ..Default::default() };
     let (b3, res) = continue_with(&app, "forge", &carol).await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(username_on(&b3).await, "carol");
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Check your inbox"));
+    assert_eq!(b3.get("/account").await.status(), 303, "no session yet");
     assert!(!app.app.accounts().by_username("carol").await.unwrap().email_verified);
-    assert_eq!(app.mails_to("carol@forge.test", "Verify").len(), 1);
+    let (_, res) = continue_with(&app, "forge", &carol).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Verify your email address first"));
+    let link = app.last_link("carol@forge.test", "Verify", "/verify");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    assert_eq!(app.client().post_form("/verify", &[("token", &token)]).await.status(), 200);
+    let (b4, res) = continue_with(&app, "forge", &carol).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(username_on(&b4).await, "carol");
 }
 
 async fn identities_never_attach_silently_and_the_last_way_in_stays(b: Backend) {
@@ -243,6 +254,25 @@ async fn identities_never_attach_silently_and_the_last_way_in_stays(b: Backend) 
     let res = dave.post_raw("/account/identities/disconnect", &[("provider", "forge"), ("subject", "dave-1")]).await;
     assert_eq!(res.status(), 403);
 
+    // Someone claims victor's address at a provider that does not verify
+    // it: the account waits for verification, and when victor recovers it
+    // through a password reset, the claimant's identity is gone.
+    let squatter =
+        Person { sub: "sq-1", email: Some("victor@example.com"), email_verified: false, ..Default::default() };
+    let (_, res) = continue_with(&app, "forge", &squatter).await;
+    assert_eq!(res.status(), 200, "made, waiting for verification");
+    assert_eq!(identities_of(&app, "victor").await.len(), 1);
+    let res = app.client().post_form("/password/forgot", &[("email", "victor@example.com")]).await;
+    assert_eq!(res.status(), 200);
+    let link = app.last_link("victor@example.com", "Reset your password", "/password/reset");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let res =
+        app.client().post_form("/password/reset", &[("token", &token), ("password", "victor's own secret")]).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    assert!(identities_of(&app, "victor").await.is_empty(), "the unproven identity survived the reset");
+    let (_, res) = continue_with(&app, "forge", &squatter).await;
+    assert_eq!(res.status(), 409, "the squatter cannot get back in");
+
     // A provider that shares no address cannot make an account.
     let (_, res) = continue_with(&app, "forge", &Person { sub: "no-mail", ..Default::default() }).await;
     assert_eq!(res.status(), 502);
@@ -258,7 +288,7 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
     // The genuine callback signs in; replaying it finds the flow spent
     // (its cookie is cleared).
     let b1 = app.client();
-    let start = b1.get("/auth/corp").await;
+    let start = b1.post_form("/auth/corp", &[]).await;
     let res = round_trip(&b1, start, &erin, &app.base_url, |u| u).await;
     assert_eq!(res.status(), 303);
     assert_eq!(username_on(&b1).await, "erin");
@@ -268,7 +298,7 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
 
     // A flow is bound to its browser, its state and its provider.
     let b2 = app.client();
-    let start = b2.get("/auth/corp").await;
+    let start = b2.post_form("/auth/corp", &[]).await;
     let state = query_value(&location(&start), "state");
     for path in
         ["/auth/corp/callback?code=c&state=forged".to_owned(), format!("/auth/forge/callback?code=c&state={state}")]
@@ -281,7 +311,7 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
 
     // The nonce changed on the way out: the ID token does not match it.
     let b5 = app.client();
-    let start = b5.get("/auth/corp").await;
+    let start = b5.post_form("/auth/corp", &[]).await;
     let hank = Person::verified("hank-1", "hank@corp.test");
     let res = round_trip(&b5, start, &hank, &app.base_url, |u| with_param(u, "nonce", "attacker-nonce")).await;
     assert_eq!(res.status(), 502);
@@ -290,7 +320,7 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
 
     // The PKCE challenge changed on the way out: the provider refuses the code.
     let b6 = app.client();
-    let start = b6.get("/auth/forge").await;
+    let start = b6.post_form("/auth/forge", &[]).await;
     let other_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     let res = round_trip(&b6, start, &hank, &app.base_url, |u| with_param(u, "code_challenge", other_challenge)).await;
     assert_eq!(res.status(), 502);
@@ -299,14 +329,17 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
 
     // The person declines at the provider.
     let b7 = app.client();
-    let start = b7.get("/auth/corp").await;
+    let start = b7.post_form("/auth/corp", &[]).await;
     let state = query_value(&location(&start), "state");
     let res = b7.get(&format!("/auth/corp/callback?error=access_denied&state={state}")).await;
     assert_eq!(res.status(), 502);
     assert!(res.text().await.unwrap().contains("declined"));
 
+    // Another site cannot start a round trip in this browser.
+    assert_eq!(app.client().post_raw("/auth/corp", &[]).await.status(), 403);
+
     // An unknown provider, and one that is down.
-    assert_eq!(app.client().get("/auth/nope").await.status(), 404);
+    assert_eq!(app.client().post_form("/auth/nope", &[]).await.status(), 404);
     let down = ProviderConfig {
         display_name: "Down".into(),
         client_id: "x".into(),
@@ -314,7 +347,7 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
         protocol: Protocol::Oidc { issuer: url("http://127.0.0.1:9") },
     };
     app.app.external().put_operator_provider("down", down, "s").await.unwrap();
-    let res = app.client().get("/auth/down").await;
+    let res = app.client().post_form("/auth/down", &[]).await;
     assert_eq!(res.status(), 502);
     assert!(res.text().await.unwrap().contains("could not be reached"));
     // Bad provider definitions are refused before they are stored.
@@ -337,7 +370,12 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
     use guildhall_testkit::dns::DnsServer;
     let dns = DnsServer::start().await;
     let addr = dns.addr;
-    let app = spawn_app_with(b, move |s| s.dns_resolver = Some(addr)).await;
+    let app = spawn_app_with(b, move |s| {
+        s.dns_resolver = Some(addr);
+        // The test provider is on loopback http.
+        s.org_idp_allow_loopback = true;
+    })
+    .await;
     let ada = app.signed_up("ada", "correct horse battery", true).await;
     app.app
         .accounts()
@@ -387,12 +425,8 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
 
     // Identifier first: dave's address goes to the org's provider, with a hint.
     let b1 = app.client();
-    let res = b1.post_form("/login", &[("email", "dave@acme.test")]).await;
-    assert_eq!(res.status(), 303);
-    let to = location(&res);
-    assert!(to.path().starts_with("/auth/org-"), "{to}");
-    assert!(to.query().unwrap().contains("login_hint=dave%40acme.test"), "{to}");
-    let start = b1.http.get(to).send().await.unwrap();
+    let start = b1.post_form("/login", &[("email", "dave@acme.test")]).await;
+    assert_eq!(start.status(), 303);
     let upstream = location(&start);
     assert_eq!(upstream.origin().ascii_serialization(), peer.issuer);
     assert!(upstream.query().unwrap().contains("login_hint=dave%40acme.test"));
@@ -403,8 +437,7 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
 
     // Someone new on the domain gets a managed, verified account.
     let b2 = app.client();
-    let res = b2.post_form("/login", &[("email", "erin@acme.test")]).await;
-    let start = b2.http.get(location(&res)).send().await.unwrap();
+    let start = b2.post_form("/login", &[("email", "erin@acme.test")]).await;
     let res = round_trip(&b2, start, &Person::verified("okta-erin", "erin@acme.test"), &app.base_url, |u| u).await;
     assert_eq!(res.status(), 303);
     let erin = app.app.accounts().by_username("erin").await.unwrap();
@@ -415,8 +448,7 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
 
     // The provider may only speak for the org's domains.
     let b3 = app.client();
-    let res = b3.post_form("/login", &[("email", "x@acme.test")]).await;
-    let start = b3.http.get(location(&res)).send().await.unwrap();
+    let start = b3.post_form("/login", &[("email", "x@acme.test")]).await;
     let res =
         round_trip(&b3, start, &Person::verified("okta-mallory", "mallory@evil.test"), &app.base_url, |u| u).await;
     assert_eq!(res.status(), 502);
@@ -451,15 +483,30 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
     assert_eq!(res.status(), 401);
     // The org's provider still works.
     let b4 = app.client();
-    let res = b4.post_form("/login", &[("email", "dave@acme.test")]).await;
-    let start = b4.http.get(location(&res)).send().await.unwrap();
+    let start = b4.post_form("/login", &[("email", "dave@acme.test")]).await;
     let res = round_trip(&b4, start, &Person::verified("okta-dave", "dave@acme.test"), &app.base_url, |u| u).await;
     assert_eq!(res.status(), 303);
     // Non-admins cannot touch it.
     let eve = app.signed_up("eve", "correct horse battery", true).await;
     let res = eve.post_form("/orgs/acme/idp/remove", &[]).await;
     assert_eq!(res.status(), 404);
+    // An unverified account on the domain is not taken over.
+    let grace = guildhall_app::accounts::AdminCreate {
+        email: "grace@acme.test",
+        username: "grace",
+        display_name: None,
+        password: "correct horse battery",
+        verified: false,
+    };
+    app.app.accounts().admin_create(grace).await.unwrap();
+    let b5 = app.client();
+    let start = b5.post_form("/login", &[("email", "grace@acme.test")]).await;
+    let res = round_trip(&b5, start, &Person::verified("okta-grace", "grace@acme.test"), &app.base_url, |u| u).await;
+    assert_eq!(res.status(), 409);
+    assert!(identities_of(&app, "grace").await.is_empty());
+    // Removing the provider disconnects what it connected.
     assert_eq!(location(&ada.post_form("/orgs/acme/idp/remove", &[]).await).query(), Some("notice=idp-removed"));
+    assert!(identities_of(&app, "dave").await.is_empty());
     let res = app.client().post_form("/login", &[("email", "dave@acme.test")]).await;
     assert_eq!(res.status(), 200, "back to passwords");
 }
@@ -495,7 +542,7 @@ async fn another_guildhall_is_an_upstream_provider(b: Backend) {
     app.app.external().put_operator_provider("gh2", config, secret.unwrap().expose()).await.unwrap();
 
     let b1 = app.client();
-    let start = b1.get("/auth/gh2").await;
+    let start = b1.post_form("/auth/gh2", &[]).await;
     let authorize = location(&start);
     assert_eq!(authorize.origin().ascii_serialization(), upstream.base_url);
     // Not signed in upstream: its sign-in page, then back to the authorization.
@@ -538,10 +585,11 @@ async fn config_file_providers_are_offered_with_state_and_pkce() {
     })
     .await;
     let (_, login) = app.client().get_text("/login?return_to=/workspaces").await;
-    assert!(login.contains("href=\"/auth/github?return_to=/workspaces&amp;"), "{login}");
+    assert!(login.contains("action=\"/auth/github\""), "{login}");
+    assert!(login.contains("name=\"return_to\" value=\"/workspaces\""), "{login}");
     let b = app.client();
-    let first = location(&b.get("/auth/github").await);
-    let second = location(&b.get("/auth/github").await);
+    let first = location(&b.post_form("/auth/github", &[]).await);
+    let second = location(&b.post_form("/auth/github", &[]).await);
     assert_eq!(first.origin().ascii_serialization(), "https://github.com");
     assert_eq!(query_value(&first, "client_id"), "from-config");
     assert_eq!(query_value(&first, "scope"), "read:user user:email");
@@ -549,7 +597,7 @@ async fn config_file_providers_are_offered_with_state_and_pkce() {
     assert_ne!(query_value(&first, "code_challenge"), query_value(&second, "code_challenge"));
     assert!(query_value(&first, "nonce").is_empty(), "no nonce without an ID token");
     // The flow cookie is HttpOnly, SameSite=Lax and scoped to /auth.
-    let res = b.get("/auth/github").await;
+    let res = b.post_form("/auth/github", &[]).await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/auth"),
@@ -561,4 +609,19 @@ async fn config_file_providers_are_offered_with_state_and_pkce() {
         app.app.external().put_operator_provider("github", config, "s").await,
         Err(guildhall_app::AppError::Conflict(_))
     ));
+}
+
+/// Org admins are not operators: their provider may not point the server
+/// at itself or its network.
+async fn an_orgs_provider_must_be_public_https(b: Backend) {
+    let app = spawn_app(b).await;
+    let ada = app.signed_up("ada", "correct horse battery", true).await;
+    ada.post_form("/orgs", &[("slug", "acme"), ("name", "Acme")]).await;
+    for issuer in ["http://login.acme.example", "https://127.0.0.1:8080", "https://169.254.169.254", "https://10.0.0.1"]
+    {
+        let res =
+            ada.post_form("/orgs/acme/idp", &[("issuer", issuer), ("client_id", "c"), ("client_secret", "s")]).await;
+        assert_eq!(res.status(), 422, "{issuer}");
+    }
+    assert!(!ada.get_text("/orgs/acme").await.1.contains("Remove identity provider"));
 }
