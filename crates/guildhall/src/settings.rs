@@ -433,6 +433,15 @@ email_verified = true
     }
 
     #[test]
+    fn the_example_config_loads_and_says_the_defaults() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/guildhall.example.toml");
+        let s = Settings::load(&Overrides { config: Some(file), ..Default::default() }).unwrap();
+        let d = Settings::default();
+        assert_eq!((s.listen, s.org_idp_allow_loopback, s.argon2.memory_kib), (d.listen, false, d.argon2.memory_kib));
+        assert!(s.providers.is_empty());
+    }
+
+    #[test]
     fn a_missing_config_file_is_an_error() {
         let o = Overrides { config: Some("/nonexistent/guildhall.toml".into()), ..Default::default() };
         assert!(Settings::load(&o).is_err());
