@@ -102,15 +102,9 @@ async fn callback(
         Ok(Finished::SignedIn { signed_in, return_to, client_id }) => {
             state.metrics.signin("success");
             let jar = session::set_cookie(&state, jar, &signed_in.token);
-            // Back to where the sign-in started, as the password sign-in does.
-            let product = match return_to.is_empty() {
-                true => state.app.oauth().landing(&client_id).await.unwrap_or_default(),
-                false => None,
-            };
-            let to = match product {
-                Some(url) => url,
-                None if return_to.is_empty() => "/account".to_owned(),
-                None => return_to,
+            let to = match crate::pages::login::after_sign_in(&state, return_to, &client_id).await {
+                Ok(to) => to,
+                Err(_) => "/account".to_owned(),
             };
             (jar, Redirect::to(&to)).into_response()
         }

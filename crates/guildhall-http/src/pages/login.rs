@@ -47,6 +47,17 @@ struct LoginPage {
     providers: Vec<(String, String)>,
 }
 
+/// Where a browser goes once signed in (by password or a provider): back
+/// to the page here where sign-in started, else to the product whose link
+/// it was (its registered homepage or redirect origin only), else to the
+/// account page.
+pub(crate) async fn after_sign_in(state: &HttpState, return_to: String, client_id: &str) -> Result<String, AppError> {
+    if !return_to.is_empty() {
+        return Ok(return_to);
+    }
+    Ok(state.app.oauth().landing(client_id).await?.unwrap_or_else(|| "/account".to_owned()))
+}
+
 /// The operator's providers as (name, display name), for the buttons.
 pub(crate) async fn provider_buttons(state: &HttpState) -> Result<Vec<(String, String)>, AppError> {
     let providers = state.app.external().providers().await?;
@@ -151,15 +162,7 @@ async fn submit(
     let status = match result {
         Ok(signed_in) => {
             let jar = session::set_cookie(&state, jar, &signed_in.token);
-            // Back to where the sign-in started: a page here, else the
-            // product whose link it was (its registered homepage or
-            // redirect origin only), else the account page.
-            let product = if return_to.is_empty() { state.app.oauth().landing(&f.client_id).await? } else { None };
-            let to = match product {
-                Some(url) => url,
-                None if return_to.is_empty() => "/account".to_owned(),
-                None => return_to,
-            };
+            let to = after_sign_in(&state, return_to, &f.client_id).await?;
             return Ok((jar, Redirect::to(&to)).into_response());
         }
         Err(AppError::Invalid(errors)) => {
