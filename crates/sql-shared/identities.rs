@@ -1,7 +1,7 @@
 //! `IdentityStore` on SQL.
 
 use crate::store::{SqlStore, corrupt, db};
-use guildhall_app::ports::{Identity, IdentityStore, StoreError, StoredProvider};
+use guildhall_app::ports::{Audit, Identity, IdentityStore, StoreError, StoredProvider};
 use guildhall_core::identities::{ProviderConfig, ProviderName};
 use guildhall_core::{AccountId, OrgId, Timestamp};
 use sqlx::Row;
@@ -62,9 +62,23 @@ pub(crate) async fn insert_identity(tx: &mut crate::store::Tx, i: &Identity) -> 
     Ok(())
 }
 
+async fn delete_identities(tx: &mut crate::store::Tx, provider: &ProviderName) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM external_identities WHERE provider = $1")
+        .bind(provider.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl IdentityStore for SqlStore {
-    async fn put_provider(&self, p: &StoredProvider) -> Result<(), StoreError> {
+    async fn put_provider(
+        &self,
+        p: &StoredProvider,
+        forget_identities: bool,
+        audit: Option<&Audit>,
+    ) -> Result<(), StoreError> {
         let config = serde_json::to_string(&p.config).map_err(crate::store::backend)?;
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         sqlx::query("DELETE FROM identity_providers WHERE name = $1")
@@ -85,16 +99,32 @@ impl IdentityStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if forget_identities {
+            delete_identities(&mut tx, &p.name).await?;
+        }
+        if let (Some(org), Some(audit)) = (p.org, audit) {
+            crate::orgs::insert_org_audit(&mut tx, org, audit).await?;
+        }
         tx.commit().await.map_err(db)
     }
 
-    async fn delete_provider(&self, name: &ProviderName) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM identity_providers WHERE name = $1")
-            .bind(name.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(r.rows_affected() > 0)
+    async fn delete_provider(&self, name: &ProviderName, audit: Option<&Audit>) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let org: Option<Option<Uuid>> =
+            sqlx::query_scalar("DELETE FROM identity_providers WHERE name = $1 RETURNING org_id")
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let Some(org) = org else { return Ok(false) };
+        if let Some(org) = org {
+            delete_identities(&mut tx, name).await?;
+            if let Some(audit) = audit {
+                crate::orgs::insert_org_audit(&mut tx, OrgId::from_uuid(org), audit).await?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn provider(&self, name: &ProviderName) -> Result<Option<StoredProvider>, StoreError> {
@@ -125,15 +155,6 @@ impl IdentityStore for SqlStore {
         .await
         .map_err(db)?;
         row.map(|r| provider_from_row(&r)).transpose()
-    }
-
-    async fn forget_identities(&self, provider: &ProviderName) -> Result<u64, StoreError> {
-        let r = sqlx::query("DELETE FROM external_identities WHERE provider = $1")
-            .bind(provider.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(r.rows_affected())
     }
 
     async fn identity(&self, provider: &ProviderName, subject: &str) -> Result<Option<Identity>, StoreError> {

@@ -35,7 +35,7 @@ fn domain_from_row(row: &DbRow) -> Result<OrgDomain, StoreError> {
 }
 
 /// Appends a row to the org's audit log inside the caller's transaction.
-async fn insert_org_audit(tx: &mut Tx, org: OrgId, a: &Audit) -> Result<(), StoreError> {
+pub(crate) async fn insert_org_audit(tx: &mut Tx, org: OrgId, a: &Audit) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO org_audit_log (org_id, actor_id, actor, action, target, detail, ip, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -613,13 +613,13 @@ impl<'a> ExternalService<'a> {
             required: false,
             updated_at: self.app.now(),
         };
-        self.app.store().put_provider(&stored).await?;
+        self.app.store().put_provider(&stored, false, None).await?;
         Ok(name)
     }
 
     pub async fn remove_operator_provider(&self, name: &str) -> Result<(), AppError> {
         let name = ProviderName::parse(name).map_err(|_| AppError::NotFound)?;
-        if self.app.store().delete_provider(&name).await? { Ok(()) } else { Err(AppError::NotFound) }
+        if self.app.store().delete_provider(&name, None).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 
     /// The operator's providers in the database, with their configuration.
@@ -687,26 +687,21 @@ impl<'a> ExternalService<'a> {
             ),
             e => e,
         })?;
+        // Subjects are only unique per issuer: another issuer's may name
+        // other people, so a new issuer starts without identities.
         let issuer_changed = existing_issuer.is_some_and(|old| old != issuer);
+        let mut audit = self.app.orgs().audit(&a.actor, "idp.saved", format!("issuer:{issuer}"));
+        audit.detail = Some(if required { "required" } else { "optional" }.to_owned());
         let stored =
             StoredProvider { name, org: Some(a.org.id), config, secret_sealed, required, updated_at: self.app.now() };
-        self.app.store().put_provider(&stored).await?;
-        // Subjects are only unique per issuer: another issuer's may name
-        // other people.
-        if issuer_changed {
-            self.app.store().forget_identities(&stored.name).await?;
-        }
-        Ok(())
+        Ok(self.app.store().put_provider(&stored, issuer_changed, Some(&audit)).await?)
     }
 
     /// Removes the organization's provider and the identities it made.
     pub async fn remove_org_provider(&self, a: &OrgAdminOf) -> Result<(), AppError> {
         let name = ProviderName::for_org(a.org.id);
-        if !self.app.store().delete_provider(&name).await? {
-            return Err(AppError::NotFound);
-        }
-        self.app.store().forget_identities(&name).await?;
-        Ok(())
+        let audit = self.app.orgs().audit(&a.actor, "idp.removed", format!("provider:{name}"));
+        if self.app.store().delete_provider(&name, Some(&audit)).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 }
 

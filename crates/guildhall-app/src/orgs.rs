@@ -85,7 +85,7 @@ impl<'a> OrgService<'a> {
         Self { app }
     }
 
-    fn audit(&self, actor: &Actor, action: &str, target: String) -> Audit {
+    pub(crate) fn audit(&self, actor: &Actor, action: &str, target: String) -> Audit {
         Audit {
             workspace: None,
             actor: Some(actor.account.id),

@@ -1,7 +1,7 @@
 //! External identity providers and the identities connected to accounts
 //! (SPEC §2 "External identities", §5 an organization's identity provider).
 
-use super::StoreError;
+use super::{Audit, StoreError};
 use async_trait::async_trait;
 use guildhall_core::identities::{ProviderConfig, ProviderName};
 use guildhall_core::{AccountId, OrgId, Timestamp};
@@ -33,19 +33,25 @@ pub struct Identity {
 
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
-    /// Adds or replaces a provider by name.
-    async fn put_provider(&self, provider: &StoredProvider) -> Result<(), StoreError>;
-    /// False when there was no such provider.
-    async fn delete_provider(&self, name: &ProviderName) -> Result<bool, StoreError>;
+    /// Adds or replaces a provider by name; with `forget_identities`, the
+    /// identities it made are disconnected (an organization's provider
+    /// whose issuer changed). An organization's provider is audited in its
+    /// org's log.
+    async fn put_provider(
+        &self,
+        provider: &StoredProvider,
+        forget_identities: bool,
+        audit: Option<&Audit>,
+    ) -> Result<(), StoreError>;
+    /// False when there was no such provider. An organization's provider
+    /// takes the identities it made with it, and is audited.
+    async fn delete_provider(&self, name: &ProviderName, audit: Option<&Audit>) -> Result<bool, StoreError>;
     async fn provider(&self, name: &ProviderName) -> Result<Option<StoredProvider>, StoreError>;
     /// The operators' providers (not organizations'), by name.
     async fn operator_providers(&self) -> Result<Vec<StoredProvider>, StoreError>;
     /// The identity provider of the organization that verified `domain`.
     async fn provider_for_domain(&self, domain: &str) -> Result<Option<StoredProvider>, StoreError>;
 
-    /// Disconnects every identity of a provider (an organization's whose
-    /// issuer changed or that was removed); returns how many.
-    async fn forget_identities(&self, provider: &ProviderName) -> Result<u64, StoreError>;
     async fn identity(&self, provider: &ProviderName, subject: &str) -> Result<Option<Identity>, StoreError>;
     async fn identities_of(&self, account: AccountId) -> Result<Vec<Identity>, StoreError>;
     /// `Conflict("identity")` when (provider, subject) is connected already,

@@ -91,8 +91,14 @@ pub async fn the_last_way_to_sign_in_is_never_disconnected_even_under_a_race(sto
 pub async fn providers_are_kept_replaced_and_found_by_verified_domain(store: Arc<dyn Store>) {
     let owner = store.create_account(&new_account("ada", "ada@a.example"), None).await.unwrap();
     let github = ProviderName::parse("github").unwrap();
-    store.put_provider(&provider(github.clone(), None, preset("github", "one").unwrap(), false)).await.unwrap();
-    store.put_provider(&provider(github.clone(), None, preset("github", "two").unwrap(), false)).await.unwrap();
+    store
+        .put_provider(&provider(github.clone(), None, preset("github", "one").unwrap(), false), false, None)
+        .await
+        .unwrap();
+    store
+        .put_provider(&provider(github.clone(), None, preset("github", "two").unwrap(), false), false, None)
+        .await
+        .unwrap();
     assert_eq!(store.provider(&github).await.unwrap().unwrap().config.client_id, "two", "replaced");
     assert_eq!(store.provider(&github).await.unwrap().unwrap().secret_sealed, [1, 2, 3]);
 
@@ -115,10 +121,8 @@ pub async fn providers_are_kept_replaced_and_found_by_verified_domain(store: Arc
     };
     let org = store.create_org(&org, &audit).await.unwrap();
     let org_name = ProviderName::for_org(org.id);
-    store
-        .put_provider(&provider(org_name.clone(), Some(org.id), preset("gitlab", "acme").unwrap(), true))
-        .await
-        .unwrap();
+    let org_provider = provider(org_name.clone(), Some(org.id), preset("gitlab", "acme").unwrap(), true);
+    store.put_provider(&org_provider, false, Some(&audit)).await.unwrap();
     // Operators' list leaves organizations' out.
     assert_eq!(names(&store.operator_providers().await.unwrap()), ["github"]);
     let stored = store.provider(&org_name).await.unwrap().unwrap();
@@ -137,8 +141,20 @@ pub async fn providers_are_kept_replaced_and_found_by_verified_domain(store: Arc
     assert_eq!(store.provider_for_domain("acme.example").await.unwrap().unwrap().name, org_name);
     assert!(store.provider_for_domain("eu.acme.example").await.unwrap().is_none());
 
-    assert!(store.delete_provider(&org_name).await.unwrap());
-    assert!(!store.delete_provider(&org_name).await.unwrap());
+    // Saving again with forget_identities disconnects its identities (a new
+    // issuer); deleting it does too; both are in the org's audit log.
+    store.connect_identity(&identity(org_name.as_str(), "s1", owner.id)).await.unwrap();
+    store.put_provider(&org_provider, false, Some(&audit)).await.unwrap();
+    assert_eq!(store.identities_of(owner.id).await.unwrap().len(), 1, "kept");
+    store.put_provider(&org_provider, true, Some(&audit)).await.unwrap();
+    assert!(store.identities_of(owner.id).await.unwrap().is_empty(), "forgotten");
+    store.connect_identity(&identity(org_name.as_str(), "s2", owner.id)).await.unwrap();
+    store.connect_identity(&identity("github", "keep", owner.id)).await.unwrap();
+    let logged = store.org_audit_log(org.id, None, 100).await.unwrap().len();
+    assert!(store.delete_provider(&org_name, Some(&audit)).await.unwrap());
+    assert!(!store.delete_provider(&org_name, Some(&audit)).await.unwrap());
+    assert_eq!(store.org_audit_log(org.id, None, 100).await.unwrap().len(), logged + 1);
+    assert_eq!(store.identities_of(owner.id).await.unwrap(), [identity("github", "keep", owner.id)]);
     assert!(store.provider_for_domain("acme.example").await.unwrap().is_none());
     assert!(store.provider(&github).await.unwrap().is_some());
 }

@@ -507,6 +507,8 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
     // Removing the provider disconnects what it connected.
     assert_eq!(location(&ada.post_form("/orgs/acme/idp/remove", &[]).await).query(), Some("notice=idp-removed"));
     assert!(identities_of(&app, "dave").await.is_empty());
+    let audit = ada.get_text("/orgs/acme/audit").await.1;
+    assert!(audit.contains("idp.saved") && audit.contains("idp.removed"), "{audit}");
     let res = app.client().post_form("/login", &[("email", "dave@acme.test")]).await;
     assert_eq!(res.status(), 200, "back to passwords");
 }
