@@ -116,6 +116,7 @@ impl<'a> AccountService<'a> {
         &self,
         email: &Email,
         verified: bool,
+        provider: &str,
         profile: &Profile,
         identity: impl Fn(AccountId) -> Identity,
     ) -> Result<Account, AppError> {
@@ -156,7 +157,10 @@ impl<'a> AccountService<'a> {
             match store.create_account(&new, verification.as_ref()).await {
                 Ok(account) => {
                     if !verified {
-                        self.send_verification(&account, &token).await?;
+                        let s = self.app.settings();
+                        let hours = s.verification_ttl.as_secs() / 3600;
+                        let mail = mails::verify_email_external(&s.public_url, &account, &token, hours, provider);
+                        self.send(mail).await?;
                     }
                     return Ok(account);
                 }

@@ -560,7 +560,7 @@ impl<'a> ExternalService<'a> {
         let account = self
             .app
             .accounts()
-            .create_from_identity(&email, verified, profile, |id| self.identity(r, id, profile))
+            .create_from_identity(&email, verified, display, profile, |id| self.identity(r, id, profile))
             .await?;
         Ok(verified.then_some(account))
     }

@@ -26,6 +26,28 @@ pub fn verify_email(base: &str, account: &Account, token: &SecretToken, hours: u
     )
 }
 
+/// Verification for an account an external sign-in made from an address
+/// the provider did not verify: says which provider, because opening the
+/// link lets that provider's account in.
+pub fn verify_email_external(
+    base: &str,
+    account: &Account,
+    token: &SecretToken,
+    hours: u64,
+    provider: &str,
+) -> OutgoingMail {
+    to(
+        account,
+        "Verify your email address",
+        format!(
+            "Hello {name},\n\nSomeone signed up for Guildhall ({username}) with a {provider} account that gave this address. Open this link only if that was you: it lets that {provider} account sign in.\n\n{base}/verify?token={t}\n\nThe link works once and expires in {hours} hours. If it was not you, ignore this message: the account cannot be used until the address is verified, and \"Forgot your password?\" lets you take the address back.\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+            t = token.expose(),
+        ),
+    )
+}
+
 pub fn reset_password(base: &str, account: &Account, token: &SecretToken, minutes: u64) -> OutgoingMail {
     to(
         account,

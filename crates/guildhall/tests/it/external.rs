@@ -204,6 +204,11 @@ async fn people_sign_up_connect_more_identities_and_sign_in_with_any(b: Backend)
     let (_, res) = continue_with(&app, "forge", &carol).await;
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("Verify your email address first"));
+    let mail = app.mails_to("carol@forge.test", "Verify").pop().unwrap();
+    assert!(
+        mail.replace("=\r\n", "").replace("=\n", "").contains("with a FORGE account that gave this address"),
+        "{mail}"
+    );
     let link = app.last_link("carol@forge.test", "Verify", "/verify");
     let token = link.split("token=").nth(1).unwrap().to_owned();
     assert_eq!(app.client().post_form("/verify", &[("token", &token)]).await.status(), 200);
