@@ -110,7 +110,7 @@ struct Endpoints {
     authorize: url::Url,
     token: url::Url,
     client_auth: ClientAuth,
-    oidc: Option<(oidc::Discovery, String)>,
+    oidc: Option<oidc::Discovery>,
 }
 
 pub struct ExternalService<'a> {
@@ -204,7 +204,7 @@ impl<'a> ExternalService<'a> {
                 oidc: None,
             }),
             Protocol::Oidc { issuer } => {
-                let (discovery, jwks_url) = self.discover(display, issuer, self.strict(&r.name)).await?;
+                let discovery = self.discover(display, issuer, self.strict(&r.name)).await?;
                 let methods = discovery.token_endpoint_auth_methods_supported.clone().unwrap_or_default();
                 let post_only = !methods.is_empty()
                     && !methods.iter().any(|m| m == "client_secret_basic")
@@ -213,18 +213,13 @@ impl<'a> ExternalService<'a> {
                     authorize: discovery.authorization_endpoint.clone(),
                     token: discovery.token_endpoint.clone(),
                     client_auth: if post_only { ClientAuth::ClientSecretPost } else { ClientAuth::ClientSecretBasic },
-                    oidc: Some((discovery, jwks_url)),
+                    oidc: Some(discovery),
                 })
             }
         }
     }
 
-    async fn discover(
-        &self,
-        display: &str,
-        issuer: &url::Url,
-        strict: bool,
-    ) -> Result<(oidc::Discovery, String), AppError> {
+    async fn discover(&self, display: &str, issuer: &url::Url, strict: bool) -> Result<oidc::Discovery, AppError> {
         let url =
             url::Url::parse(&format!("{}/.well-known/openid-configuration", issuer.as_str().trim_end_matches('/')))
                 .map_err(|e| upstream(display, e))?;
@@ -241,8 +236,7 @@ impl<'a> ExternalService<'a> {
                 check_public_upstream(url).map_err(|e| upstream(display, e))?;
             }
         }
-        let jwks = discovery.jwks_uri.to_string();
-        Ok((discovery, jwks))
+        Ok(discovery)
     }
 
     /// Starts a round trip to provider `name`.
@@ -308,7 +302,7 @@ impl<'a> ExternalService<'a> {
         }
         let code = callback.code.filter(|c| !c.is_empty()).ok_or_else(|| upstream(&display, "no code came back"))?;
         let endpoints = self.endpoints(&r).await?;
-        if let (Some(iss), Some((discovery, _))) = (callback.iss, &endpoints.oidc)
+        if let (Some(iss), Some(discovery)) = (callback.iss, &endpoints.oidc)
             && iss != discovery.issuer
         {
             return Err(upstream(&display, "the answer came from another issuer"));
@@ -356,13 +350,12 @@ impl<'a> ExternalService<'a> {
         let display = &r.config.display_name;
         let access_token = tokens.get("access_token").and_then(Value::as_str);
         match (&r.config.protocol, &e.oidc) {
-            (Protocol::Oidc { .. }, Some((discovery, jwks_url))) => {
+            (Protocol::Oidc { .. }, Some(discovery)) => {
                 let id_token = tokens
                     .get("id_token")
                     .and_then(Value::as_str)
                     .ok_or_else(|| upstream(display, "no ID token came back"))?;
-                let jwks_url = url::Url::parse(jwks_url).map_err(|e| upstream(display, e))?;
-                let jwks = serde_json::from_value(self.get_json(display, &jwks_url, None).await?)
+                let jwks = serde_json::from_value(self.get_json(display, &discovery.jwks_uri, None).await?)
                     .map_err(|_| upstream(display, "its key set is unreadable"))?;
                 let mut claims = oidc::validate_id_token(
                     id_token,
@@ -568,10 +561,16 @@ impl<'a> ExternalService<'a> {
     /// The identities connected to an account.
     pub async fn identities(&self, account: &Account) -> Result<Vec<IdentityView>, AppError> {
         let mut views = Vec::new();
+        let providers = self.providers().await?;
         for identity in self.app.store().identities_of(account.id).await? {
-            let display_name = match self.resolve(identity.provider.as_str()).await {
-                Ok(r) => r.config.display_name,
-                Err(_) => identity.provider.to_string(),
+            let display_name = match providers.iter().find(|p| p.name == identity.provider) {
+                Some(p) => p.display_name.clone(),
+                // An organization's provider (named after the org), or one
+                // removed since.
+                None => match self.app.store().provider(&identity.provider).await? {
+                    Some(p) => p.config.display_name,
+                    None => identity.provider.to_string(),
+                },
             };
             views.push(IdentityView { identity, display_name });
         }

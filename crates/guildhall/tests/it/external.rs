@@ -439,6 +439,8 @@ async fn an_org_routes_its_domains_to_its_provider_and_can_require_it(b: Backend
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     assert_eq!(username_on(&b1).await, "dave", "the managed account is taken over by its org's provider");
     assert_eq!(identities_of(&app, "dave").await.len(), 1);
+    let page = b1.get_text("/account").await.1;
+    assert!(page.contains("<li>Acme (dave@acme.test)"), "the org's provider is named after the org: {page}");
 
     // Someone new on the domain gets a managed, verified account.
     let b2 = app.client();
