@@ -14,7 +14,7 @@ use crate::App;
 use crate::error::AppError;
 use crate::orgs::OrgAdminOf;
 use crate::ports::{AccountLookup, Identity, StoreError, StoredProvider, WebResponse};
-use crate::signin::{ClientInfo, SignedIn};
+use crate::signin::{ClientInfo, Outcome};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use flow::{FLOW_TTL, Flow, FlowIntent};
@@ -67,8 +67,9 @@ pub struct Callback<'a> {
 }
 
 pub enum Finished {
+    /// Signed in, or (`Outcome::SecondFactor`) past the first factor.
     SignedIn {
-        signed_in: SignedIn,
+        outcome: Outcome,
         return_to: String,
         client_id: String,
     },
@@ -319,7 +320,7 @@ impl<'a> ExternalService<'a> {
                 Ok(Finished::Connected { display_name: display })
             }
             FlowIntent::SignIn { return_to, client_id } => match self.sign_in(&r, &profile, client).await? {
-                Some(signed_in) => Ok(Finished::SignedIn { signed_in, return_to, client_id }),
+                Some(outcome) => Ok(Finished::SignedIn { outcome, return_to, client_id }),
                 None => Ok(Finished::VerifyFirst { email: profile.email.unwrap_or_default(), display_name: display }),
             },
         }
@@ -429,12 +430,7 @@ impl<'a> ExternalService<'a> {
 
     /// Signs in the identity's account, or creates one. `None`: an account
     /// was made whose address must be verified before it signs in.
-    async fn sign_in(
-        &self,
-        r: &Resolved,
-        profile: &Profile,
-        client: &ClientInfo,
-    ) -> Result<Option<SignedIn>, AppError> {
+    async fn sign_in(&self, r: &Resolved, profile: &Profile, client: &ClientInfo) -> Result<Option<Outcome>, AppError> {
         let store = self.app.store();
         let display = &r.config.display_name;
         let org = r.name.org();
@@ -483,7 +479,7 @@ impl<'a> ExternalService<'a> {
             }
             None => {}
         }
-        Ok(Some(self.app.signin().start_session(account, vec!["fed".to_owned()], client).await?))
+        Ok(Some(self.app.signin().first_factor_passed(account, vec!["fed".to_owned()], client).await?))
     }
 
     /// An identity seen for the first time: an organization's provider

@@ -12,6 +12,7 @@ pub mod external;
 pub mod invitations;
 pub mod links;
 mod mails;
+pub mod mfa;
 pub mod oauth;
 pub mod orgs;
 pub mod passwords;
@@ -100,6 +101,10 @@ impl App {
 
     pub fn links(&self) -> links::LinkService<'_> {
         links::LinkService::new(self)
+    }
+
+    pub fn mfa(&self) -> mfa::MfaService<'_> {
+        mfa::MfaService::new(self)
     }
 
     pub fn oauth(&self) -> oauth::OAuthService<'_> {

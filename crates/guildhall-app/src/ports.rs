@@ -9,6 +9,7 @@ mod identities;
 mod invitations;
 mod jobs;
 mod links;
+mod mfa;
 mod oauth;
 mod orgs;
 mod sessions;
@@ -23,6 +24,7 @@ pub use identities::{Identity, IdentityStore, StoredProvider};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use jobs::JobStore;
 pub use links::{Link, LinkStore};
+pub use mfa::{MfaStore, TotpCredential};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};
@@ -66,6 +68,7 @@ pub trait Store:
     + LinkStore
     + SiteStore
     + IdentityStore
+    + MfaStore
     + Send
     + Sync
 {

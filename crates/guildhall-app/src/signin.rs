@@ -8,9 +8,9 @@
 use crate::App;
 use crate::error::AppError;
 use crate::ports::{AccountLookup, NewSession};
-use guildhall_core::SessionId;
 use guildhall_core::accounts::{Account, AccountStatus, Email};
 use guildhall_core::tokens::SecretToken;
+use guildhall_core::{AccountId, SessionId};
 
 /// Where a request came from, for throttling and the session list.
 #[derive(Clone, Debug, Default)]
@@ -27,10 +27,48 @@ pub struct SignedIn {
     pub account: Account,
 }
 
+/// A first factor that passed (a password, an external identity).
+#[derive(Debug)]
+pub struct FirstFactor {
+    pub account: Account,
+    pub amr: Vec<String>,
+}
+
+/// After the first factor: signed in, or a second factor is needed.
+#[derive(Debug)]
+pub enum Outcome {
+    SignedIn(SignedIn),
+    SecondFactor(FirstFactor),
+}
+
+/// A sign-in waiting for its second factor, kept by the browser in a cookie
+/// sealed under the master key, like the upstream flow.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Held {
+    account: uuid::Uuid,
+    amr: Vec<String>,
+    return_to: String,
+    client_id: String,
+    expires_at: i64,
+}
+
+const HELD_AAD: &[u8] = b"guildhall second factor v1";
+
+/// How long the second-factor step may take.
+const HELD_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A completed two-step sign-in and where it was headed.
+pub struct SecondFactorDone {
+    pub signed_in: SignedIn,
+    pub return_to: String,
+    pub client_id: String,
+}
+
 /// The outcome as a metric label.
-pub fn outcome_label(r: &Result<SignedIn, AppError>) -> &'static str {
+pub fn outcome_label(r: &Result<Outcome, AppError>) -> &'static str {
     match r {
-        Ok(_) => "success",
+        Ok(Outcome::SignedIn(_)) => "success",
+        Ok(Outcome::SecondFactor(_)) => "second_factor",
         Err(AppError::InvalidCredentials) => "invalid_credentials",
         Err(AppError::Throttled { .. }) => "throttled",
         Err(AppError::AccountDeactivated) => "deactivated",
@@ -55,7 +93,7 @@ impl<'a> SignInService<'a> {
         Self { app }
     }
 
-    pub async fn with_password(&self, email: &str, password: &str, client: &ClientInfo) -> Result<SignedIn, AppError> {
+    pub async fn with_password(&self, email: &str, password: &str, client: &ClientInfo) -> Result<Outcome, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
         let attempt = self.begin_attempt(format!("signin:account:{}", email.normalized()), client).await?;
         let found = self.app.store().find_account(AccountLookup::Email(&email)).await?;
@@ -71,7 +109,65 @@ impl<'a> SignInService<'a> {
                 "Your organization requires signing in through its identity provider.".into(),
             ));
         }
-        self.start_session(found.account, vec!["pwd".to_owned()], client).await
+        self.first_factor_passed(found.account, vec!["pwd".to_owned()], client).await
+    }
+
+    /// After a first factor: a session, unless the account has a second
+    /// factor, which is then asked for.
+    pub(crate) async fn first_factor_passed(
+        &self,
+        account: Account,
+        amr: Vec<String>,
+        client: &ClientInfo,
+    ) -> Result<Outcome, AppError> {
+        if self.app.mfa().has_second_factor(&account).await? {
+            return Ok(Outcome::SecondFactor(FirstFactor { account, amr }));
+        }
+        Ok(Outcome::SignedIn(self.start_session(account, amr, client).await?))
+    }
+
+    /// Seals a sign-in waiting for its second factor, for a cookie.
+    pub fn hold(&self, first: &FirstFactor, return_to: &str, client_id: &str) -> Result<String, AppError> {
+        let held = Held {
+            account: first.account.id.0,
+            amr: first.amr.clone(),
+            return_to: return_to.to_owned(),
+            client_id: client_id.to_owned(),
+            expires_at: self.app.now().plus(HELD_TTL).as_millis(),
+        };
+        let json = serde_json::to_vec(&held).map_err(AppError::internal)?;
+        Ok(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, self.app.seal(HELD_AAD, &json)?))
+    }
+
+    /// Completes a held sign-in with a TOTP code or a recovery code,
+    /// throttled per account and address like passwords.
+    pub async fn second_factor(
+        &self,
+        held: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<SecondFactorDone, AppError> {
+        let held: Held = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, held)
+            .ok()
+            .and_then(|sealed| self.app.open_sealed(HELD_AAD, &sealed))
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .filter(|h: &Held| self.app.now().as_millis() < h.expires_at)
+            .ok_or(AppError::InvalidLink)?;
+        let account = AccountId::from_uuid(held.account);
+        let attempt = self.begin_attempt(format!("mfa:account:{}", held.account), client).await?;
+        let Some(method) = self.app.mfa().check_second_factor(account, code).await? else {
+            self.attempt_failed(&attempt).await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        self.attempt_succeeded(attempt).await?;
+        let found = self.app.store().find_account(AccountLookup::Id(account)).await?.ok_or(AppError::InvalidLink)?;
+        if found.account.status != AccountStatus::Active {
+            return Err(AppError::AccountDeactivated);
+        }
+        let mut amr = held.amr;
+        amr.extend([method.to_owned(), "mfa".to_owned()]);
+        let signed_in = self.start_session(found.account, amr, client).await?;
+        Ok(SecondFactorDone { signed_in, return_to: held.return_to, client_id: held.client_id })
     }
 
     /// Starts a password attempt, for every kind of sign-in (global
@@ -111,11 +207,19 @@ impl<'a> SignInService<'a> {
                 false
             }
         };
-        if !verified && let Some(key) = &attempt.address_key {
+        if !verified {
+            self.attempt_failed(attempt).await?;
+        }
+        Ok(verified)
+    }
+
+    /// A failed attempt also counts against the client's address.
+    pub(crate) async fn attempt_failed(&self, attempt: &Attempt) -> Result<(), AppError> {
+        if let Some(key) = &attempt.address_key {
             let now = self.app.now();
             self.app.store().throttle_hit(key, &self.app.settings().signin_address_throttle, now).await?;
         }
-        Ok(verified)
+        Ok(())
     }
 
     /// A successful sign-in forgets the attempt and earlier failures.

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod identities;
 pub mod ids;
+pub mod mfa;
 pub mod oauth;
 pub mod orgs;
 pub mod problem;

@@ -6,6 +6,7 @@ mod developer;
 mod external;
 mod invitations;
 pub(crate) mod login;
+mod mfa;
 mod orgs;
 mod password;
 mod signup;
@@ -28,6 +29,7 @@ pub fn router() -> Router<HttpState> {
         .merge(signup::router())
         .merge(login::router())
         .merge(external::router())
+        .merge(mfa::router())
         .merge(verify::router())
         .merge(password::router())
         .merge(account::router())
@@ -110,6 +112,8 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("not-a-member") => "Nothing to do: not a member.",
         Some("permission-set") => "The permission is saved.",
         Some("token-revoked") => "The token is revoked.",
+        Some("totp-removed") => "The authenticator is removed; signing in no longer asks for its code.",
+        Some("second-step-expired") => "The second step took too long. Sign in again.",
         Some("identity-connected") => "The account is connected; you can sign in with it.",
         Some("identity-disconnected") => "The account is disconnected; it no longer signs you in.",
         Some("idp-saved") => "The identity provider is saved.",

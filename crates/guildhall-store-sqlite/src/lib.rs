@@ -19,6 +19,8 @@ mod invitations;
 mod jobs;
 #[path = "../../sql-shared/links.rs"]
 mod links;
+#[path = "../../sql-shared/mfa.rs"]
+mod mfa;
 #[path = "../../sql-shared/oauth.rs"]
 mod oauth;
 #[path = "../../sql-shared/orgs.rs"]

@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod identities;
+mod mfa;
 mod orgs;
 mod workspaces;
 pub use identities::*;
+pub use mfa::*;
 pub use orgs::*;
 pub use workspaces::*;
 
@@ -56,7 +58,8 @@ macro_rules! store_conformance {
             a_workspace_is_auto_linked_once_however_many_race,
             one_identity_belongs_to_one_account_and_is_made_with_its_account,
             the_last_way_to_sign_in_is_never_disconnected_even_under_a_race,
-            providers_are_kept_replaced_and_found_by_verified_domain);
+            providers_are_kept_replaced_and_found_by_verified_domain,
+            a_totp_step_and_a_recovery_code_are_each_accepted_once_under_a_race);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

@@ -10,7 +10,7 @@ use crate::client::Client;
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::pages::render_message;
-use crate::session::{self, MaybeSignedIn, SignedIn};
+use crate::session::{MaybeSignedIn, SignedIn};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -99,14 +99,12 @@ async fn callback(
     let result = state.app.external().finish(&provider, cookie.as_deref(), cb, current, &client).await;
     let jar = forget_flow(&state, jar);
     Ok(match result {
-        Ok(Finished::SignedIn { signed_in, return_to, client_id }) => {
+        Ok(Finished::SignedIn { outcome, return_to, client_id }) => {
             state.metrics.signin("success");
-            let jar = session::set_cookie(&state, jar, &signed_in.token);
-            let to = match crate::pages::login::after_sign_in(&state, return_to, &client_id).await {
-                Ok(to) => to,
-                Err(_) => "/account".to_owned(),
-            };
-            (jar, Redirect::to(&to)).into_response()
+            match crate::pages::mfa::after_first_factor(&state, jar.clone(), outcome, return_to, &client_id).await {
+                Ok(response) => response,
+                Err(e) => failure(&state, jar, e, back),
+            }
         }
         Ok(Finished::VerifyFirst { email, display_name }) => {
             let text = format!(

@@ -160,10 +160,8 @@ async fn submit(
     state.metrics.signin(outcome_label(&result));
     page.step_password = true;
     let status = match result {
-        Ok(signed_in) => {
-            let jar = session::set_cookie(&state, jar, &signed_in.token);
-            let to = after_sign_in(&state, return_to, &f.client_id).await?;
-            return Ok((jar, Redirect::to(&to)).into_response());
+        Ok(outcome) => {
+            return Ok(crate::pages::mfa::after_first_factor(&state, jar, outcome, return_to, &f.client_id).await?);
         }
         Err(AppError::Invalid(errors)) => {
             page.step_password = false;

@@ -11,6 +11,7 @@ mod external;
 mod invitations;
 mod links;
 mod login;
+mod mfa;
 mod oauth;
 mod ops;
 mod orgs;
