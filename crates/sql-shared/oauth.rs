@@ -34,6 +34,10 @@ fn product_from_row(row: &DbRow) -> Result<Product, StoreError> {
     })
 }
 
+fn amr_from(row: &DbRow) -> Result<Vec<String>, StoreError> {
+    Ok(row.try_get::<String, _>("amr").map_err(db)?.split_whitespace().map(str::to_owned).collect())
+}
+
 fn code_from_row(row: &DbRow) -> Result<AuthorizationCode, StoreError> {
     Ok(AuthorizationCode {
         hash: hash_from(row.try_get("code_hash").map_err(db)?)?,
@@ -45,6 +49,7 @@ fn code_from_row(row: &DbRow) -> Result<AuthorizationCode, StoreError> {
         nonce: row.try_get("nonce").map_err(db)?,
         code_challenge: row.try_get("code_challenge").map_err(db)?,
         auth_time: Timestamp::from_millis(row.try_get("auth_time").map_err(db)?),
+        amr: amr_from(row)?,
         expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
     })
 }
@@ -57,6 +62,7 @@ fn refresh_from_row(row: &DbRow) -> Result<RefreshToken, StoreError> {
         account: AccountId::from_uuid(row.try_get("account_id").map_err(db)?),
         scopes: row.try_get("scopes").map_err(db)?,
         auth_time: Timestamp::from_millis(row.try_get("auth_time").map_err(db)?),
+        amr: amr_from(row)?,
         expires_at: Timestamp::from_millis(row.try_get("expires_at").map_err(db)?),
     })
 }
@@ -195,7 +201,7 @@ impl OAuthStore for SqlStore {
     async fn create_authorization_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, grant_id, product_id, account_id, redirect_uri, scopes, nonce, \
-             code_challenge, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             code_challenge, auth_time, expires_at, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(c.hash.0.to_vec())
         .bind(c.grant.0)
@@ -207,6 +213,7 @@ impl OAuthStore for SqlStore {
         .bind(c.code_challenge.as_deref())
         .bind(c.auth_time.as_millis())
         .bind(c.expires_at.as_millis())
+        .bind(c.amr.join(" "))
         .execute(&self.pool)
         .await
         .map_err(db)?;
@@ -223,8 +230,8 @@ impl OAuthStore for SqlStore {
 
     async fn create_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, product_id, account_id, scopes, auth_time, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO refresh_tokens (token_hash, grant_id, product_id, account_id, scopes, auth_time, expires_at, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(t.hash.0.to_vec())
         .bind(t.grant.0)
@@ -233,6 +240,7 @@ impl OAuthStore for SqlStore {
         .bind(&t.scopes)
         .bind(t.auth_time.as_millis())
         .bind(t.expires_at.as_millis())
+        .bind(t.amr.join(" "))
         .execute(&self.pool)
         .await
         .map_err(db)?;

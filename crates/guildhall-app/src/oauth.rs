@@ -6,6 +6,8 @@
 mod keys;
 mod tokens;
 
+pub use tokens::{ACR_MFA, ACR_ONE_FACTOR};
+
 pub use keys::MasterKey;
 use tokens::PersonGrant;
 pub use tokens::{AccessClaims, TokenResponse};
@@ -384,6 +386,7 @@ impl<'a> OAuthService<'a> {
             nonce: req.nonce.clone(),
             code_challenge: req.challenge.as_ref().map(|c| c.as_str().to_owned()),
             auth_time: session.auth_time,
+            amr: session.amr.clone(),
             expires_at: now.plus(self.app.settings().code_ttl),
         };
         self.app.store().create_authorization_code(&record).await?;
@@ -469,6 +472,7 @@ impl<'a> OAuthService<'a> {
             account: &account,
             grant: record.grant,
             auth_time: record.auth_time,
+            amr: &record.amr,
             nonce: record.nonce.as_deref(),
         };
         tokens::issue(self, product, Some(person), &scopes).await
@@ -517,7 +521,13 @@ impl<'a> OAuthService<'a> {
             return Err(invalid());
         }
         let account = self.active_account(record.account).await?.ok_or_else(invalid)?;
-        let person = PersonGrant { account: &account, grant: record.grant, auth_time: record.auth_time, nonce: None };
+        let person = PersonGrant {
+            account: &account,
+            grant: record.grant,
+            auth_time: record.auth_time,
+            amr: &record.amr,
+            nonce: None,
+        };
         tokens::issue(self, product, Some(person), &scopes).await
     }
 

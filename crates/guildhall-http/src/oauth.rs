@@ -94,8 +94,12 @@ async fn discovery(State(state): State<HttpState>) -> Json<serde_json::Value> {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": guildhall_core::oauth::OidcScope::ALL.map(|s| s.as_str()),
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "name",
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "azp", "amr", "acr", "name",
             "preferred_username", "email", "email_verified", "groups"],
+        "acr_values_supported": [
+            guildhall_app::oauth::ACR_ONE_FACTOR,
+            guildhall_app::oauth::ACR_MFA,
+        ],
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,
     }))

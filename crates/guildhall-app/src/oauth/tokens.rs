@@ -29,8 +29,17 @@ pub(crate) struct PersonGrant<'a> {
     pub account: &'a Account,
     pub grant: GrantId,
     pub auth_time: Timestamp,
+    pub amr: &'a [String],
     pub nonce: Option<&'a str>,
 }
+
+/// The authentication context class of a sign-in: two factors or one.
+pub(crate) fn acr(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "mfa") { ACR_MFA } else { ACR_ONE_FACTOR }
+}
+
+pub const ACR_MFA: &str = "urn:guildhall:acr:mfa";
+pub const ACR_ONE_FACTOR: &str = "urn:guildhall:acr:1fa";
 
 /// The claims of our access tokens.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -132,7 +141,11 @@ pub(crate) async fn issue(
                 "iat": now,
                 "exp": exp,
                 "auth_time": p.auth_time.as_millis() / 1000,
+                "acr": acr(p.amr),
             });
+            if !p.amr.is_empty() {
+                claims["amr"] = json!(p.amr);
+            }
             if let Some(nonce) = p.nonce {
                 claims["nonce"] = json!(nonce);
             }
@@ -153,6 +166,7 @@ pub(crate) async fn issue(
                 account: p.account.id,
                 scopes: scopes.to_string(),
                 auth_time: p.auth_time,
+                amr: p.amr.to_vec(),
                 expires_at: svc.app.now().plus(svc.app.settings().refresh_token_ttl),
             };
             svc.app.store().create_refresh_token(&record).await?;

@@ -43,6 +43,8 @@ pub struct AuthorizationCode {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
+    /// How the person signed in (the session's `amr`).
+    pub amr: Vec<String>,
     pub expires_at: Timestamp,
 }
 
@@ -55,6 +57,7 @@ pub struct RefreshToken {
     pub account: AccountId,
     pub scopes: String,
     pub auth_time: Timestamp,
+    pub amr: Vec<String>,
     pub expires_at: Timestamp,
 }
 

@@ -585,6 +585,7 @@ pub async fn an_authorization_code_is_spent_once_and_a_replay_is_told_apart(stor
         nonce: Some("n-0S6_WzA2Mj".into()),
         code_challenge: None,
         auth_time: T0,
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         expires_at: T0.plus(std::time::Duration::from_secs(60)),
     };
     store.create_authorization_code(&code).await.unwrap();
@@ -663,6 +664,7 @@ pub async fn a_refresh_token_is_spent_once_and_a_reuse_is_told_apart(store: Arc<
         account: ada.id,
         scopes: "openid offline_access".into(),
         auth_time: T0,
+        amr: vec!["fed".into()],
         expires_at: T0.plus(std::time::Duration::from_secs(60)),
     };
     store.create_refresh_token(&token).await.unwrap();

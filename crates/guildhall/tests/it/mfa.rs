@@ -12,14 +12,14 @@ on_both_backends!(
 
 const PASSWORD: &str = "correct horse battery";
 
-fn now_secs(app: &TestApp) -> u64 {
+pub(crate) fn now_secs(app: &TestApp) -> u64 {
     use guildhall_app::ports::Clock;
     u64::try_from(app.clock.now().as_millis() / 1000).unwrap()
 }
 
 /// Sets up an authenticator for the browser's account; returns its key
 /// and the recovery codes.
-async fn enrol(app: &TestApp, b: &Browser) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, b: &Browser) -> (String, Vec<String>) {
     let res = b.post_form("/account/security/totp", &[]).await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
@@ -40,7 +40,7 @@ async fn enrol(app: &TestApp, b: &Browser) -> (String, Vec<String>) {
 }
 
 /// Password first; returns the browser, now at the second step.
-async fn password_step(app: &TestApp, email: &str) -> Browser {
+pub(crate) async fn password_step(app: &TestApp, email: &str) -> Browser {
     let b = app.client();
     let res = b.post_form("/login", &[("email", email), ("password", PASSWORD)]).await;
     assert_eq!(res.status(), 303);

@@ -149,7 +149,55 @@ async fn exchange(app: &guildhall_testkit::TestApp, form: &[(&str, &str)]) -> (u
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
-on_both_backends!(the_code_flow_signs_a_person_into_a_product, the_code_flow_refuses_what_it_must);
+on_both_backends!(
+    the_code_flow_signs_a_person_into_a_product,
+    the_code_flow_refuses_what_it_must,
+    an_id_token_says_how_the_person_signed_in
+);
+
+/// After a two-step sign-in the ID token (and the refreshed one) carries
+/// `amr` with both factors and the multi-factor `acr`.
+async fn an_id_token_says_how_the_person_signed_in(b: Backend) {
+    let app = spawn(b).await;
+    let (product, secret) = Reg::new("Tracker").scopes("openid offline_access").register(&app).await;
+    let (client_id, secret) = (product.id.to_string(), secret.unwrap().expose().to_owned());
+    let ada = app.signed_up("ada", "correct horse battery", true).await;
+    let (key, _) = crate::mfa::enrol(&app, &ada).await;
+    app.clock.advance(std::time::Duration::from_secs(30));
+    let browser = crate::mfa::password_step(&app, "ada@example.com").await;
+    let code = guildhall_core::mfa::totp_code_base32(&key, crate::mfa::now_secs(&app)).unwrap();
+    assert_eq!(browser.post_form("/login/2fa", &[("code", &code)]).await.status(), 303);
+    let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let path = authorize_path(&client_id, &pkce).replace("openid+profile+email", "openid+offline_access");
+    let q = callback(&browser.get(&path).await);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", q["code"].as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let (status, tokens) = exchange(&app, &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = |jwt: &str| -> serde_json::Value {
+        use base64::Engine;
+        let payload = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id["acr"], "urn:guildhall:acr:mfa");
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let (status, refreshed) = exchange(&app, &refresh).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(claims(refreshed["id_token"].as_str().unwrap())["amr"], json!(["pwd", "otp", "mfa"]));
+}
 
 async fn the_code_flow_signs_a_person_into_a_product(b: Backend) {
     let app = spawn(b).await;
@@ -182,6 +230,7 @@ async fn the_code_flow_signs_a_person_into_a_product(b: Backend) {
     let id = jsonwebtoken::decode::<serde_json::Value>(tokens["id_token"].as_str().unwrap(), &key, &v).unwrap().claims;
     assert_eq!((id["nonce"].as_str(), id["email"].as_str()), (Some("n0nce"), Some("ada@example.com")));
     assert_eq!(id["preferred_username"], "ada");
+    assert_eq!((id["amr"].clone(), id["acr"].clone()), (json!(["pwd"]), json!("urn:guildhall:acr:1fa")));
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let info = reqwest::Client::new().get(app.url("/oauth2/userinfo")).bearer_auth(&access).send().await.unwrap();
     assert_eq!(info.status(), 200);
