@@ -21,6 +21,7 @@ fn org_from_row(row: &DbRow) -> Result<Org, StoreError> {
         id: OrgId::from_uuid(row.try_get("id").map_err(db)?),
         slug: Slug::parse(&row.try_get::<String, _>("slug").map_err(db)?).map_err(|_| corrupt("org slug"))?,
         name: row.try_get("name").map_err(db)?,
+        require_mfa: row.try_get("require_mfa").map_err(db)?,
         created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
     })
 }
@@ -122,7 +123,7 @@ impl OrgStore for SqlStore {
             .map_err(db)?;
         insert_org_audit(&mut tx, new.id, audit).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Org { id: new.id, slug: new.slug.clone(), name: new.name.clone(), created_at: new.now })
+        Ok(Org { id: new.id, slug: new.slug.clone(), name: new.name.clone(), require_mfa: false, created_at: new.now })
     }
 
     async fn org_by_slug(&self, slug: &Slug) -> Result<Option<Org>, StoreError> {
@@ -133,14 +134,26 @@ impl OrgStore for SqlStore {
 
     async fn update_org(&self, org: &Org, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+        sqlx::query("UPDATE orgs SET name = $1, require_mfa = $2 WHERE id = $3")
             .bind(&org.name)
+            .bind(org.require_mfa)
             .bind(org.id.0)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         insert_org_audit(&mut tx, org.id, audit).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn mfa_required_for(&self, account: AccountId) -> Result<bool, StoreError> {
+        let required: Option<bool> = sqlx::query_scalar(
+            "SELECT o.require_mfa FROM accounts a JOIN orgs o ON o.id = a.managed_by WHERE a.id = $1",
+        )
+        .bind(account.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(required.unwrap_or(false))
     }
 
     async fn orgs_of_admin(&self, account: AccountId) -> Result<Vec<Org>, StoreError> {

@@ -48,6 +48,15 @@ impl<'a> MfaService<'a> {
         Ok(self.app.store().totp_credential(account.id).await?.is_some_and(|c| c.confirmed))
     }
 
+    /// Whether the account must set up a second factor before anything
+    /// else: its organization requires one and it has none.
+    pub async fn enrolment_required(&self, account: &Account) -> Result<bool, AppError> {
+        if account.managed_by.is_none() || !self.app.store().mfa_required_for(account.id).await? {
+            return Ok(false);
+        }
+        Ok(!self.has_second_factor(account).await?)
+    }
+
     /// Starts setting up an authenticator: a new 160-bit secret.
     pub async fn begin_totp(&self, account: &Account) -> Result<TotpSetup, AppError> {
         let mut secret = [0u8; 20];

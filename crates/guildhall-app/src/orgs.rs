@@ -143,6 +143,16 @@ impl<'a> OrgService<'a> {
         Ok(org)
     }
 
+    /// Requires (or stops requiring) a second factor of managed accounts.
+    pub async fn set_require_mfa(&self, a: &OrgAdminOf, required: bool) -> Result<Org, AppError> {
+        let mut org = a.org.clone();
+        org.require_mfa = required;
+        let action = if required { "org.mfa_required" } else { "org.mfa_optional" };
+        let audit = self.audit(&a.actor, action, format!("org:{}", org.slug));
+        self.app.store().update_org(&org, &audit).await?;
+        Ok(org)
+    }
+
     pub async fn admins(&self, a: &OrgAdminOf) -> Result<Vec<Account>, AppError> {
         Ok(self.app.store().org_admins(a.org.id).await?)
     }

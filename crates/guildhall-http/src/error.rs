@@ -19,6 +19,8 @@ pub enum PageError {
     SignInRequired(String),
     /// The person must change a one-time password first.
     MustChangePassword,
+    /// The person's organization requires a second factor they have not set up.
+    MfaEnrolmentRequired,
     BadRequest(&'static str),
 }
 
@@ -50,6 +52,9 @@ impl IntoResponse for PageError {
                 return Redirect::to(&to).into_response();
             }
             Self::MustChangePassword => return Redirect::to("/password/change").into_response(),
+            Self::MfaEnrolmentRequired => {
+                return Redirect::to("/account/security?notice=mfa-required").into_response();
+            }
             Self::Csrf => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",

@@ -204,9 +204,15 @@ async fn authorize(
         prompt: p.prompt.clone(),
         max_age: p.max_age,
     };
-    if signed_in.as_ref().is_some_and(|s| s.account.must_change_password) {
-        // A one-time password signs nobody into a product.
-        return Ok(crate::error::PageError::MustChangePassword.into_response());
+    if let Some(s) = &signed_in {
+        // A one-time password, or a missing second factor the person's
+        // organization requires, signs nobody into a product.
+        if s.account.must_change_password {
+            return Ok(crate::error::PageError::MustChangePassword.into_response());
+        }
+        if state.app.mfa().enrolment_required(&s.account).await? {
+            return Ok(crate::error::PageError::MfaEnrolmentRequired.into_response());
+        }
     }
     let session = signed_in.as_ref().map(|s| (&s.session, &s.account));
     match oauth.authorize(&req, session, p.login_after.map(Timestamp::from_millis)).await {

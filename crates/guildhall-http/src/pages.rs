@@ -112,6 +112,8 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("not-a-member") => "Nothing to do: not a member.",
         Some("permission-set") => "The permission is saved.",
         Some("token-revoked") => "The token is revoked.",
+        Some("mfa-required") => "Your organization requires two-step sign-in. Set up an authenticator app to go on.",
+        Some("mfa-policy-saved") => "The two-step sign-in policy is saved.",
         Some("totp-removed") => "The authenticator is removed; signing in no longer asks for its code.",
         Some("second-step-expired") => "The second step took too long. Sign in again.",
         Some("identity-connected") => "The account is connected; you can sign in with it.",

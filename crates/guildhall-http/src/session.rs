@@ -72,6 +72,12 @@ where
         if signed_in.account.must_change_password && path != "/password/change" && path != "/logout" {
             return Err(PageError::MustChangePassword);
         }
+        // An organization that requires a second factor: nothing but setting
+        // one up (and signing out) until it is.
+        let enrolling = path.starts_with("/account/security") || path == "/logout";
+        if !enrolling && HttpState::from_ref(state).app.mfa().enrolment_required(&signed_in.account).await? {
+            return Err(PageError::MfaEnrolmentRequired);
+        }
         Ok(signed_in)
     }
 }

@@ -13,6 +13,8 @@ pub struct Org {
     pub id: OrgId,
     pub slug: Slug,
     pub name: String,
+    /// Managed accounts must set up a second factor before anything else.
+    pub require_mfa: bool,
     pub created_at: Timestamp,
 }
 
@@ -59,6 +61,8 @@ pub trait OrgStore: Send + Sync {
     /// `Conflict("slug")` when taken.
     async fn create_org(&self, new: &NewOrg, audit: &Audit) -> Result<Org, StoreError>;
     async fn org_by_slug(&self, slug: &Slug) -> Result<Option<Org>, StoreError>;
+    /// Whether the organization managing this account requires a second factor.
+    async fn mfa_required_for(&self, account: AccountId) -> Result<bool, StoreError>;
     async fn update_org(&self, org: &Org, audit: &Audit) -> Result<(), StoreError>;
     /// The orgs the account administers, by slug.
     async fn orgs_of_admin(&self, account: AccountId) -> Result<Vec<Org>, StoreError>;

@@ -39,6 +39,7 @@ pub fn router() -> Router<HttpState> {
         .route("/orgs/{org}/managed/{username}/end-sessions", post(end_managed_sessions))
         .route("/orgs/{org}/links", post(link_workspace))
         .route("/orgs/{org}/idp", post(set_idp))
+        .route("/orgs/{org}/mfa-policy", post(set_mfa_policy))
         .route("/orgs/{org}/idp/remove", post(remove_idp))
         .route("/orgs/{org}/members", get(show_members))
         .route("/orgs/{org}/audit", get(show_audit))
@@ -177,6 +178,21 @@ async fn set_idp(
     let required = f.required.is_some();
     state.app.external().set_org_provider(&a, &f.issuer, &f.client_id, &f.client_secret, required).await?;
     Ok(back(&a, "idp-saved"))
+}
+
+#[derive(Deserialize)]
+struct PolicyForm {
+    /// A checkbox: present when ticked.
+    require_mfa: Option<String>,
+}
+
+async fn set_mfa_policy(
+    State(state): State<HttpState>,
+    PageOrgAdmin(a): PageOrgAdmin,
+    CsrfForm(f): CsrfForm<PolicyForm>,
+) -> Result<Response, PageError> {
+    state.app.orgs().set_require_mfa(&a, f.require_mfa.is_some()).await?;
+    Ok(back(&a, "mfa-policy-saved"))
 }
 
 async fn remove_idp(

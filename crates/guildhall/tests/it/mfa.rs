@@ -7,7 +7,8 @@ use std::time::Duration;
 
 on_both_backends!(
     an_authenticator_adds_a_second_step_whose_codes_work_once,
-    recovery_codes_work_once_and_removing_needs_the_password
+    recovery_codes_work_once_and_removing_needs_the_password,
+    an_org_that_requires_a_second_factor_sends_its_people_to_set_one_up
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -154,4 +155,85 @@ async fn recovery_codes_work_once_and_removing_needs_the_password(backend: Backe
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     assert!(bob.get_text("/account/security").await.1.contains("An authenticator app is set up"));
+}
+
+async fn an_org_that_requires_a_second_factor_sends_its_people_to_set_one_up(backend: Backend) {
+    use guildhall_testkit::dns::DnsServer;
+    let dns = DnsServer::start().await;
+    let addr = dns.addr;
+    let app = guildhall_testkit::spawn_app_with(backend, move |s| s.dns_resolver = Some(addr)).await;
+    let ada = app.signed_up("ada", PASSWORD, true).await;
+    let create = guildhall_app::accounts::AdminCreate {
+        email: "carol@acme.test",
+        username: "carol",
+        display_name: None,
+        password: PASSWORD,
+        verified: true,
+    };
+    app.app.accounts().admin_create(create).await.unwrap();
+    ada.post_form("/orgs", &[("slug", "acme"), ("name", "Acme")]).await;
+    ada.post_form("/orgs/acme/domains", &[("domain", "acme.test")]).await;
+    let page = ada.get_text("/orgs/acme").await.1;
+    let record = page.split("<code>").find(|s| s.starts_with("guildhall-verification=")).unwrap();
+    dns.set_txt("acme.test", &[&record[..record.find('<').unwrap()]]);
+    assert_eq!(ada.post_form("/orgs/acme/domains/acme.test/verify", &[]).await.status(), 303);
+
+    // Only the org's admins set the policy; it is audited.
+    let eve = app.signed_up("eve", PASSWORD, true).await;
+    assert_eq!(eve.post_form("/orgs/acme/mfa-policy", &[("require_mfa", "1")]).await.status(), 404);
+    let res = ada.post_form("/orgs/acme/mfa-policy", &[("require_mfa", "1")]).await;
+    assert_eq!(res.headers()["location"], "/orgs/acme?notice=mfa-policy-saved");
+    assert!(ada.get_text("/orgs/acme/audit").await.1.contains("org.mfa_required"));
+
+    // Carol, managed and without a second factor, can only set one up.
+    let carol = app.client();
+    let res = carol.post_form("/login", &[("email", "carol@acme.test"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), 303);
+    for path in ["/account", "/workspaces", "/orgs"] {
+        let res = carol.get(path).await;
+        assert_eq!(res.headers()["location"], "/account/security?notice=mfa-required", "{path}");
+    }
+    assert_eq!(carol.get("/account/security").await.status(), 200);
+    let (product, _) = app
+        .app
+        .oauth()
+        .create_product(guildhall_app::oauth::ProductInput {
+            name: "Tracker",
+            redirect_uris: &["http://127.0.0.1:9/cb".to_owned()],
+            public: true,
+            first_party: true,
+            grant_types: &[],
+            scopes: &[],
+            homepage: None,
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let authorize = format!(
+        "/oauth2/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        product.id
+    );
+    assert_eq!(carol.get(&authorize).await.headers()["location"], "/account/security?notice=mfa-required");
+    // Ada, not managed, goes on as before.
+    assert_eq!(ada.get("/workspaces").await.status(), 200);
+
+    // Once set up, everything opens, and sign-in asks for the code.
+    enrol(&app, &carol).await;
+    assert_eq!(carol.get("/workspaces").await.status(), 200);
+    assert!(carol.get(&authorize).await.headers()["location"].to_str().unwrap().starts_with("http://127.0.0.1:9/cb"));
+    password_step(&app, "carol@acme.test").await;
+    // Lifting the policy lifts the block for others.
+    ada.post_form("/orgs/acme/mfa-policy", &[]).await;
+    let create = guildhall_app::accounts::AdminCreate {
+        email: "dan@acme.test",
+        username: "dan",
+        display_name: None,
+        password: PASSWORD,
+        verified: true,
+    };
+    app.app.accounts().admin_create(create).await.unwrap();
+    let dan = app.client();
+    dan.post_form("/login", &[("email", "dan@acme.test"), ("password", PASSWORD)]).await;
+    assert_eq!(dan.get("/workspaces").await.status(), 200);
 }
