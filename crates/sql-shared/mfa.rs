@@ -1,7 +1,7 @@
 //! `MfaStore` on SQL.
 
 use crate::store::{SqlStore, db};
-use guildhall_app::ports::{MfaStore, StoreError, TotpCredential};
+use guildhall_app::ports::{MfaStore, StoreError, StoredPasskey, TotpCredential};
 use guildhall_core::{AccountId, Timestamp};
 use sqlx::Row;
 
@@ -20,6 +20,26 @@ async fn insert_codes(tx: &mut crate::store::Tx, account: AccountId, hashes: &[[
             .map_err(db)?;
     }
     Ok(())
+}
+
+macro_rules! passkey_cols {
+    () => {
+        "SELECT id, account_id, credential_id, name, passkey, created_at, last_used_at FROM passkeys"
+    };
+}
+
+type DbRow = <crate::Db as sqlx::Database>::Row;
+
+fn passkey_from_row(row: &DbRow) -> Result<StoredPasskey, StoreError> {
+    Ok(StoredPasskey {
+        id: row.try_get("id").map_err(db)?,
+        account: AccountId::from_uuid(row.try_get("account_id").map_err(db)?),
+        credential_id: row.try_get("credential_id").map_err(db)?,
+        name: row.try_get("name").map_err(db)?,
+        passkey: row.try_get("passkey").map_err(db)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
+        last_used_at: row.try_get::<Option<i64>, _>("last_used_at").map_err(db)?.map(Timestamp::from_millis),
+    })
 }
 
 #[async_trait::async_trait]
@@ -119,9 +139,68 @@ impl MfaStore for SqlStore {
             .map_err(db)?
             .rows_affected()
             > 0;
-        insert_codes(&mut tx, account, &[]).await?;
         tx.commit().await.map_err(db)?;
         Ok(removed)
+    }
+
+    async fn add_passkey(&self, p: &StoredPasskey, recovery_hashes: Option<&[[u8; 32]]>) -> Result<(), StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO passkeys (id, account_id, credential_id, name, passkey, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(p.id)
+        .bind(p.account.0)
+        .bind(&p.credential_id)
+        .bind(&p.name)
+        .bind(&p.passkey)
+        .bind(p.created_at.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if let Some(hashes) = recovery_hashes {
+            insert_codes(&mut tx, p.account, hashes).await?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn passkeys(&self, account: AccountId) -> Result<Vec<StoredPasskey>, StoreError> {
+        let rows = sqlx::query(concat!(passkey_cols!(), " WHERE account_id = $1 ORDER BY created_at"))
+            .bind(account.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(passkey_from_row).collect()
+    }
+
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError> {
+        let row = sqlx::query(concat!(passkey_cols!(), " WHERE credential_id = $1"))
+            .bind(credential_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| passkey_from_row(&r)).transpose()
+    }
+
+    async fn passkey_used(&self, id: uuid::Uuid, passkey: &str, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3")
+            .bind(passkey)
+            .bind(now.as_millis())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn remove_passkey(&self, account: AccountId, id: uuid::Uuid) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected() > 0)
     }
 
     async fn replace_recovery_codes(&self, account: AccountId, hashes: &[[u8; 32]]) -> Result<(), StoreError> {

@@ -49,6 +49,7 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             ("username", "username"),
             ("slug", "slug"),
             ("external_identities", "identity"),
+            ("passkeys", "passkey"),
             // The partial unique index on verified domains (SQLite names the
             // column, PostgreSQL the index).
             ("org_domains", "domain_taken"),

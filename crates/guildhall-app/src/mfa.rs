@@ -1,5 +1,10 @@
-//! Second factors (SPEC §2): setting up a TOTP authenticator, recovery
-//! codes, and checking either during sign-in (`SignInService::second_factor`).
+//! Second factors (SPEC §2): setting up a TOTP authenticator, passkeys
+//! (`passkeys`), recovery codes, and checking them during sign-in
+//! (`SignInService::second_factor`).
+
+mod passkeys;
+
+pub use passkeys::{Ceremony, PasskeyView};
 
 use crate::App;
 use crate::error::AppError;
@@ -14,6 +19,7 @@ use guildhall_core::mfa::{
 /// What the account page shows.
 pub struct MfaStatus {
     pub totp: bool,
+    pub passkeys: Vec<PasskeyView>,
     pub recovery_codes_left: u32,
 }
 
@@ -40,12 +46,25 @@ impl<'a> MfaService<'a> {
         let store = self.app.store();
         Ok(MfaStatus {
             totp: store.totp_credential(account.id).await?.is_some_and(|c| c.confirmed),
+            passkeys: self.passkeys(account).await?,
             recovery_codes_left: store.recovery_codes_left(account.id).await?,
         })
     }
 
+    /// An authenticator app or a passkey.
     pub async fn has_second_factor(&self, account: &Account) -> Result<bool, AppError> {
-        Ok(self.app.store().totp_credential(account.id).await?.is_some_and(|c| c.confirmed))
+        let store = self.app.store();
+        Ok(store.totp_credential(account.id).await?.is_some_and(|c| c.confirmed)
+            || !store.passkeys(account.id).await?.is_empty())
+    }
+
+    /// Recovery codes only make sense beside a second factor: they go with
+    /// the last one.
+    async fn forget_codes_without_factors(&self, account: &Account) -> Result<(), AppError> {
+        if !self.has_second_factor(account).await? {
+            self.app.store().replace_recovery_codes(account.id, &[]).await?;
+        }
+        Ok(())
     }
 
     /// Whether the account must set up a second factor before anything
@@ -109,7 +128,7 @@ impl<'a> MfaService<'a> {
         Ok(codes)
     }
 
-    fn new_recovery_codes(&self) -> (Vec<String>, Vec<[u8; 32]>) {
+    pub(crate) fn new_recovery_codes(&self) -> (Vec<String>, Vec<[u8; 32]>) {
         (0..RECOVERY_CODES)
             .map(|_| {
                 let mut random = [0u8; 10];
@@ -175,11 +194,14 @@ impl<'a> MfaService<'a> {
         Ok(self.check_totp(account, code).await?.then_some("otp"))
     }
 
-    /// Removes the authenticator (and the recovery codes) after
-    /// re-authentication.
+    /// Removes the authenticator after re-authentication (the recovery
+    /// codes too, if no passkey remains).
     pub async fn remove_totp(&self, account: &Account, proof: &str) -> Result<(), AppError> {
         self.reauthenticate(account, proof).await?;
-        if self.app.store().remove_totp(account.id).await? { Ok(()) } else { Err(AppError::NotFound) }
+        if !self.app.store().remove_totp(account.id).await? {
+            return Err(AppError::NotFound);
+        }
+        self.forget_codes_without_factors(account).await
     }
 
     /// A new set of recovery codes (the old ones stop working), after

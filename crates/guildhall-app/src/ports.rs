@@ -24,7 +24,7 @@ pub use identities::{Identity, IdentityStore, StoredProvider};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use jobs::JobStore;
 pub use links::{Link, LinkStore};
-pub use mfa::{MfaStore, TotpCredential};
+pub use mfa::{MfaStore, StoredPasskey, TotpCredential};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use sessions::{NewSession, Session, SessionStore};

@@ -7,6 +7,7 @@
 
 use crate::App;
 use crate::error::AppError;
+use crate::mfa::Ceremony;
 use crate::ports::{AccountLookup, NewSession};
 use guildhall_core::accounts::{Account, AccountStatus, Email};
 use guildhall_core::tokens::SecretToken;
@@ -139,6 +140,15 @@ impl<'a> SignInService<'a> {
         Ok(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, self.app.seal(HELD_AAD, &json)?))
     }
 
+    fn open_held(&self, held: &str) -> Result<Held, AppError> {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, held)
+            .ok()
+            .and_then(|sealed| self.app.open_sealed(HELD_AAD, &sealed))
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .filter(|h: &Held| self.app.now().as_millis() < h.expires_at)
+            .ok_or(AppError::InvalidLink)
+    }
+
     /// Completes a held sign-in with a TOTP code or a recovery code,
     /// throttled per account and address like passwords.
     pub async fn second_factor(
@@ -147,12 +157,7 @@ impl<'a> SignInService<'a> {
         code: &str,
         client: &ClientInfo,
     ) -> Result<SecondFactorDone, AppError> {
-        let held: Held = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, held)
-            .ok()
-            .and_then(|sealed| self.app.open_sealed(HELD_AAD, &sealed))
-            .and_then(|json| serde_json::from_slice(&json).ok())
-            .filter(|h: &Held| self.app.now().as_millis() < h.expires_at)
-            .ok_or(AppError::InvalidLink)?;
+        let held = self.open_held(held)?;
         let account = AccountId::from_uuid(held.account);
         let attempt = self.begin_attempt(format!("mfa:account:{}", held.account), client).await?;
         let Some(method) = self.app.mfa().check_second_factor(account, code).await? else {
@@ -160,7 +165,35 @@ impl<'a> SignInService<'a> {
             return Err(AppError::InvalidCredentials);
         };
         self.attempt_succeeded(attempt).await?;
-        let found = self.app.store().find_account(AccountLookup::Id(account)).await?.ok_or(AppError::InvalidLink)?;
+        self.complete_held(held, method, client).await
+    }
+
+    /// The passkey ceremony for a held sign-in's second step.
+    pub async fn second_factor_passkey_options(&self, held: &str) -> Result<Ceremony, AppError> {
+        let held = self.open_held(held)?;
+        self.app.mfa().begin_passkey_assertion(AccountId::from_uuid(held.account)).await
+    }
+
+    /// Completes a held sign-in with a passkey.
+    pub async fn second_factor_passkey(
+        &self,
+        held: &str,
+        state: &str,
+        credential: &str,
+        client: &ClientInfo,
+    ) -> Result<SecondFactorDone, AppError> {
+        let held = self.open_held(held)?;
+        self.app.mfa().finish_passkey_assertion(AccountId::from_uuid(held.account), state, credential).await?;
+        self.complete_held(held, "hwk", client).await
+    }
+
+    async fn complete_held(&self, held: Held, method: &str, client: &ClientInfo) -> Result<SecondFactorDone, AppError> {
+        let found = self
+            .app
+            .store()
+            .find_account(AccountLookup::Id(AccountId::from_uuid(held.account)))
+            .await?
+            .ok_or(AppError::InvalidLink)?;
         if found.account.status != AccountStatus::Active {
             return Err(AppError::AccountDeactivated);
         }
@@ -168,6 +201,28 @@ impl<'a> SignInService<'a> {
         amr.extend([method.to_owned(), "mfa".to_owned()]);
         let signed_in = self.start_session(found.account, amr, client).await?;
         Ok(SecondFactorDone { signed_in, return_to: held.return_to, client_id: held.client_id })
+    }
+
+    /// The passwordless ceremony: any of this site's discoverable passkeys.
+    pub fn passkey_options(&self) -> Result<Ceremony, AppError> {
+        self.app.mfa().begin_discoverable()
+    }
+
+    /// Signs in with a passkey alone: possession of the key plus the
+    /// authenticator's user verification, so two factors (`amr` hwk + mfa).
+    pub async fn with_passkey(&self, state: &str, credential: &str, client: &ClientInfo) -> Result<SignedIn, AppError> {
+        let asserted = self.app.mfa().finish_discoverable(state, credential).await?;
+        let found =
+            self.app.store().find_account(AccountLookup::Id(asserted.account)).await?.ok_or(AppError::NotFound)?;
+        if found.account.status != AccountStatus::Active {
+            return Err(AppError::AccountDeactivated);
+        }
+        if self.app.external().password_refused(&found.account).await? {
+            return Err(AppError::Forbidden(
+                "Your organization requires signing in through its identity provider.".into(),
+            ));
+        }
+        self.start_session(found.account, vec!["hwk".to_owned(), "mfa".to_owned()], client).await
     }
 
     /// Starts a password attempt, for every kind of sign-in (global

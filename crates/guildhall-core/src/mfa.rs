@@ -84,17 +84,32 @@ fn base32_lower(bytes: &[u8]) -> String {
 /// Whether typed text has the shape of a recovery code (16 base32
 /// characters, dashes and spaces aside), as opposed to a TOTP code.
 pub fn looks_like_recovery_code(input: &str) -> bool {
-    normalize_recovery_code(input).len() == 16
+    normalize_recovery_code(input).is_some_and(|c| c.len() == 16)
 }
 
-fn normalize_recovery_code(input: &str) -> String {
-    input.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+/// Lowercase ASCII letters and digits without separators; `None` for any
+/// other character (so no Unicode case mapping can turn one input into
+/// another's code: `ŉ` upper-cases to `ʼN`).
+fn normalize_recovery_code(input: &str) -> Option<String> {
+    let mut out = String::with_capacity(16);
+    for c in input.chars() {
+        match c {
+            '-' | ' ' | '\t' => {}
+            c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// What is stored for a recovery code: SHA-256 of its normalized form
-/// (the codes carry 80 random bits, so a fast hash is enough).
+/// (the codes carry 80 random bits, so a fast hash is enough). Input that
+/// is not a code hashes to something no code hashes to.
 pub fn recovery_code_hash(input: &str) -> [u8; 32] {
-    Sha256::digest(normalize_recovery_code(input).as_bytes()).into()
+    match normalize_recovery_code(input) {
+        Some(code) => Sha256::digest(code.as_bytes()).into(),
+        None => Sha256::digest([b"not a code:".as_slice(), input.as_bytes()].concat()).into(),
+    }
 }
 
 #[cfg(test)]
@@ -141,5 +156,8 @@ mod tests {
         assert!(!looks_like_recovery_code("123456"));
         assert_eq!(recovery_code_hash(&code), recovery_code_hash(&code.to_uppercase().replace('-', "")));
         assert_ne!(recovery_code_hash(&code), recovery_code_hash(&recovery_code([0; 10])));
+        // Found by the fuzz target: Unicode case mapping must not make a code.
+        assert!(!looks_like_recovery_code("zzzzzzzpzz-kkknŉ"));
+        assert!(looks_like_recovery_code("ZZZZZZZPZZKKKNKK"));
     }
 }

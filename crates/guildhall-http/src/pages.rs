@@ -26,6 +26,7 @@ pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/", get(home))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/passkeys.js", get(passkeys_script))
         .merge(signup::router())
         .merge(login::router())
         .merge(external::router())
@@ -48,6 +49,13 @@ async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         include_str!("../static/style.css"),
+    )
+}
+
+async fn passkeys_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/passkeys.js"),
     )
 }
 
@@ -114,6 +122,9 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("token-revoked") => "The token is revoked.",
         Some("mfa-required") => "Your organization requires two-step sign-in. Set up an authenticator app to go on.",
         Some("mfa-policy-saved") => "The two-step sign-in policy is saved.",
+        Some("passkey-failed") => "That passkey did not sign you in. Try again, or use your password.",
+        Some("passkey-added") => "The passkey is added.",
+        Some("passkey-removed") => "The passkey is removed.",
         Some("totp-removed") => "The authenticator is removed; signing in no longer asks for its code.",
         Some("second-step-expired") => "The second step took too long. Sign in again.",
         Some("identity-connected") => "The account is connected; you can sign in with it.",

@@ -14,6 +14,19 @@ pub struct TotpCredential {
     pub last_step: Option<i64>,
 }
 
+/// A registered passkey.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPasskey {
+    pub id: uuid::Uuid,
+    pub account: AccountId,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    /// webauthn-rs's `Passkey` as JSON (public key, signature counter).
+    pub passkey: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait MfaStore: Send + Sync {
     async fn totp_credential(&self, account: AccountId) -> Result<Option<TotpCredential>, StoreError>;
@@ -33,8 +46,21 @@ pub trait MfaStore: Send + Sync {
     /// Accepts `step` if it comes after the last accepted one, atomically:
     /// of two sign-ins with one code, one wins.
     async fn use_totp_step(&self, account: AccountId, step: i64) -> Result<bool, StoreError>;
-    /// Removes the authenticator and the recovery codes. False if none.
+    /// Removes the authenticator. False if none.
     async fn remove_totp(&self, account: AccountId) -> Result<bool, StoreError>;
+    /// Adds a passkey and, if given, replaces the recovery codes, atomically.
+    /// `Conflict("passkey")` if its credential is registered already.
+    async fn add_passkey(
+        &self,
+        passkey: &StoredPasskey,
+        recovery_hashes: Option<&[[u8; 32]]>,
+    ) -> Result<(), StoreError>;
+    async fn passkeys(&self, account: AccountId) -> Result<Vec<StoredPasskey>, StoreError>;
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError>;
+    /// Records a use, with the updated counter.
+    async fn passkey_used(&self, id: uuid::Uuid, passkey: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// False when the account has no such passkey.
+    async fn remove_passkey(&self, account: AccountId, id: uuid::Uuid) -> Result<bool, StoreError>;
     async fn replace_recovery_codes(&self, account: AccountId, hashes: &[[u8; 32]]) -> Result<(), StoreError>;
     /// Spends an unused recovery code, atomically.
     async fn use_recovery_code(&self, account: AccountId, hash: &[u8; 32], now: Timestamp) -> Result<bool, StoreError>;

@@ -9,15 +9,16 @@ use crate::error::{PageError, human_duration};
 use crate::pages::{notice, render};
 use crate::session::{self, SignedIn};
 use askama::Template;
+use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use guildhall_app::AppError;
 use guildhall_app::mfa::TotpSetup;
-use guildhall_app::signin::Outcome;
+use guildhall_app::signin::{Outcome, SecondFactorDone};
 use serde::Deserialize;
 
 pub fn router() -> Router<HttpState> {
@@ -28,6 +29,13 @@ pub fn router() -> Router<HttpState> {
         .route("/account/security/totp/confirm", post(confirm_totp))
         .route("/account/security/totp/remove", post(remove_totp))
         .route("/account/security/recovery-codes", post(regenerate_codes))
+        .route("/account/security/passkeys/options", post(passkey_registration_options))
+        .route("/account/security/passkeys", post(add_passkey))
+        .route("/account/security/passkeys/{id}/remove", post(remove_passkey))
+        .route("/login/2fa/passkey/options", post(second_factor_passkey_options))
+        .route("/login/2fa/passkey", post(second_factor_passkey))
+        .route("/login/passkey/options", post(passkey_options))
+        .route("/login/passkey", post(sign_in_with_passkey))
 }
 
 fn held_cookie_name(state: &HttpState) -> &'static str {
@@ -94,28 +102,133 @@ async fn answer_challenge(
         return Ok(Redirect::to("/login").into_response());
     };
     let result = state.app.signin().second_factor(&held, &f.code, &client).await;
+    second_step_done(&state, jar, result).await
+}
+
+/// Where a second step leads: in, or back to the form saying why.
+async fn second_step_done(
+    state: &HttpState,
+    jar: CookieJar,
+    result: Result<SecondFactorDone, AppError>,
+) -> Result<Response, PageError> {
     let (status, form_error) = match result {
         Ok(done) => {
             state.metrics.signin("success");
-            let jar = jar.remove(Cookie::build(held_cookie_name(&state)).path("/"));
-            let jar = session::set_cookie(&state, jar, &done.signed_in.token);
-            let to = crate::pages::login::after_sign_in(&state, done.return_to, &done.client_id).await?;
+            let jar = jar.remove(Cookie::build(held_cookie_name(state)).path("/"));
+            let jar = session::set_cookie(state, jar, &done.signed_in.token);
+            let to = crate::pages::login::after_sign_in(state, done.return_to, &done.client_id).await?;
             return Ok((jar, Redirect::to(&to)).into_response());
         }
         Err(AppError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, "That code is not right.".to_owned()),
+        Err(AppError::Invalid(errors)) => (StatusCode::UNAUTHORIZED, errors.summary()),
         Err(AppError::Throttled { retry_after }) => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many wrong codes. Try again in {}.", human_duration(retry_after)),
         ),
         Err(AppError::InvalidLink) => {
-            let jar = jar.remove(Cookie::build(held_cookie_name(&state)).path("/"));
+            let jar = jar.remove(Cookie::build(held_cookie_name(state)).path("/"));
             return Ok((jar, Redirect::to("/login?notice=second-step-expired")).into_response());
         }
         Err(e) => return Err(e.into()),
     };
     state.metrics.signin("second_factor_failed");
-    let (jar, csrf) = csrf::token(&state, jar);
+    let (jar, csrf) = csrf::token(state, jar);
     Ok((status, jar, render(&ChallengePage { csrf, form_error })).into_response())
+}
+
+#[derive(Deserialize)]
+struct CeremonyForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+async fn second_factor_passkey_options(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    let Some(held) = jar.get(held_cookie_name(&state)).map(|c| c.value().to_owned()) else {
+        return Err(AppError::InvalidLink.into());
+    };
+    Ok(Json(state.app.signin().second_factor_passkey_options(&held).await?).into_response())
+}
+
+async fn second_factor_passkey(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Client(client): Client,
+    CsrfForm(f): CsrfForm<CeremonyForm>,
+) -> Result<Response, PageError> {
+    let Some(held) = jar.get(held_cookie_name(&state)).map(|c| c.value().to_owned()) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let result = state.app.signin().second_factor_passkey(&held, &f.state, &f.credential, &client).await;
+    second_step_done(&state, jar, result).await
+}
+
+async fn passkey_options(
+    State(state): State<HttpState>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    Ok(Json(state.app.signin().passkey_options()?).into_response())
+}
+
+/// Passwordless: a passkey alone signs in.
+async fn sign_in_with_passkey(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Client(client): Client,
+    CsrfForm(f): CsrfForm<CeremonyForm>,
+) -> Result<Response, PageError> {
+    match state.app.signin().with_passkey(&f.state, &f.credential, &client).await {
+        Ok(signed_in) => {
+            state.metrics.signin("success");
+            let return_to = crate::pages::login::safe_return_to(Some(&f.return_to));
+            Ok(after_first_factor(&state, jar, Outcome::SignedIn(signed_in), return_to, &f.client_id).await?)
+        }
+        Err(AppError::Invalid(_) | AppError::InvalidLink | AppError::NotFound) => {
+            state.metrics.signin("passkey_failed");
+            Ok(Redirect::to("/login?notice=passkey-failed").into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn passkey_registration_options(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    Ok(Json(state.app.mfa().begin_passkey_registration(&who.account).await?).into_response())
+}
+
+async fn add_passkey(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    CsrfForm(f): CsrfForm<CeremonyForm>,
+) -> Result<Response, PageError> {
+    match state.app.mfa().finish_passkey_registration(&who.account, &f.name, &f.state, &f.credential).await? {
+        Some(codes) => Ok(render(&CodesPage { codes }).into_response()),
+        None => Ok(Redirect::to("/account/security?notice=passkey-added").into_response()),
+    }
+}
+
+async fn remove_passkey(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<ProofForm>,
+) -> Result<Response, PageError> {
+    state.app.mfa().remove_passkey(&who.account, &id, &f.proof).await?;
+    Ok(Redirect::to("/account/security?notice=passkey-removed").into_response())
 }
 
 #[derive(Template)]
@@ -123,6 +236,7 @@ async fn answer_challenge(
 struct SecurityPage {
     csrf: String,
     totp: bool,
+    passkeys: Vec<guildhall_app::mfa::PasskeyView>,
     recovery_codes_left: u32,
     has_password: bool,
     notice: &'static str,
@@ -145,6 +259,7 @@ async fn show_security(
     let page = SecurityPage {
         csrf,
         totp: status.totp,
+        passkeys: status.passkeys,
         recovery_codes_left: status.recovery_codes_left,
         has_password,
         notice: notice(q.notice.as_deref()),

@@ -1,0 +1,12 @@
+-- WebAuthn passkeys: second factors, and a passwordless first factor.
+CREATE TABLE passkeys (
+    id            BLOB PRIMARY KEY NOT NULL,
+    account_id    BLOB NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    credential_id BLOB NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    -- webauthn-rs's Passkey as JSON: the public key and the signature counter.
+    passkey       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+);
+CREATE INDEX passkeys_account ON passkeys (account_id);
