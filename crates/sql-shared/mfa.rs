@@ -193,6 +193,32 @@ impl MfaStore for SqlStore {
         Ok(())
     }
 
+    async fn spend_ceremony(
+        &self,
+        state_hash: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query("DELETE FROM spent_ceremonies WHERE expires_at < $1")
+            .bind(now.as_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let inserted = sqlx::query(
+            "INSERT INTO spent_ceremonies (state_hash, expires_at) VALUES ($1, $2) ON CONFLICT (state_hash) DO NOTHING",
+        )
+        .bind(&state_hash[..])
+        .bind(expires_at.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected()
+            > 0;
+        tx.commit().await.map_err(db)?;
+        Ok(inserted)
+    }
+
     async fn remove_passkey(&self, account: AccountId, id: uuid::Uuid) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND account_id = $2")
             .bind(id)

@@ -10,3 +10,11 @@ CREATE TABLE passkeys (
     last_used_at  INTEGER
 );
 CREATE INDEX passkeys_account ON passkeys (account_id);
+
+-- Ceremony states already used (SHA-256 of the sealed state), so an
+-- answer cannot be replayed while its state is still fresh.
+CREATE TABLE spent_ceremonies (
+    state_hash BLOB PRIMARY KEY NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX spent_ceremonies_expiry ON spent_ceremonies (expires_at);

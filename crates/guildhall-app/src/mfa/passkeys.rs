@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use guildhall_core::accounts::Account;
 use guildhall_core::{AccountId, Timestamp};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use sha2::Digest;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
     PublicKeyCredential, RegisterPublicKeyCredential, Webauthn, WebauthnBuilder,
@@ -70,15 +71,22 @@ impl MfaService<'_> {
         Ok(URL_SAFE_NO_PAD.encode(self.app.seal(purpose.as_bytes(), &json)?))
     }
 
-    fn open_state<T: DeserializeOwned>(&self, purpose: &str, sealed: &str) -> Result<T, AppError> {
-        URL_SAFE_NO_PAD
+    /// Opens a ceremony's state, once: a second use of the same state (a
+    /// replayed answer) is refused, whatever the authenticator's counter.
+    async fn open_state<T: DeserializeOwned>(&self, purpose: &str, sealed: &str) -> Result<T, AppError> {
+        let opened = URL_SAFE_NO_PAD
             .decode(sealed)
             .ok()
             .and_then(|b| self.app.open_sealed(purpose.as_bytes(), &b))
             .and_then(|json| serde_json::from_slice::<Sealed<T>>(&json).ok())
             .filter(|s| self.app.now().as_millis() < s.expires_at)
-            .map(|s| s.state)
-            .ok_or(AppError::InvalidLink)
+            .ok_or_else(|| unusable("the request expired; try again"))?;
+        let hash: [u8; 32] = sha2::Sha256::digest(sealed.as_bytes()).into();
+        let expires_at = Timestamp::from_millis(opened.expires_at);
+        if !self.app.store().spend_ceremony(&hash, expires_at, self.app.now()).await? {
+            return Err(unusable("that answer was used already"));
+        }
+        Ok(opened.state)
     }
 
     pub async fn passkeys(&self, account: &Account) -> Result<Vec<PasskeyView>, AppError> {
@@ -118,7 +126,8 @@ impl MfaService<'_> {
         if name.is_empty() || name.chars().count() > 64 {
             return Err(AppError::invalid("name", "Name the passkey (1–64 characters), such as \"Laptop\"."));
         }
-        let state: PasskeyRegistration = self.open_state(&format!("passkey-registration:{}", account.id.0), state)?;
+        let state: PasskeyRegistration =
+            self.open_state(&format!("passkey-registration:{}", account.id.0), state).await?;
         let credential: RegisterPublicKeyCredential = serde_json::from_str(credential).map_err(unusable)?;
         let passkey = self.webauthn()?.finish_passkey_registration(&credential, &state).map_err(unusable)?;
         let first = !self.has_second_factor(account).await?;
@@ -172,7 +181,7 @@ impl MfaService<'_> {
         state: &str,
         credential: &str,
     ) -> Result<Asserted, AppError> {
-        let state: PasskeyAuthentication = self.open_state(&format!("passkey-assertion:{}", account.0), state)?;
+        let state: PasskeyAuthentication = self.open_state(&format!("passkey-assertion:{}", account.0), state).await?;
         let credential: PublicKeyCredential = serde_json::from_str(credential).map_err(unusable)?;
         let result = self.webauthn()?.finish_passkey_authentication(&credential, &state).map_err(unusable)?;
         let stored = self
@@ -196,7 +205,7 @@ impl MfaService<'_> {
     /// Finds the passkey by its credential id (and, when the authenticator
     /// sends one, checks the user handle names the same account).
     pub(crate) async fn finish_discoverable(&self, state: &str, credential: &str) -> Result<Asserted, AppError> {
-        let state: DiscoverableAuthentication = self.open_state("passkey-discoverable", state)?;
+        let state: DiscoverableAuthentication = self.open_state("passkey-discoverable", state).await?;
         let credential: PublicKeyCredential = serde_json::from_str(credential).map_err(unusable)?;
         let stored = self
             .app

@@ -59,6 +59,14 @@ pub trait MfaStore: Send + Sync {
     async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<StoredPasskey>, StoreError>;
     /// Records a use, with the updated counter.
     async fn passkey_used(&self, id: uuid::Uuid, passkey: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Marks a ceremony state used; false if it was already. Forgets
+    /// states past their expiry on the way.
+    async fn spend_ceremony(
+        &self,
+        state_hash: &[u8; 32],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// False when the account has no such passkey.
     async fn remove_passkey(&self, account: AccountId, id: uuid::Uuid) -> Result<bool, StoreError>;
     async fn replace_recovery_codes(&self, account: AccountId, hashes: &[[u8; 32]]) -> Result<(), StoreError>;

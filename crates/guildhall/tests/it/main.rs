@@ -15,6 +15,7 @@ mod mfa;
 mod oauth;
 mod ops;
 mod orgs;
+mod passkeys;
 mod password;
 mod signup;
 mod sites;
