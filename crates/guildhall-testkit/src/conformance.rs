@@ -59,7 +59,8 @@ macro_rules! store_conformance {
             one_identity_belongs_to_one_account_and_is_made_with_its_account,
             the_last_way_to_sign_in_is_never_disconnected_even_under_a_race,
             providers_are_kept_replaced_and_found_by_verified_domain,
-            a_totp_step_and_a_recovery_code_are_each_accepted_once_under_a_race);
+            a_totp_step_and_a_recovery_code_are_each_accepted_once_under_a_race,
+            passkeys_are_unique_per_credential_and_ceremonies_are_spent_once);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

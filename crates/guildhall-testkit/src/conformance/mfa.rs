@@ -59,3 +59,48 @@ where
     }
     n
 }
+
+pub async fn passkeys_are_unique_per_credential_and_ceremonies_are_spent_once(store: Arc<dyn Store>) {
+    use guildhall_app::ports::StoredPasskey;
+    let ada = store.create_account(&new_account("ada", "ada@a.example"), None).await.unwrap();
+    let bob = store.create_account(&new_account("bob", "bob@b.example"), None).await.unwrap();
+    let key = |account, cred: &[u8], name: &str| StoredPasskey {
+        id: uuid::Uuid::now_v7(),
+        account,
+        credential_id: cred.to_vec(),
+        name: name.into(),
+        passkey: "{}".into(),
+        created_at: T0,
+        last_used_at: None,
+    };
+    let laptop = key(ada.id, b"cred-1", "Laptop");
+    store.add_passkey(&laptop, Some(&[[7u8; 32]])).await.unwrap();
+    assert_eq!(store.recovery_codes_left(ada.id).await.unwrap(), 1, "codes with the first factor");
+    assert!(matches!(
+        store.add_passkey(&key(bob.id, b"cred-1", "Stolen"), None).await,
+        Err(StoreError::Conflict("passkey"))
+    ));
+    assert!(store.passkeys(bob.id).await.unwrap().is_empty());
+    assert_eq!(store.passkey_by_credential(b"cred-1").await.unwrap(), Some(laptop.clone()));
+    assert_eq!(store.passkey_by_credential(b"nope").await.unwrap(), None);
+    store.passkey_used(laptop.id, "{\"counter\":2}", T0).await.unwrap();
+    let used = store.passkey_by_credential(b"cred-1").await.unwrap().unwrap();
+    assert_eq!((used.passkey.as_str(), used.last_used_at), ("{\"counter\":2}", Some(T0)));
+    assert!(!store.remove_passkey(bob.id, laptop.id).await.unwrap(), "not bob's");
+    assert!(store.remove_passkey(ada.id, laptop.id).await.unwrap());
+    assert!(store.passkeys(ada.id).await.unwrap().is_empty());
+
+    // A ceremony state is spent once, even by racing requests; expired
+    // entries are forgotten.
+    let later = guildhall_core::Timestamp::from_millis(T0.as_millis() + 60_000);
+    let (s, hash) = (store.clone(), [5u8; 32]);
+    let n = wins(move || {
+        let s = s.clone();
+        async move { s.spend_ceremony(&hash, later, T0).await.unwrap() }
+    })
+    .await;
+    assert_eq!(n, 1);
+    let after = guildhall_core::Timestamp::from_millis(later.as_millis() + 1);
+    assert!(store.spend_ceremony(&[6u8; 32], after, after).await.unwrap());
+    assert!(store.spend_ceremony(&hash, after, after).await.unwrap(), "expired entries are forgotten");
+}
