@@ -48,6 +48,20 @@ pub fn verify_email_external(
     )
 }
 
+/// Failed attempts locked the account's sign-in for a while.
+pub fn account_locked(base: &str, account: &Account, minutes: u64, client: &crate::signin::ClientInfo) -> OutgoingMail {
+    to(
+        account,
+        "Sign-in to your account is paused",
+        format!(
+            "Hello {name},\n\nThere were too many failed attempts to sign in to your Guildhall account ({username}), so signing in is paused for {minutes} minutes. The last attempt came from {from}.\n\nIf it was you, wait and try again, or reset your password: {base}/password/forgot\nIf it was not you, your account is safe as long as your password is strong; consider turning on two-step sign-in at {base}/account/security.\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+            from = client.ip.as_deref().unwrap_or("an unknown address"),
+        ),
+    )
+}
+
 pub fn reset_password(base: &str, account: &Account, token: &SecretToken, minutes: u64) -> OutgoingMail {
     to(
         account,

@@ -150,8 +150,9 @@ impl<'a> MfaService<'a> {
         let client = ClientInfo::default();
         let ok = match found.and_then(|f| f.password_hash) {
             Some(hash) => {
-                let attempt =
-                    signin.begin_attempt(format!("signin:account:{}", account.email.normalized()), &client).await?;
+                let attempt = signin
+                    .begin_attempt(format!("signin:account:{}", account.email.normalized()), &client, Some(account))
+                    .await?;
                 let ok = signin.verify_attempt(&attempt, proof, Some(&hash)).await?;
                 if ok {
                     signin.attempt_succeeded(attempt).await?;
@@ -159,7 +160,8 @@ impl<'a> MfaService<'a> {
                 ok
             }
             None => {
-                let attempt = signin.begin_attempt(format!("mfa:account:{}", account.id.0), &client).await?;
+                let attempt =
+                    signin.begin_attempt(format!("mfa:account:{}", account.id.0), &client, Some(account)).await?;
                 let ok = self.check_totp(account.id, proof).await?;
                 if ok {
                     signin.attempt_succeeded(attempt).await?;

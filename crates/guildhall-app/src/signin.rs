@@ -96,8 +96,9 @@ impl<'a> SignInService<'a> {
 
     pub async fn with_password(&self, email: &str, password: &str, client: &ClientInfo) -> Result<Outcome, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
-        let attempt = self.begin_attempt(format!("signin:account:{}", email.normalized()), client).await?;
         let found = self.app.store().find_account(AccountLookup::Email(&email)).await?;
+        let owner = found.as_ref().map(|f| &f.account);
+        let attempt = self.begin_attempt(format!("signin:account:{}", email.normalized()), client, owner).await?;
         let hash = found.as_ref().and_then(|f| f.password_hash.as_deref());
         let verified = self.verify_attempt(&attempt, password, hash).await?;
         let Some(found) = found.filter(|_| verified) else { return Err(AppError::InvalidCredentials) };
@@ -159,7 +160,8 @@ impl<'a> SignInService<'a> {
     ) -> Result<SecondFactorDone, AppError> {
         let held = self.open_held(held)?;
         let account = AccountId::from_uuid(held.account);
-        let attempt = self.begin_attempt(format!("mfa:account:{}", held.account), client).await?;
+        let owner = self.app.store().find_account(AccountLookup::Id(account)).await?.map(|f| f.account);
+        let attempt = self.begin_attempt(format!("mfa:account:{}", held.account), client, owner.as_ref()).await?;
         let Some(method) = self.app.mfa().check_second_factor(account, code).await? else {
             self.attempt_failed(&attempt).await?;
             return Err(AppError::InvalidCredentials);
@@ -229,12 +231,28 @@ impl<'a> SignInService<'a> {
     /// accounts, site customers). It counts against `account_key` before the
     /// password is checked, in one atomic step, so parallel guesses cannot
     /// all pass a check made before any of them failed; while that key or
-    /// the client's address is locked out, it is refused.
-    pub(crate) async fn begin_attempt(&self, account_key: String, client: &ClientInfo) -> Result<Attempt, AppError> {
+    /// the client's address is locked out, it is refused. The attempt that
+    /// locks the key tells `owner` by email (the answer to the client is the
+    /// same whether or not there is an owner).
+    pub(crate) async fn begin_attempt(
+        &self,
+        account_key: String,
+        client: &ClientInfo,
+        owner: Option<&Account>,
+    ) -> Result<Attempt, AppError> {
         let store = self.app.store();
         let now = self.app.now();
         let policy = self.app.settings().signin_account_throttle;
         let state = store.throttle_hit(&account_key, &policy, now).await?;
+        if state.hits == policy.max_hits + 1
+            && let Some(owner) = owner
+        {
+            let minutes = state.locked(now).unwrap_or(policy.lockout).as_secs().div_ceil(60);
+            let mail = crate::mails::account_locked(&self.app.settings().public_url, owner, minutes, client);
+            if let Err(e) = self.app.deps.mailer.send(mail).await {
+                tracing::error!(error = %e, "the lockout notice could not be queued");
+            }
+        }
         let address_key = client.ip.as_ref().map(|ip| format!("signin:address:{ip}"));
         let mut locked = (state.hits > policy.max_hits).then(|| state.locked(now).unwrap_or_default());
         if let Some(key) = &address_key {

@@ -119,7 +119,7 @@ impl<'a> SiteService<'a> {
     ) -> Result<SecretToken, AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
         let signin = self.app.signin();
-        let attempt = signin.begin_attempt(format!("site:{}:{}", site.id, email.normalized()), client).await?;
+        let attempt = signin.begin_attempt(format!("site:{}:{}", site.id, email.normalized()), client, None).await?;
         let found = self.app.store().customer_by_email(site.id, &email).await?;
         let verified = signin.verify_attempt(&attempt, password, found.as_ref().map(|(_, h)| h.as_str())).await?;
         let Some((customer, _)) = found.filter(|_| verified) else { return Err(AppError::InvalidCredentials) };

@@ -83,11 +83,17 @@ async fn failed_sign_ins_lock_the_account_for_a_while(b: Backend) {
     let right = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(right.status(), 429, "the right password got through a lockout");
     assert!(page_error(&right.text().await.unwrap()).unwrap().contains("Try again in 15 minutes"));
+    // The owner is told, once per lockout.
+    browser.post_form("/login", &[("email", "ada@example.com"), ("password", "guess guess")]).await;
+    let notices = app.mails_to("ada@example.com", "Sign-in to your account is paused");
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].contains("paused for 15 minutes"), "{}", notices[0]);
     // An unknown email locks the same way, so a lockout reveals nothing.
     for _ in 0..5 {
         browser.post_form("/login", &[("email", "nobody@example.com"), ("password", "guess guess")]).await;
     }
     assert_eq!(browser.post_form("/login", &[("email", "nobody@example.com"), ("password", "x")]).await.status(), 429);
+    assert!(app.mails_to("nobody@example.com", "paused").is_empty());
     app.clock.advance(Duration::from_secs(15 * 60 + 1));
     let later = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(later.status(), 303);
