@@ -1,5 +1,7 @@
 //! Throttling of repeated attempts (failed sign-ins, verification resends,
-//! password-reset requests): a fixed window per key, then a lockout.
+//! password-reset requests): a fixed window per key, then a lockout that
+//! doubles with each lockout in a row (up to a day) until an attempt
+//! succeeds and the key is cleared.
 //!
 //! The rule is a pure function from the stored state to the next state; the
 //! store applies it to the row in one transaction, so every node sees the same
@@ -13,9 +15,13 @@ pub struct ThrottlePolicy {
     /// Hits allowed in one window before the key is locked.
     pub max_hits: u32,
     pub window: Duration,
-    /// How long the key stays locked once `max_hits` is reached.
+    /// How long the key stays locked the first time `max_hits` is reached;
+    /// each further lockout in a row lasts twice as long, up to `MAX_LOCKOUT`.
     pub lockout: Duration,
 }
+
+/// The longest lockout.
+pub const MAX_LOCKOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// A key's stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,11 +29,13 @@ pub struct ThrottleState {
     pub hits: u32,
     pub window_start: Timestamp,
     pub locked_until: Option<Timestamp>,
+    /// Lockouts so far without a success in between.
+    pub lockouts: u32,
 }
 
 impl ThrottleState {
     pub fn fresh(now: Timestamp) -> Self {
-        Self { hits: 0, window_start: now, locked_until: None }
+        Self { hits: 0, window_start: now, locked_until: None, lockouts: 0 }
     }
 
     /// `Some(remaining)` while the key is locked at `now`.
@@ -41,12 +49,21 @@ impl ThrottlePolicy {
     pub fn hit(&self, state: ThrottleState, now: Timestamp) -> ThrottleState {
         let window_over = now.since(state.window_start) >= self.window;
         let lock_over = state.locked_until.is_some_and(|u| u <= now);
-        let mut next = if window_over || lock_over { ThrottleState::fresh(now) } else { state };
+        let mut next = match window_over || lock_over {
+            true => ThrottleState { lockouts: state.lockouts, ..ThrottleState::fresh(now) },
+            false => state,
+        };
         next.hits = next.hits.saturating_add(1);
         if next.hits >= self.max_hits && next.locked_until.is_none() {
-            next.locked_until = Some(now.plus(self.lockout));
+            next.locked_until = Some(now.plus(self.lockout_after(next.lockouts)));
+            next.lockouts = next.lockouts.saturating_add(1);
         }
         next
+    }
+
+    /// How long the lockout after `earlier` lockouts in a row lasts.
+    pub fn lockout_after(&self, earlier: u32) -> Duration {
+        self.lockout.saturating_mul(1 << earlier.min(16)).min(MAX_LOCKOUT.max(self.lockout))
     }
 }
 
@@ -82,6 +99,21 @@ mod tests {
         s = P.hit(s, at(61));
         assert_eq!(s.hits, 1);
         assert_eq!(s.locked(at(61)), None);
+    }
+
+    #[test]
+    fn each_lockout_in_a_row_lasts_twice_as_long_up_to_a_day() {
+        let mut s = ThrottleState::fresh(at(0));
+        let mut t = 0;
+        for expected in [300, 600, 1200] {
+            for _ in 0..3 {
+                s = P.hit(s, at(t));
+            }
+            assert_eq!(s.locked(at(t)), Some(Duration::from_secs(expected)));
+            t += expected as i64;
+        }
+        assert_eq!(s.lockouts, 3);
+        assert_eq!(P.lockout_after(30), MAX_LOCKOUT);
     }
 
     #[test]

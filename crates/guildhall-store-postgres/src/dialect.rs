@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Locks the counter row so concurrent hits from several nodes serialise.
 pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
-    "SELECT hits, window_start, locked_until FROM throttles WHERE key = $1 FOR UPDATE";
+    "SELECT hits, window_start, locked_until, lockouts FROM throttles WHERE key = $1 FOR UPDATE";
 
 /// Locks the group row, so concurrent member removals serialise.
 /// Locks the org row, so concurrent admin removals serialise.

@@ -9,7 +9,7 @@ use std::time::Duration;
 /// SQLite has no row locks; `BEGIN IMMEDIATE` (below) already holds the
 /// database's write lock for the whole transaction.
 pub(crate) const SELECT_THROTTLE_FOR_UPDATE: &str =
-    "SELECT hits, window_start, locked_until FROM throttles WHERE key = $1";
+    "SELECT hits, window_start, locked_until, lockouts FROM throttles WHERE key = $1";
 
 /// Write transactions take the write lock up front, so two writers queue on
 /// `busy_timeout` instead of failing on a lock upgrade.

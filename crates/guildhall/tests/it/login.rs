@@ -94,9 +94,40 @@ async fn failed_sign_ins_lock_the_account_for_a_while(b: Backend) {
     }
     assert_eq!(browser.post_form("/login", &[("email", "nobody@example.com"), ("password", "x")]).await.status(), 429);
     assert!(app.mails_to("nobody@example.com", "paused").is_empty());
+    // The next lockout in a row lasts twice as long.
     app.clock.advance(Duration::from_secs(15 * 60 + 1));
+    for _ in 0..5 {
+        browser.post_form("/login", &[("email", "ada@example.com"), ("password", "guess guess")]).await;
+    }
+    let again = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+    assert!(page_error(&again.text().await.unwrap()).unwrap().contains("Try again in 30 minutes"));
+    app.clock.advance(Duration::from_secs(30 * 60 + 1));
     let later = browser.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
     assert_eq!(later.status(), 303);
+}
+
+/// Two nodes on one PostgreSQL database share the counters: guesses spread
+/// over both lock the account on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_share_the_lockout() {
+    let a = guildhall_testkit::spawn_app(Backend::Postgres).await;
+    let (db, key) = (a.settings.database_url.clone(), a.data_dir.join("master.key"));
+    let b = guildhall_testkit::spawn_app_with(Backend::Postgres, |s| {
+        s.database_url = db;
+        s.master_key_file = Some(key);
+    })
+    .await;
+    a.signed_up("ada", "analytical engine", true).await;
+    let (on_a, on_b) = (a.client(), b.client());
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &on_a } else { &on_b };
+        let res = node.post_form("/login", &[("email", "ada@example.com"), ("password", "guess guess")]).await;
+        assert_eq!(res.status(), 401);
+    }
+    for node in [&on_a, &on_b] {
+        let res = node.post_form("/login", &[("email", "ada@example.com"), ("password", "analytical engine")]).await;
+        assert_eq!(res.status(), 429, "a node let the right password through a shared lockout");
+    }
 }
 
 async fn a_successful_sign_in_forgets_earlier_failures(b: Backend) {

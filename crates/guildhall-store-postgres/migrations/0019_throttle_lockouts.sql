@@ -1,0 +1,3 @@
+-- Lockouts in a row for a key, so each one lasts longer (cleared by a
+-- successful attempt).
+ALTER TABLE throttles ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
