@@ -120,6 +120,10 @@ async fn security_headers_are_on_every_response_and_hsts_behind_tls() {
         "/signup",
         "/password/forgot",
         "/account",
+        "/account/security",
+        "/login/2fa",
+        "/static/passkeys.js",
+        "/auth/nope/callback",
         "/workspaces",
         "/orgs",
         "/developer",
@@ -145,6 +149,11 @@ async fn security_headers_are_on_every_response_and_hsts_behind_tls() {
         assert_eq!(h.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]), "{path}");
         assert!(h.get("referrer-policy").is_some(), "{path}");
         assert!(h.get("strict-transport-security").is_none(), "{path}: HSTS over plain HTTP");
+        // No inline script for the CSP to forbid: scripts come from files.
+        let body = res.text().await.unwrap_or_default();
+        for inline in ["<script>", "<script type", " onclick=", " onload=", " onsubmit=", "javascript:"] {
+            assert!(!body.contains(inline), "{path} has inline script ({inline})");
+        }
     }
     let tls = guildhall_testkit::spawn_app_with(guildhall_testkit::Backend::Sqlite, |s| {
         s.public_url = Some("https://id.example.test".into());
