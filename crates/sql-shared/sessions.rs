@@ -122,4 +122,20 @@ impl SessionStore for SqlStore {
             .map_err(db)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn rotate_session(
+        &self,
+        account: AccountId,
+        session: SessionId,
+        token_hash: &TokenHash,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET token_hash = $1 WHERE id = $2 AND account_id = $3")
+            .bind(token_hash.0.to_vec())
+            .bind(session.0)
+            .bind(account.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
 }

@@ -26,6 +26,18 @@ impl<'a> SessionService<'a> {
         Ok(self.app.store().list_sessions(account.id, self.app.now()).await?)
     }
 
+    /// Gives a session a new token after a change of what it may do (a new
+    /// password, a second factor added or removed), so a token copied
+    /// before the change stops working.
+    pub async fn rotate(&self, account: &Account, session: SessionId) -> Result<SecretToken, AppError> {
+        let token = self.app.new_token();
+        if self.app.store().rotate_session(account.id, session, &token.hash()).await? {
+            Ok(token)
+        } else {
+            Err(AppError::Unauthenticated)
+        }
+    }
+
     /// Ends one of the account's own sessions.
     pub async fn revoke(&self, account: &Account, session: SessionId) -> Result<(), AppError> {
         if self.app.store().revoke_session(account.id, session).await? { Ok(()) } else { Err(AppError::NotFound) }

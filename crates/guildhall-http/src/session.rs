@@ -27,6 +27,12 @@ pub fn set_cookie(state: &HttpState, jar: CookieJar, token: &SecretToken) -> Coo
     jar.add(cookie)
 }
 
+/// Rotates the signed-in session's token and sets the new cookie.
+pub async fn rotate(state: &HttpState, jar: CookieJar, who: &SignedIn) -> Result<CookieJar, guildhall_app::AppError> {
+    let token = state.app.sessions().rotate(&who.account, who.session.id).await?;
+    Ok(set_cookie(state, jar, &token))
+}
+
 pub fn clear_cookie(state: &HttpState, jar: CookieJar) -> CookieJar {
     jar.remove(Cookie::build(cookie_name(state)).path("/"))
 }

@@ -50,4 +50,11 @@ pub trait SessionStore: Send + Sync {
 
     /// Ends one session of this account; `false` if there was none.
     async fn revoke_session(&self, account: AccountId, session: SessionId) -> Result<bool, StoreError>;
+    /// Gives the account's session a new token (the old one stops working).
+    async fn rotate_session(
+        &self,
+        account: AccountId,
+        session: SessionId,
+        token_hash: &TokenHash,
+    ) -> Result<bool, StoreError>;
 }

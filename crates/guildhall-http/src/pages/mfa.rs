@@ -212,23 +212,28 @@ async fn passkey_registration_options(
 
 async fn add_passkey(
     State(state): State<HttpState>,
+    jar: CookieJar,
     who: SignedIn,
     CsrfForm(f): CsrfForm<CeremonyForm>,
 ) -> Result<Response, PageError> {
-    match state.app.mfa().finish_passkey_registration(&who.account, &f.name, &f.state, &f.credential).await? {
-        Some(codes) => Ok(render(&CodesPage { codes }).into_response()),
-        None => Ok(Redirect::to("/account/security?notice=passkey-added").into_response()),
+    let codes = state.app.mfa().finish_passkey_registration(&who.account, &f.name, &f.state, &f.credential).await?;
+    let jar = session::rotate(&state, jar, &who).await?;
+    match codes {
+        Some(codes) => Ok((jar, render(&CodesPage { codes })).into_response()),
+        None => Ok((jar, Redirect::to("/account/security?notice=passkey-added")).into_response()),
     }
 }
 
 async fn remove_passkey(
     State(state): State<HttpState>,
+    jar: CookieJar,
     who: SignedIn,
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<ProofForm>,
 ) -> Result<Response, PageError> {
     state.app.mfa().remove_passkey(&who.account, &id, &f.proof).await?;
-    Ok(Redirect::to("/account/security?notice=passkey-removed").into_response())
+    let jar = session::rotate(&state, jar, &who).await?;
+    Ok((jar, Redirect::to("/account/security?notice=passkey-removed")).into_response())
 }
 
 #[derive(Template)]
@@ -314,7 +319,10 @@ async fn confirm_totp(
 ) -> Result<Response, PageError> {
     let mfa = state.app.mfa();
     match mfa.confirm_totp(&who.account, &f.code).await {
-        Ok(codes) => Ok(render(&CodesPage { codes }).into_response()),
+        Ok(codes) => {
+            let jar = session::rotate(&state, jar, &who).await?;
+            Ok((jar, render(&CodesPage { codes })).into_response())
+        }
         Err(AppError::Invalid(errors)) => {
             let setup = mfa.pending_totp(&who.account).await?.ok_or(AppError::NotFound)?;
             Ok(setup_page(&state, jar, setup, errors.summary(), StatusCode::UNPROCESSABLE_ENTITY))
@@ -331,11 +339,13 @@ struct ProofForm {
 
 async fn remove_totp(
     State(state): State<HttpState>,
+    jar: CookieJar,
     who: SignedIn,
     CsrfForm(f): CsrfForm<ProofForm>,
 ) -> Result<Response, PageError> {
     state.app.mfa().remove_totp(&who.account, &f.proof).await?;
-    Ok(Redirect::to("/account/security?notice=totp-removed").into_response())
+    let jar = session::rotate(&state, jar, &who).await?;
+    Ok((jar, Redirect::to("/account/security?notice=totp-removed")).into_response())
 }
 
 async fn regenerate_codes(

@@ -4,7 +4,7 @@ use crate::HttpState;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
 use crate::pages::{render, render_message};
-use crate::session::{MaybeSignedIn, SignedIn};
+use crate::session::{self, MaybeSignedIn, SignedIn};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -108,7 +108,11 @@ async fn reset(
     let current = who.as_ref().map(|w| (w.account.id, w.session.id));
     match state.app.accounts().reset_password(&f.token, &f.password, current.map(|c| c.1)).await {
         Ok(account) if current.is_some_and(|c| c.0 == account.id) => {
-            Ok(Redirect::to("/account?notice=password-changed").into_response())
+            let jar = match &who {
+                Some(who) => session::rotate(&state, jar, who).await?,
+                None => jar,
+            };
+            Ok((jar, Redirect::to("/account?notice=password-changed")).into_response())
         }
         Ok(_) => Ok(Redirect::to("/login?notice=password-reset").into_response()),
         Err(AppError::Invalid(errors)) => {
@@ -153,7 +157,10 @@ async fn change(
     CsrfForm(f): CsrfForm<ChangeForm>,
 ) -> Result<Response, PageError> {
     match state.app.accounts().change_password(&who.account, &f.current_password, &f.password, who.session.id).await {
-        Ok(()) => Ok(Redirect::to("/account?notice=password-changed").into_response()),
+        Ok(()) => {
+            let jar = session::rotate(&state, jar, &who).await?;
+            Ok((jar, Redirect::to("/account?notice=password-changed")).into_response())
+        }
         Err(AppError::Invalid(errors)) => {
             let (jar, csrf) = csrf::token(&state, jar);
             let page = ChangePage {

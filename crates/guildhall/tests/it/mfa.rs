@@ -237,3 +237,56 @@ async fn an_org_that_requires_a_second_factor_sends_its_people_to_set_one_up(bac
     dan.post_form("/login", &[("email", "dan@acme.test"), ("password", PASSWORD)]).await;
     assert_eq!(dan.get("/workspaces").await.status(), 200);
 }
+
+/// The session cookie a response set, if any.
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("gh_session=").map(|v| v.split(';').next().unwrap_or_default().to_owned()))
+}
+
+/// Whether a bare client holding only this session cookie is signed in.
+async fn signed_in_with(app: &TestApp, cookie: &str) -> bool {
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/account"))
+        .header("cookie", format!("gh_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    res.status() == 200
+}
+
+on_both_backends!(a_change_of_privilege_rotates_the_session_token);
+
+async fn a_change_of_privilege_rotates_the_session_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.signed_up("ada", PASSWORD, true).await;
+    let b = app.client();
+    let res = b.post_form("/login", &[("email", "ada@example.com"), ("password", PASSWORD)]).await;
+    let first = session_cookie(&res).expect("a session cookie at sign-in");
+    assert!(signed_in_with(&app, &first).await);
+
+    // A new password: the old token stops working, the browser goes on.
+    let res =
+        b.post_form("/password/change", &[("current_password", PASSWORD), ("password", "an even better secret")]).await;
+    let second = session_cookie(&res).expect("a new session cookie");
+    assert_ne!(first, second);
+    assert!(!signed_in_with(&app, &first).await, "the token from before the change still works");
+    assert!(signed_in_with(&app, &second).await);
+    assert_eq!(b.get("/account").await.status(), 200);
+
+    // A second factor set up: rotated again.
+    let res = b.post_form("/account/security/totp", &[]).await;
+    let page = res.text().await.unwrap();
+    let key = page.split("Key: <code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let code = totp_code_base32(&key, now_secs(&app)).unwrap();
+    let res = b.post_form("/account/security/totp/confirm", &[("code", &code)]).await;
+    let third = session_cookie(&res).expect("a new session cookie");
+    assert!(!signed_in_with(&app, &second).await);
+    assert!(signed_in_with(&app, &third).await);
+}
