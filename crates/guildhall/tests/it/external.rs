@@ -184,6 +184,24 @@ async fn people_sign_up_connect_more_identities_and_sign_in_with_any(b: Backend)
     let sessions = app.app.sessions().list(&account).await.unwrap();
     assert!(sessions.iter().all(|s| s.amr == ["fed"]), "{:?}", sessions.iter().map(|s| &s.amr).collect::<Vec<_>>());
 
+
+    // With an authenticator app set up, an identity is the first step only.
+    let (key, _) = crate::mfa::enrol(&app, &browser).await;
+    app.clock.advance(std::time::Duration::from_secs(30));
+    let (b2, res) = continue_with(&app, "forge", &forge_alice).await;
+    assert_eq!(res.headers()["location"], "/login/2fa");
+    assert_eq!(b2.get("/account").await.status(), 303, "no session before the second step");
+    let code = guildhall_core::mfa::totp_code_base32(&key, crate::mfa::now_secs(&app)).unwrap();
+    assert_eq!(b2.post_form("/login/2fa", &[("code", &code)]).await.headers()["location"], "/account");
+    let sessions = app.app.sessions().list(&account).await.unwrap();
+    assert!(sessions.iter().any(|s| s.amr == ["fed", "otp", "mfa"]));
+    app.app.mfa().remove_totp(&account, &code).await.unwrap_err();
+    let code = {
+        app.clock.advance(std::time::Duration::from_secs(30));
+        guildhall_core::mfa::totp_code_base32(&key, crate::mfa::now_secs(&app)).unwrap()
+    };
+    app.app.mfa().remove_totp(&account, &code).await.unwrap();
+
     // Disconnect two; the account page stops listing them and they no
     // longer sign in to alice (they would make new accounts instead).
     for (provider, subject) in [("forge", "4711"), ("hub", "gh-99")] {
