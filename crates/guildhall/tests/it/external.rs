@@ -184,7 +184,6 @@ async fn people_sign_up_connect_more_identities_and_sign_in_with_any(b: Backend)
     let sessions = app.app.sessions().list(&account).await.unwrap();
     assert!(sessions.iter().all(|s| s.amr == ["fed"]), "{:?}", sessions.iter().map(|s| &s.amr).collect::<Vec<_>>());
 
-
     // With an authenticator app set up, an identity is the first step only.
     let (key, _) = crate::mfa::enrol(&app, &browser).await;
     app.clock.advance(std::time::Duration::from_secs(30));
