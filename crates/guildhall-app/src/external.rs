@@ -10,6 +10,8 @@
 mod flow;
 mod oidc;
 
+pub use oidc::validate_id_token;
+
 use crate::App;
 use crate::error::AppError;
 use crate::orgs::OrgAdminOf;

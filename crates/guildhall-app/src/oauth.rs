@@ -6,11 +6,9 @@
 mod keys;
 mod tokens;
 
-pub use tokens::{ACR_MFA, ACR_ONE_FACTOR};
-
 pub use keys::MasterKey;
 use tokens::PersonGrant;
-pub use tokens::{AccessClaims, TokenResponse};
+pub use tokens::{ACR_MFA, ACR_ONE_FACTOR, AccessClaims, TokenResponse, Unverified, verify_access_token};
 
 use crate::App;
 use crate::error::AppError;

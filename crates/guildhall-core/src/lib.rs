@@ -6,6 +6,7 @@
 //! `ReturnTo::parse`) so that no raw `String` travels inward.
 
 pub mod accounts;
+pub mod forms;
 pub mod identities;
 pub mod ids;
 pub mod mfa;

@@ -15,8 +15,8 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use guildhall_core::tokens::{SecretToken, TOKEN_BYTES, secrets_equal};
-use serde::Deserialize;
+use guildhall_core::forms::{FormError, decode_checked};
+use guildhall_core::tokens::{SecretToken, TOKEN_BYTES};
 use serde::de::DeserializeOwned;
 
 fn cookie_name(state: &HttpState) -> &'static str {
@@ -41,12 +41,6 @@ pub fn token(state: &HttpState, jar: CookieJar) -> (CookieJar, String) {
     (jar.add(cookie), token)
 }
 
-#[derive(Deserialize)]
-struct TokenField {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// A URL-encoded form whose `csrf` field matched the browser's cookie.
 pub struct CsrfForm<T>(pub T);
 
@@ -63,14 +57,12 @@ where
         let jar = CookieJar::from_headers(req.headers());
         let body =
             Bytes::from_request(req, state).await.map_err(|_| PageError::BadRequest("The form could not be read."))?;
-        let presented = serde_html_form::from_bytes::<TokenField>(&body).map(|f| f.csrf).unwrap_or_default();
         let expected = jar.get(cookie_name(&http)).map(|c| c.value().to_owned()).unwrap_or_default();
-        if expected.is_empty() || !secrets_equal(&presented, &expected) {
-            return Err(PageError::Csrf);
+        match decode_checked::<T>(&body, &expected) {
+            Ok(form) => Ok(CsrfForm(form)),
+            Err(FormError::Csrf) => Err(PageError::Csrf),
+            Err(FormError::Malformed) => Err(PageError::BadRequest("The form has missing or malformed fields.")),
         }
-        serde_html_form::from_bytes::<T>(&body)
-            .map(CsrfForm)
-            .map_err(|_| PageError::BadRequest("The form has missing or malformed fields."))
     }
 }
 

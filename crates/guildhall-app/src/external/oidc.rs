@@ -47,7 +47,7 @@ const LEEWAY_SECS: i64 = 60;
 /// Checks an ID token and returns its claims: signature by a key in `jwks`
 /// under an asymmetric algorithm, `iss`, `aud` (and `azp`), `exp`, `iat`
 /// and `nonce`.
-pub(crate) fn validate_id_token(
+pub fn validate_id_token(
     token: &str,
     jwks: &JwkSet,
     issuer: &str,
