@@ -233,16 +233,20 @@ impl<'a> AccountService<'a> {
     }
 
     /// Mails a reset link if the address has an account. The caller always
-    /// shows the same answer. Rate limited per address, silently.
-    pub async fn forgot_password(&self, email: &str) -> Result<(), AppError> {
+    /// shows the same answer. Rate limited, silently, per email address and
+    /// per client address (so one client cannot mail many people).
+    pub async fn forgot_password(&self, email: &str, client: &crate::signin::ClientInfo) -> Result<(), AppError> {
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
         let store = self.app.store();
         let now = self.app.now();
-        let key = format!("reset:{}", email.normalized());
-        let policy = self.app.settings().reset_throttle;
-        if store.throttle_hit(&key, &policy, now).await?.hits > policy.max_hits {
-            tracing::info!("password reset mail suppressed by rate limit");
-            return Ok(());
+        let s = self.app.settings();
+        let mut keys = vec![(format!("reset:{}", email.normalized()), s.reset_throttle)];
+        keys.extend(client.ip.as_ref().map(|ip| (format!("reset:address:{ip}"), s.signin_address_throttle)));
+        for (key, policy) in keys {
+            if store.throttle_hit(&key, &policy, now).await?.hits > policy.max_hits {
+                tracing::info!("password reset mail suppressed by rate limit");
+                return Ok(());
+            }
         }
         let Some(found) = store.find_account(AccountLookup::Email(&email)).await? else {
             return Ok(());

@@ -1,6 +1,7 @@
 //! `/password/forgot`, `/password/reset` and `/password/change`.
 
 use crate::HttpState;
+use crate::client::Client;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
 use crate::pages::{render, render_message};
@@ -45,9 +46,10 @@ struct ForgotForm {
 async fn forgot(
     State(state): State<HttpState>,
     jar: CookieJar,
+    Client(client): Client,
     CsrfForm(f): CsrfForm<ForgotForm>,
 ) -> Result<Response, PageError> {
-    match state.app.accounts().forgot_password(&f.email).await {
+    match state.app.accounts().forgot_password(&f.email, &client).await {
         Ok(()) => Ok(render_message(
             "Check your inbox",
             "If an account exists for that address, we sent it a link to choose a new password. The link expires soon and works once.",

@@ -71,6 +71,13 @@ async fn forgot_password_answers_the_same_for_unknown_addresses(b: Backend) {
         assert_eq!(browser.post_form("/password/forgot", &[("email", "ada@example.com")]).await.status(), 200);
     }
     assert_eq!(app.mails_to("ada@example.com", "Reset").len(), 3, "reset mails are not rate limited");
+    // One client asking for many addresses is capped too.
+    app.account("bob").await;
+    for i in 0..50 {
+        browser.post_form("/password/forgot", &[("email", &format!("someone{i}@example.com"))]).await;
+    }
+    assert_eq!(browser.post_form("/password/forgot", &[("email", "bob@example.com")]).await.status(), 200);
+    assert!(app.mails_to("bob@example.com", "Reset").is_empty(), "one client mailed many people");
 }
 
 async fn a_reset_link_works_once_and_expires(b: Backend) {
