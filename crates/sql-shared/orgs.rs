@@ -134,14 +134,25 @@ impl OrgStore for SqlStore {
 
     async fn update_org(&self, org: &Org, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        sqlx::query("UPDATE orgs SET name = $1, require_mfa = $2 WHERE id = $3")
+        sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
             .bind(&org.name)
-            .bind(org.require_mfa)
             .bind(org.id.0)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         insert_org_audit(&mut tx, org.id, audit).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn set_org_require_mfa(&self, org: OrgId, required: bool, audit: &Audit) -> Result<(), StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query("UPDATE orgs SET require_mfa = $1 WHERE id = $2")
+            .bind(required)
+            .bind(org.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_org_audit(&mut tx, org, audit).await?;
         tx.commit().await.map_err(db)
     }
 

@@ -301,13 +301,14 @@ impl<'a> AccountService<'a> {
     ) -> Result<(), AppError> {
         let store = self.app.store();
         let found = store.find_account(AccountLookup::Id(account.id)).await?.ok_or(AppError::NotFound)?;
-        let ok = match &found.password_hash {
-            Some(h) => self.app.passwords().verify(current, h).await?,
-            None => false,
-        };
-        if !ok {
+        // Throttled like sign-in, so a borrowed session cannot guess it.
+        let signin = self.app.signin();
+        let key = format!("signin:account:{}", account.email.normalized());
+        let attempt = signin.begin_attempt(key, &crate::signin::ClientInfo::default(), Some(account)).await?;
+        if !signin.verify_attempt(&attempt, current, found.password_hash.as_deref()).await? {
             return Err(AppError::invalid("current_password", "That is not your current password."));
         }
+        signin.attempt_succeeded(attempt).await?;
         check_password(new, &self.app.settings().password_policy).map_err(|e| AppError::invalid("password", e))?;
         if new == current {
             return Err(AppError::invalid("password", "Choose a password different from the current one."));

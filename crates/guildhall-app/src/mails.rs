@@ -48,16 +48,52 @@ pub fn verify_email_external(
     )
 }
 
-/// Failed attempts locked the account's sign-in for a while.
-pub fn account_locked(base: &str, account: &Account, minutes: u64, client: &crate::signin::ClientInfo) -> OutgoingMail {
+/// Failed attempts locked the account's sign-in for a while. Failures at
+/// the second step mean the password is known, and the advice says so.
+pub fn account_locked(
+    base: &str,
+    account: &Account,
+    minutes: u64,
+    client: &crate::signin::ClientInfo,
+    second_step: bool,
+) -> OutgoingMail {
+    let advice = if second_step {
+        format!(
+            "These attempts got past your password and failed at the second step: someone knows your password. Change it now: {base}/password/forgot"
+        )
+    } else {
+        format!(
+            "If it was you, wait and try again, or reset your password: {base}/password/forgot\nIf it was not you, your account is safe as long as your password is strong; consider turning on two-step sign-in at {base}/account/security."
+        )
+    };
     to(
         account,
         "Sign-in to your account is paused",
         format!(
-            "Hello {name},\n\nThere were too many failed attempts to sign in to your Guildhall account ({username}), so signing in is paused for {minutes} minutes. The last attempt came from {from}.\n\nIf it was you, wait and try again, or reset your password: {base}/password/forgot\nIf it was not you, your account is safe as long as your password is strong; consider turning on two-step sign-in at {base}/account/security.\n",
+            "Hello {name},\n\nThere were too many failed attempts to sign in to your Guildhall account ({username}), so signing in is paused for {minutes} minutes. The last attempt came from {from}.\n\n{advice}\n",
             name = account.display_name.as_str(),
             username = account.username,
             from = client.ip.as_deref().unwrap_or("an unknown address"),
+        ),
+    )
+}
+
+/// A second factor was added to the account.
+pub fn second_factor_added(base: &str, account: &Account, what: &str) -> OutgoingMail {
+    to(
+        account,
+        "A second factor was added to your account",
+        format!(
+            "Hello {name},\n\n{what} was added to your Guildhall account ({username}) as a way to finish signing in.\n\nIf that was you, nothing to do. If not, someone has your session: sign in, remove it at {base}/account/security, change your password and sign out your other sessions at {base}/account.\n",
+            name = account.display_name.as_str(),
+            username = account.username,
+            what = {
+                let mut w = what.to_owned();
+                if let Some(first) = w.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                w
+            },
         ),
     )
 }

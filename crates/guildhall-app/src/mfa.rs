@@ -112,20 +112,31 @@ impl<'a> MfaService<'a> {
         u64::try_from(self.app.now().as_millis() / 1000).unwrap_or(0)
     }
 
-    /// Confirms the authenticator with a first code; returns a new set of
-    /// recovery codes, shown once.
-    pub async fn confirm_totp(&self, account: &Account, code: &str) -> Result<Vec<String>, AppError> {
+    /// Confirms the authenticator with a first code; returns recovery
+    /// codes, shown once, when it is the account's first second factor.
+    pub async fn confirm_totp(&self, account: &Account, code: &str) -> Result<Option<Vec<String>>, AppError> {
         let store = self.app.store();
         let wrong =
             || AppError::invalid("code", "That code is not right. Check the time on your device and try again.");
         let pending = store.totp_credential(account.id).await?.filter(|c| !c.confirmed).ok_or(AppError::NotFound)?;
         let secret = self.secret(account.id, &pending.secret_sealed)?;
         let step = check_totp(&secret, code, self.now_secs(), None).ok_or_else(wrong)?;
+        let first = !self.has_second_factor(account).await?;
         let (codes, hashes) = self.new_recovery_codes();
-        if !store.confirm_totp(account.id, step, Some(&hashes), self.app.now()).await? {
+        if !store.confirm_totp(account.id, step, first.then_some(&hashes[..]), self.app.now()).await? {
             return Err(AppError::NotFound);
         }
-        Ok(codes)
+        self.tell_factor_added(account, "an authenticator app").await;
+        Ok(first.then_some(codes))
+    }
+
+    /// Mails the owner that a second factor was added (a stolen session
+    /// adding its own would otherwise go unnoticed).
+    pub(crate) async fn tell_factor_added(&self, account: &Account, what: &str) {
+        let mail = crate::mails::second_factor_added(&self.app.settings().public_url, account, what);
+        if let Err(e) = self.app.deps.mailer.send(mail).await {
+            tracing::error!(error = %e, "the second-factor notice could not be queued");
+        }
     }
 
     pub(crate) fn new_recovery_codes(&self) -> (Vec<String>, Vec<[u8; 32]>) {
@@ -141,7 +152,8 @@ impl<'a> MfaService<'a> {
     }
 
     /// Proves it is the account's owner at the keyboard: the password, or
-    /// for an account without one, a current authenticator code. Throttled
+    /// for an account without one, a current authenticator code or a
+    /// recovery code. Throttled
     /// like sign-in (the same per-account counters), so a borrowed session
     /// cannot be used to guess the password.
     async fn reauthenticate(&self, account: &Account, proof: &str) -> Result<(), AppError> {
@@ -162,7 +174,7 @@ impl<'a> MfaService<'a> {
             None => {
                 let attempt =
                     signin.begin_attempt(format!("mfa:account:{}", account.id.0), &client, Some(account)).await?;
-                let ok = self.check_totp(account.id, proof).await?;
+                let ok = self.check_second_factor(account.id, proof).await?.is_some();
                 if ok {
                     signin.attempt_succeeded(attempt).await?;
                 }

@@ -149,7 +149,7 @@ impl<'a> OrgService<'a> {
         org.require_mfa = required;
         let action = if required { "org.mfa_required" } else { "org.mfa_optional" };
         let audit = self.audit(&a.actor, action, format!("org:{}", org.slug));
-        self.app.store().update_org(&org, &audit).await?;
+        self.app.store().set_org_require_mfa(org.id, required, &audit).await?;
         Ok(org)
     }
 

@@ -7,6 +7,9 @@ use guildhall_core::SessionId;
 use guildhall_core::accounts::Account;
 use guildhall_core::tokens::SecretToken;
 
+/// How recent a sign-in must be to add a second factor.
+pub const RECENT_SIGN_IN: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub struct SessionService<'a> {
     app: &'a App,
 }
@@ -36,6 +39,13 @@ impl<'a> SessionService<'a> {
         } else {
             Err(AppError::Unauthenticated)
         }
+    }
+
+    /// Whether the session's sign-in is recent enough to add a way in (a
+    /// second factor): within `RECENT_SIGN_IN`.
+    pub fn signed_in_recently(&self, session: &Session) -> bool {
+        self.app.now().as_millis() - session.auth_time.as_millis()
+            < i64::try_from(RECENT_SIGN_IN.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Ends one of the account's own sessions.

@@ -248,7 +248,9 @@ impl<'a> SignInService<'a> {
             && let Some(owner) = owner
         {
             let minutes = state.locked(now).unwrap_or(policy.lockout).as_secs().div_ceil(60);
-            let mail = crate::mails::account_locked(&self.app.settings().public_url, owner, minutes, client);
+            let second_step = account_key.starts_with("mfa:");
+            let mail =
+                crate::mails::account_locked(&self.app.settings().public_url, owner, minutes, client, second_step);
             if let Err(e) = self.app.deps.mailer.send(mail).await {
                 tracing::error!(error = %e, "the lockout notice could not be queued");
             }

@@ -47,7 +47,9 @@ impl ThrottleState {
 impl ThrottlePolicy {
     /// The state after one more hit at `now`.
     pub fn hit(&self, state: ThrottleState, now: Timestamp) -> ThrottleState {
-        let window_over = now.since(state.window_start) >= self.window;
+        // A running lock outlives the window: it ends only at `locked_until`.
+        let locked = state.locked_until.is_some_and(|u| u > now);
+        let window_over = !locked && now.since(state.window_start) >= self.window;
         let lock_over = state.locked_until.is_some_and(|u| u <= now);
         let mut next = match window_over || lock_over {
             true => ThrottleState { lockouts: state.lockouts, ..ThrottleState::fresh(now) },
@@ -114,6 +116,23 @@ mod tests {
         }
         assert_eq!(s.lockouts, 3);
         assert_eq!(P.lockout_after(30), MAX_LOCKOUT);
+    }
+
+    #[test]
+    fn a_lock_longer_than_the_window_holds_to_its_end() {
+        let mut s = ThrottleState::fresh(at(0));
+        for t in 0..3 {
+            s = P.hit(s, at(t));
+        }
+        // Second lockout in a row: 600 s, ten windows long.
+        for t in 302..305 {
+            s = P.hit(s, at(t));
+        }
+        assert_eq!(s.locked(at(304)), Some(Duration::from_secs(600)));
+        // A guess well past the 60 s window, inside the lock, stays locked.
+        s = P.hit(s, at(500));
+        assert!(s.locked(at(500)).is_some(), "the lock ended with the window");
+        assert!(s.hits > P.max_hits);
     }
 
     #[test]

@@ -123,6 +123,7 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("mfa-required") => "Your organization requires two-step sign-in. Set up an authenticator app to go on.",
         Some("mfa-policy-saved") => "The two-step sign-in policy is saved.",
         Some("passkey-failed") => "That passkey did not sign you in. Try again, or use your password.",
+        Some("totp-added") => "The authenticator app is set up.",
         Some("passkey-added") => "The passkey is added.",
         Some("passkey-removed") => "The passkey is removed.",
         Some("totp-removed") => "The authenticator is removed; signing in no longer asks for its code.",

@@ -51,7 +51,11 @@
     const body = new URLSearchParams({ csrf: form.elements.csrf.value });
     const res = await fetch(form.dataset.options, { method: "POST", body, credentials: "same-origin" });
     if (!res.ok) {
-      if (say) say.textContent = res.status === 404 ? "No passkey is registered for this account." : "Passkeys are unavailable right now.";
+      const why = {
+        403: "For your safety, sign in again first, then add the passkey.",
+        404: "No passkey is registered for this account.",
+      };
+      if (say) say.textContent = why[res.status] || "Passkeys are unavailable right now.";
       return;
     }
     const { options, state } = await res.json();

@@ -110,7 +110,12 @@ impl MfaService<'_> {
             )
             .map_err(AppError::internal)?;
         let state = self.seal_state::<PasskeyRegistration>(&format!("passkey-registration:{}", account.id.0), state)?;
-        Ok(Ceremony { options: serde_json::to_value(options).map_err(AppError::internal)?, state })
+        let mut options = serde_json::to_value(options).map_err(AppError::internal)?;
+        // Ask for a discoverable credential where the authenticator can make
+        // one, so the passkey also signs in without a password (webauthn-rs
+        // asks for "discouraged").
+        options["publicKey"]["authenticatorSelection"]["residentKey"] = serde_json::json!("preferred");
+        Ok(Ceremony { options, state })
     }
 
     /// Finishes a registration; returns new recovery codes when this is
@@ -142,7 +147,10 @@ impl MfaService<'_> {
             last_used_at: None,
         };
         match self.app.store().add_passkey(&stored, first.then_some(&hashes[..])).await {
-            Ok(()) => Ok(first.then_some(codes)),
+            Ok(()) => {
+                self.tell_factor_added(account, &format!("a passkey named \"{name}\"")).await;
+                Ok(first.then_some(codes))
+            }
             Err(StoreError::Conflict(_)) => Err(AppError::Conflict("This passkey is registered already.".into())),
             Err(e) => Err(e.into()),
         }

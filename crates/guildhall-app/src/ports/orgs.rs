@@ -61,6 +61,8 @@ pub trait OrgStore: Send + Sync {
     /// `Conflict("slug")` when taken.
     async fn create_org(&self, new: &NewOrg, audit: &Audit) -> Result<Org, StoreError>;
     async fn org_by_slug(&self, slug: &Slug) -> Result<Option<Org>, StoreError>;
+    /// Sets only the MFA policy (a rename racing it cannot undo it), audited.
+    async fn set_org_require_mfa(&self, org: OrgId, required: bool, audit: &Audit) -> Result<(), StoreError>;
     /// Whether the organization managing this account requires a second factor.
     async fn mfa_required_for(&self, account: AccountId) -> Result<bool, StoreError>;
     async fn update_org(&self, org: &Org, audit: &Audit) -> Result<(), StoreError>;

@@ -90,6 +90,11 @@ where
             .map_err(|_| ApiError::from(AppError::Unauthenticated))?;
         match who {
             Some(who) if !who.account.must_change_password => {
+                // A second factor the person's organization requires comes first.
+                let http = HttpState::from_ref(state);
+                if http.app.mfa().enrolment_required(&who.account).await? {
+                    return Err(AppError::Forbidden("Set up two-step sign-in first: /account/security".into()).into());
+                }
                 Ok(Self { account: who.account, grant: Grant::Session, ip })
             }
             _ => Err(AppError::Unauthenticated.into()),

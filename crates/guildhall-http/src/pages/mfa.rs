@@ -207,6 +207,10 @@ async fn passkey_registration_options(
     who: SignedIn,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
+    if !state.app.sessions().signed_in_recently(&who.session) {
+        // The script tells the person to sign in again.
+        return Ok(StatusCode::FORBIDDEN.into_response());
+    }
     Ok(Json(state.app.mfa().begin_passkey_registration(&who.account).await?).into_response())
 }
 
@@ -216,6 +220,7 @@ async fn add_passkey(
     who: SignedIn,
     CsrfForm(f): CsrfForm<CeremonyForm>,
 ) -> Result<Response, PageError> {
+    require_recent_sign_in(&state, &who)?;
     let codes = state.app.mfa().finish_passkey_registration(&who.account, &f.name, &f.state, &f.credential).await?;
     let jar = session::rotate(&state, jar, &who).await?;
     match codes {
@@ -295,12 +300,23 @@ fn setup_page(state: &HttpState, jar: CookieJar, setup: TotpSetup, form_error: S
     (status, jar, render(&page)).into_response()
 }
 
+/// Adding a way in needs a recent sign-in ("sudo mode"): a borrowed,
+/// long-lived session cannot add its own second factor.
+fn require_recent_sign_in(state: &HttpState, who: &SignedIn) -> Result<(), PageError> {
+    if state.app.sessions().signed_in_recently(&who.session) {
+        Ok(())
+    } else {
+        Err(PageError::SignInRequired("/account/security".to_owned()))
+    }
+}
+
 async fn begin_totp(
     State(state): State<HttpState>,
     jar: CookieJar,
     who: SignedIn,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
+    require_recent_sign_in(&state, &who)?;
     let setup = state.app.mfa().begin_totp(&who.account).await?;
     Ok(setup_page(&state, jar, setup, String::new(), StatusCode::OK))
 }
@@ -317,11 +333,15 @@ async fn confirm_totp(
     who: SignedIn,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> Result<Response, PageError> {
+    require_recent_sign_in(&state, &who)?;
     let mfa = state.app.mfa();
     match mfa.confirm_totp(&who.account, &f.code).await {
         Ok(codes) => {
             let jar = session::rotate(&state, jar, &who).await?;
-            Ok((jar, render(&CodesPage { codes })).into_response())
+            Ok(match codes {
+                Some(codes) => (jar, render(&CodesPage { codes })).into_response(),
+                None => (jar, Redirect::to("/account/security?notice=totp-added")).into_response(),
+            })
         }
         Err(AppError::Invalid(errors)) => {
             let setup = mfa.pending_totp(&who.account).await?.ok_or(AppError::NotFound)?;

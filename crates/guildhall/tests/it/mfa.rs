@@ -60,6 +60,8 @@ async fn an_authenticator_adds_a_second_step_whose_codes_work_once(backend: Back
     assert!(ada.get_text("/account/security").await.1.contains("Set up an authenticator app"));
     let (key, _) = enrol(&app, &ada).await;
     assert!(ada.get_text("/account/security").await.1.contains("Recovery codes left: 10"));
+    let notice = app.mails_to("ada@example.com", "A second factor was added");
+    assert_eq!(notice.len(), 1, "the owner is told");
     // A second authenticator is refused while one is set up.
     assert_eq!(ada.post_form("/account/security/totp", &[]).await.status(), 409);
 
@@ -104,6 +106,8 @@ async fn an_authenticator_adds_a_second_step_whose_codes_work_once(backend: Back
     }
     assert_eq!(statuses.first(), Some(&401));
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let locked = app.mails_to("ada@example.com", "paused");
+    assert!(locked.last().unwrap().replace("=\r\n", "").replace("=\n", "").contains("someone knows your password"));
     let b = password_step(&app, "ada@example.com").await;
     app.clock.advance(Duration::from_secs(30));
     let code = totp_code_base32(&key, now_secs(&app)).unwrap();
@@ -215,12 +219,15 @@ async fn an_org_that_requires_a_second_factor_sends_its_people_to_set_one_up(bac
         product.id
     );
     assert_eq!(carol.get(&authorize).await.headers()["location"], "/account/security?notice=mfa-required");
+    // The JSON API with the session cookie is closed too (no new tokens).
+    assert_eq!(carol.get("/api/v1/workspaces").await.status(), 403);
     // Ada, not managed, goes on as before.
     assert_eq!(ada.get("/workspaces").await.status(), 200);
 
     // Once set up, everything opens, and sign-in asks for the code.
     enrol(&app, &carol).await;
     assert_eq!(carol.get("/workspaces").await.status(), 200);
+    assert_eq!(carol.get("/api/v1/workspaces").await.status(), 200);
     assert!(carol.get(&authorize).await.headers()["location"].to_str().unwrap().starts_with("http://127.0.0.1:9/cb"));
     password_step(&app, "carol@acme.test").await;
     // Lifting the policy lifts the block for others.
@@ -261,7 +268,23 @@ async fn signed_in_with(app: &TestApp, cookie: &str) -> bool {
     res.status() == 200
 }
 
-on_both_backends!(a_change_of_privilege_rotates_the_session_token);
+on_both_backends!(a_change_of_privilege_rotates_the_session_token, adding_a_factor_needs_a_recent_sign_in);
+
+async fn adding_a_factor_needs_a_recent_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.signed_up("ada", PASSWORD, true).await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+    let res = ada.post_form("/account/security/totp", &[]).await;
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?return_to="));
+    assert_eq!(ada.post_form("/account/security/passkeys/options", &[]).await.status(), 403);
+    let account = app.app.accounts().by_username("ada").await.unwrap();
+    assert!(!app.app.mfa().has_second_factor(&account).await.unwrap());
+    // Signing in again opens it.
+    let res = ada.post_form("/login", &[("email", "ada@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), 303);
+    enrol(&app, &ada).await;
+}
 
 async fn a_change_of_privilege_rotates_the_session_token(backend: Backend) {
     let app = spawn_app(backend).await;

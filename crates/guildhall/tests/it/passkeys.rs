@@ -37,6 +37,7 @@ async fn options(b: &Browser, path: &str) -> (u16, serde_json::Value) {
 async fn register(app: &TestApp, b: &Browser, key: &mut SoftPasskey, name: &str) -> reqwest::Response {
     let (status, ceremony) = options(b, "/account/security/passkeys/options").await;
     assert_eq!(status, 200, "{ceremony}");
+    assert_eq!(ceremony["options"]["publicKey"]["authenticatorSelection"]["residentKey"], "preferred");
     let ccr: CreationChallengeResponse = serde_json::from_value(ceremony["options"].clone()).unwrap();
     let origin = Url::parse(&app.base_url).unwrap();
     let credential = key.do_registration(origin, ccr).unwrap();
@@ -87,6 +88,14 @@ async fn passkeys_register_serve_as_second_step_and_sign_in_alone(backend: Backe
     let page = ada.get_text("/account/security").await.1;
     assert!(page.contains("<td>Laptop</td>"), "{page}");
     assert!(page.contains("/static/passkeys.js"));
+    // Adding an authenticator app next keeps the codes already given.
+    let res = ada.post_form("/account/security/totp", &[]).await;
+    let page = res.text().await.unwrap();
+    let totp_key = page.split("Key: <code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let code = guildhall_core::mfa::totp_code_base32(&totp_key, crate::mfa::now_secs(&app)).unwrap();
+    let res = ada.post_form("/account/security/totp/confirm", &[("code", &code)]).await;
+    assert_eq!(res.headers()["location"], "/account/security?notice=totp-added");
+    assert!(ada.get_text("/account/security").await.1.contains("Recovery codes left: 10"));
     // A nameless one is refused, and nothing is stored.
     let mut other = SoftPasskey::new(true);
     assert_eq!(register(&app, &ada, &mut other, " ").await.status(), 422);
@@ -147,6 +156,10 @@ async fn passkeys_register_serve_as_second_step_and_sign_in_alone(backend: Backe
     assert_eq!(bob.post_form(&path, &[("proof", PASSWORD)]).await.status(), 404, "not bob's");
     let res = ada.post_form(&path, &[("proof", PASSWORD)]).await;
     assert_eq!(res.headers()["location"], "/account/security?notice=passkey-removed");
+    // The authenticator app still stands, and the codes with it.
+    assert_eq!(app.app.mfa().status(&account).await.unwrap().recovery_codes_left, 10);
+    let res = ada.post_form("/account/security/totp/remove", &[("proof", PASSWORD)]).await;
+    assert_eq!(res.headers()["location"], "/account/security?notice=totp-removed");
     assert_eq!(app.app.mfa().status(&account).await.unwrap().recovery_codes_left, 0);
     let res = app.client().post_form("/login", &[("email", "ada@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(res.headers()["location"], "/account", "one step again");
