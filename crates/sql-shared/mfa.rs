@@ -131,16 +131,12 @@ impl MfaStore for SqlStore {
     }
 
     async fn remove_totp(&self, account: AccountId) -> Result<bool, StoreError> {
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let removed = sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1")
+        let r = sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1")
             .bind(account.0)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await
-            .map_err(db)?
-            .rows_affected()
-            > 0;
-        tx.commit().await.map_err(db)?;
-        Ok(removed)
+            .map_err(db)?;
+        Ok(r.rows_affected() > 0)
     }
 
     async fn add_passkey(&self, p: &StoredPasskey, recovery_hashes: Option<&[[u8; 32]]>) -> Result<(), StoreError> {
