@@ -215,6 +215,17 @@ impl MfaStore for SqlStore {
         Ok(inserted)
     }
 
+    async fn rename_passkey(&self, account: AccountId, id: uuid::Uuid, name: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE passkeys SET name = $1 WHERE id = $2 AND account_id = $3")
+            .bind(name)
+            .bind(id)
+            .bind(account.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected() > 0)
+    }
+
     async fn remove_passkey(&self, account: AccountId, id: uuid::Uuid) -> Result<bool, StoreError> {
         let r = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND account_id = $2")
             .bind(id)

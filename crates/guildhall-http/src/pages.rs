@@ -125,6 +125,7 @@ pub(crate) fn notice(key: Option<&str>) -> &'static str {
         Some("passkey-failed") => "That passkey did not sign you in. Try again, or use your password.",
         Some("totp-added") => "The authenticator app is set up.",
         Some("passkey-added") => "The passkey is added.",
+        Some("passkey-renamed") => "The passkey is renamed.",
         Some("passkey-removed") => "The passkey is removed.",
         Some("totp-removed") => "The authenticator is removed; signing in no longer asks for its code.",
         Some("second-step-expired") => "The second step took too long. Sign in again.",

@@ -52,6 +52,14 @@ pub(crate) struct Asserted {
     pub account: AccountId,
 }
 
+fn passkey_name(name: &str) -> Result<&str, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid("name", "Name the passkey (1–64 characters), such as \"Laptop\"."));
+    }
+    Ok(name)
+}
+
 fn unusable(e: impl std::fmt::Display) -> AppError {
     AppError::invalid("credential", format!("The passkey could not be used ({e})."))
 }
@@ -127,10 +135,7 @@ impl MfaService<'_> {
         state: &str,
         credential: &str,
     ) -> Result<Option<Vec<String>>, AppError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(AppError::invalid("name", "Name the passkey (1–64 characters), such as \"Laptop\"."));
-        }
+        let name = passkey_name(name)?;
         let state: PasskeyRegistration =
             self.open_state(&format!("passkey-registration:{}", account.id.0), state).await?;
         let credential: RegisterPublicKeyCredential = serde_json::from_str(credential).map_err(unusable)?;
@@ -154,6 +159,12 @@ impl MfaService<'_> {
             Err(StoreError::Conflict(_)) => Err(AppError::Conflict("This passkey is registered already.".into())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    pub async fn rename_passkey(&self, account: &Account, id: &str, name: &str) -> Result<(), AppError> {
+        let id = uuid::Uuid::try_parse(id).map_err(|_| AppError::NotFound)?;
+        let name = passkey_name(name)?;
+        if self.app.store().rename_passkey(account.id, id, name).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 
     /// Removes a passkey after re-authentication (the recovery codes too,

@@ -68,6 +68,8 @@ pub trait MfaStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
     /// False when the account has no such passkey.
+    async fn rename_passkey(&self, account: AccountId, id: uuid::Uuid, name: &str) -> Result<bool, StoreError>;
+    /// False when the account has no such passkey.
     async fn remove_passkey(&self, account: AccountId, id: uuid::Uuid) -> Result<bool, StoreError>;
     async fn replace_recovery_codes(&self, account: AccountId, hashes: &[[u8; 32]]) -> Result<(), StoreError>;
     /// Spends an unused recovery code, atomically.

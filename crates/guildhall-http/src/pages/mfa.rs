@@ -32,6 +32,7 @@ pub fn router() -> Router<HttpState> {
         .route("/account/security/passkeys/options", post(passkey_registration_options))
         .route("/account/security/passkeys", post(add_passkey))
         .route("/account/security/passkeys/{id}/remove", post(remove_passkey))
+        .route("/account/security/passkeys/{id}/rename", post(rename_passkey))
         .route("/login/2fa/passkey/options", post(second_factor_passkey_options))
         .route("/login/2fa/passkey", post(second_factor_passkey))
         .route("/login/passkey/options", post(passkey_options))
@@ -227,6 +228,22 @@ async fn add_passkey(
         Some(codes) => Ok((jar, render(&CodesPage { codes })).into_response()),
         None => Ok((jar, Redirect::to("/account/security?notice=passkey-added")).into_response()),
     }
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn rename_passkey(
+    State(state): State<HttpState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<NameForm>,
+) -> Result<Response, PageError> {
+    state.app.mfa().rename_passkey(&who.account, &id, &f.name).await?;
+    Ok(Redirect::to("/account/security?notice=passkey-renamed").into_response())
 }
 
 async fn remove_passkey(

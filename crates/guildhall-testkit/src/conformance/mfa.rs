@@ -86,6 +86,9 @@ pub async fn passkeys_are_unique_per_credential_and_ceremonies_are_spent_once(st
     store.passkey_used(laptop.id, "{\"counter\":2}", T0).await.unwrap();
     let used = store.passkey_by_credential(b"cred-1").await.unwrap().unwrap();
     assert_eq!((used.passkey.as_str(), used.last_used_at), ("{\"counter\":2}", Some(T0)));
+    assert!(!store.rename_passkey(bob.id, laptop.id, "Mine").await.unwrap(), "not bob's");
+    assert!(store.rename_passkey(ada.id, laptop.id, "Work laptop").await.unwrap());
+    assert_eq!(store.passkeys(ada.id).await.unwrap()[0].name, "Work laptop");
     assert!(!store.remove_passkey(bob.id, laptop.id).await.unwrap(), "not bob's");
     assert!(store.remove_passkey(ada.id, laptop.id).await.unwrap());
     assert!(store.passkeys(ada.id).await.unwrap().is_empty());

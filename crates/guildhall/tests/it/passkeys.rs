@@ -86,7 +86,17 @@ async fn passkeys_register_serve_as_second_step_and_sign_in_alone(backend: Backe
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Your recovery codes"));
     let page = ada.get_text("/account/security").await.1;
-    assert!(page.contains("<td>Laptop</td>"), "{page}");
+    assert!(page.contains("<td>Laptop"), "{page}");
+    // Renamed by its owner only, to a real name.
+    let account = app.app.accounts().by_username("ada").await.unwrap();
+    let id = app.app.mfa().passkeys(&account).await.unwrap()[0].id.to_string();
+    let rename = format!("/account/security/passkeys/{id}/rename");
+    assert_eq!(ada.post_form(&rename, &[("name", "  ")]).await.status(), 422);
+    let eve = app.signed_up("eve", PASSWORD, true).await;
+    assert_eq!(eve.post_form(&rename, &[("name", "Mine")]).await.status(), 404);
+    let res = ada.post_form(&rename, &[("name", "Work laptop")]).await;
+    assert_eq!(res.headers()["location"], "/account/security?notice=passkey-renamed");
+    assert_eq!(app.app.mfa().passkeys(&account).await.unwrap()[0].name, "Work laptop");
     assert!(page.contains("/static/passkeys.js"));
     // Adding an authenticator app next keeps the codes already given.
     let res = ada.post_form("/account/security/totp", &[]).await;
@@ -99,7 +109,6 @@ async fn passkeys_register_serve_as_second_step_and_sign_in_alone(backend: Backe
     // A nameless one is refused, and nothing is stored.
     let mut other = SoftPasskey::new(true);
     assert_eq!(register(&app, &ada, &mut other, " ").await.status(), 422);
-    let account = app.app.accounts().by_username("ada").await.unwrap();
     assert_eq!(app.app.mfa().passkeys(&account).await.unwrap().len(), 1);
 
     // The second step after the password.
