@@ -19,7 +19,7 @@ use crate::ports::{AccountLookup, Identity, StoreError, StoredProvider, WebRespo
 use crate::signin::{ClientInfo, Outcome};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use flow::{FLOW_TTL, Flow, FlowIntent};
+use flow::{Flow, FlowIntent};
 use guildhall_core::accounts::{Account, AccountStatus, Email};
 use guildhall_core::identities::{
     ClientAuth, Profile, Protocol, ProviderConfig, ProviderName, check_public_upstream, map_profile, oidc_claims,
@@ -254,7 +254,6 @@ impl<'a> ExternalService<'a> {
             state: random_b64(self.app, 32),
             nonce: random_b64(self.app, 32),
             verifier: random_b64(self.app, 32),
-            expires_at: self.app.now().plus(FLOW_TTL).as_millis(),
             intent: match intent {
                 Intent::SignIn { return_to, client_id } => FlowIntent::SignIn { return_to, client_id },
                 Intent::Connect { account, session } => FlowIntent::Connect { account: account.0, session: session.0 },
@@ -291,9 +290,7 @@ impl<'a> ExternalService<'a> {
         current: Option<(AccountId, SessionId)>,
         client: &ClientInfo,
     ) -> Result<Finished, AppError> {
-        let flow = cookie
-            .and_then(|c| Flow::open(self.app, c, name, callback.state, self.app.now()))
-            .ok_or(AppError::InvalidLink)?;
+        let flow = cookie.and_then(|c| Flow::open(self.app, c, name, callback.state)).ok_or(AppError::InvalidLink)?;
         let r = self.resolve(name).await?;
         let display = r.config.display_name.clone();
         if let Some(error) = callback.error {

@@ -5,6 +5,10 @@
 
 use crate::oauth::MasterKey;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 fn key(master: &MasterKey) -> Option<LessSafeKey> {
     UnboundKey::new(&AES_256_GCM, &master.0).ok().map(LessSafeKey::new)
@@ -44,6 +48,33 @@ impl crate::App {
     pub(crate) fn open_sealed(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         open(&self.settings().master_key, aad, sealed)
     }
+
+    /// Seals `value` as JSON with an expiry `ttl` from now, as base64url
+    /// text for a cookie or a form field (flows, held sign-ins, WebAuthn
+    /// ceremonies: state the browser carries and cannot read or forge).
+    pub(crate) fn seal_for<T: Serialize>(
+        &self,
+        aad: &[u8],
+        value: T,
+        ttl: std::time::Duration,
+    ) -> Result<String, crate::AppError> {
+        let expiring = Expiring { value, expires_at: self.now().plus(ttl).as_millis() };
+        let json = serde_json::to_vec(&expiring).map_err(crate::AppError::internal)?;
+        Ok(URL_SAFE_NO_PAD.encode(self.seal(aad, &json)?))
+    }
+
+    /// The value `seal_for` sealed with this `aad`, if genuine and unexpired.
+    pub(crate) fn open_for<T: DeserializeOwned>(&self, aad: &[u8], text: &str) -> Option<T> {
+        let sealed = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let expiring: Expiring<T> = serde_json::from_slice(&self.open_sealed(aad, &sealed)?).ok()?;
+        (self.now().as_millis() < expiring.expires_at).then_some(expiring.value)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Expiring<T> {
+    value: T,
+    expires_at: i64,
 }
 
 #[cfg(test)]

@@ -50,7 +50,6 @@ struct Held {
     amr: Vec<String>,
     return_to: String,
     client_id: String,
-    expires_at: i64,
 }
 
 const HELD_AAD: &[u8] = b"guildhall second factor v1";
@@ -135,19 +134,12 @@ impl<'a> SignInService<'a> {
             amr: first.amr.clone(),
             return_to: return_to.to_owned(),
             client_id: client_id.to_owned(),
-            expires_at: self.app.now().plus(HELD_TTL).as_millis(),
         };
-        let json = serde_json::to_vec(&held).map_err(AppError::internal)?;
-        Ok(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, self.app.seal(HELD_AAD, &json)?))
+        self.app.seal_for(HELD_AAD, held, HELD_TTL)
     }
 
     fn open_held(&self, held: &str) -> Result<Held, AppError> {
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, held)
-            .ok()
-            .and_then(|sealed| self.app.open_sealed(HELD_AAD, &sealed))
-            .and_then(|json| serde_json::from_slice(&json).ok())
-            .filter(|h: &Held| self.app.now().as_millis() < h.expires_at)
-            .ok_or(AppError::InvalidLink)
+        self.app.open_for(HELD_AAD, held).ok_or(AppError::InvalidLink)
     }
 
     /// Completes a held sign-in with a TOTP code or a recovery code,

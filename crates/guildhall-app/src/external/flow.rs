@@ -5,9 +5,6 @@
 //! is cleared, finds no matching flow.
 
 use crate::App;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use guildhall_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -22,7 +19,6 @@ pub(crate) struct Flow {
     pub state: String,
     pub nonce: String,
     pub verifier: String,
-    pub expires_at: i64,
     pub intent: FlowIntent,
 }
 
@@ -35,16 +31,14 @@ pub(crate) enum FlowIntent {
 
 impl Flow {
     pub(crate) fn seal(&self, app: &App) -> Result<String, crate::AppError> {
-        let json = serde_json::to_vec(self).map_err(crate::AppError::internal)?;
-        Ok(URL_SAFE_NO_PAD.encode(app.seal(AAD, &json)?))
+        app.seal_for(AAD, self, FLOW_TTL)
     }
 
     /// The flow in `cookie` if it is genuine, unexpired, for `provider`
     /// and for this `state`.
-    pub(crate) fn open(app: &App, cookie: &str, provider: &str, state: &str, now: Timestamp) -> Option<Self> {
-        let sealed = URL_SAFE_NO_PAD.decode(cookie).ok()?;
-        let flow: Self = serde_json::from_slice(&app.open_sealed(AAD, &sealed)?).ok()?;
+    pub(crate) fn open(app: &App, cookie: &str, provider: &str, state: &str) -> Option<Self> {
+        let flow: Self = app.open_for(AAD, cookie)?;
         let same_state: bool = flow.state.as_bytes().ct_eq(state.as_bytes()).into();
-        (same_state && flow.provider == provider && now.as_millis() < flow.expires_at).then_some(flow)
+        (same_state && flow.provider == provider).then_some(flow)
     }
 }

@@ -10,11 +10,9 @@
 use super::MfaService;
 use crate::error::AppError;
 use crate::ports::{StoreError, StoredPasskey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use guildhall_core::accounts::Account;
 use guildhall_core::{AccountId, Timestamp};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 use sha2::Digest;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
@@ -39,12 +37,6 @@ pub struct PasskeyView {
     pub name: String,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Sealed<T> {
-    state: T,
-    expires_at: i64,
 }
 
 /// A passkey that proved itself.
@@ -74,27 +66,21 @@ impl MfaService<'_> {
     }
 
     fn seal_state<T: Serialize>(&self, purpose: &str, state: T) -> Result<String, AppError> {
-        let sealed = Sealed { state, expires_at: self.app.now().plus(CEREMONY_TTL).as_millis() };
-        let json = serde_json::to_vec(&sealed).map_err(AppError::internal)?;
-        Ok(URL_SAFE_NO_PAD.encode(self.app.seal(purpose.as_bytes(), &json)?))
+        self.app.seal_for(purpose.as_bytes(), state, CEREMONY_TTL)
     }
 
     /// Opens a ceremony's state, once: a second use of the same state (a
     /// replayed answer) is refused, whatever the authenticator's counter.
     async fn open_state<T: DeserializeOwned>(&self, purpose: &str, sealed: &str) -> Result<T, AppError> {
-        let opened = URL_SAFE_NO_PAD
-            .decode(sealed)
-            .ok()
-            .and_then(|b| self.app.open_sealed(purpose.as_bytes(), &b))
-            .and_then(|json| serde_json::from_slice::<Sealed<T>>(&json).ok())
-            .filter(|s| self.app.now().as_millis() < s.expires_at)
-            .ok_or_else(|| unusable("the request expired; try again"))?;
+        let state: T =
+            self.app.open_for(purpose.as_bytes(), sealed).ok_or_else(|| unusable("the request expired; try again"))?;
+        // Kept as spent until no copy of the state could still be fresh.
         let hash: [u8; 32] = sha2::Sha256::digest(sealed.as_bytes()).into();
-        let expires_at = Timestamp::from_millis(opened.expires_at);
+        let expires_at = self.app.now().plus(CEREMONY_TTL);
         if !self.app.store().spend_ceremony(&hash, expires_at, self.app.now()).await? {
             return Err(unusable("that answer was used already"));
         }
-        Ok(opened.state)
+        Ok(state)
     }
 
     pub async fn passkeys(&self, account: &Account) -> Result<Vec<PasskeyView>, AppError> {

@@ -330,6 +330,13 @@ async fn tampered_expired_and_failed_round_trips_change_nothing(b: Backend) {
     }
     let res = app.client().get(&format!("/auth/corp/callback?code=c&state={state}")).await;
     assert_eq!(res.status(), 400, "another browser");
+    // A flow expires after ten minutes.
+    let b3 = app.client();
+    let start = b3.post_form("/auth/corp", &[]).await;
+    let state = query_value(&location(&start), "state");
+    app.clock.advance(std::time::Duration::from_secs(601));
+    let res = b3.get(&format!("/auth/corp/callback?code=c&state={state}")).await;
+    assert_eq!(res.status(), 400, "an expired flow");
 
     // The nonce changed on the way out: the ID token does not match it.
     let b5 = app.client();
