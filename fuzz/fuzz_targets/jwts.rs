@@ -17,12 +17,14 @@ const ISSUER: &str = "https://id.example.com";
 // fuzzer never has.
 const X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 
-static KEY: LazyLock<DecodingKey> = LazyLock::new(|| DecodingKey::from_ed_components(X).unwrap());
+static KEY: LazyLock<DecodingKey> =
+    LazyLock::new(|| DecodingKey::from_ed_components(X).expect("the fixed Ed25519 key"));
 static JWKS: LazyLock<JwkSet> = LazyLock::new(|| {
     serde_json::from_value(serde_json::json!({"keys": [
         {"kty": "OKP", "crv": "Ed25519", "x": X, "kid": "k1"},
         {"kty": "RSA", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw", "e": "AQAB", "kid": "r1"}
-    ]})).unwrap()
+    ]}))
+    .expect("the fixed key set")
 });
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(config) = serde_json::from_slice::<ProviderConfig>(data) {
         if config.validate().is_ok() {
-            let again: ProviderConfig = serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+            let again: ProviderConfig =
+                serde_json::from_str(&serde_json::to_string(&config).expect("a config serialises"))
+                    .expect("a serialised config parses back");
             assert_eq!(again, config);
         }
     }
@@ -26,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = map_profile(&doc, &github);
     let list = EmailList {
-        url: "https://api.example.com/user/emails".parse().unwrap(),
+        url: "https://api.example.com/user/emails".parse().expect("a fixed URL"),
         list: String::new(),
         address: "/email".into(),
         primary: "/primary".into(),

@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (head, rest) = data.split_at(9);
-    let now = u64::from_le_bytes(head[..8].try_into().unwrap()) >> 8;
+    let mut clock = [0u8; 8];
+    clock.copy_from_slice(&head[..8]);
+    let now = u64::from_le_bytes(clock) >> 8;
     let Ok(code) = std::str::from_utf8(rest) else { return };
     let secret = b"12345678901234567890";
     if let Some(step) = check_totp(secret, code, now, None) {

@@ -87,8 +87,8 @@ pub fn location(res: &reqwest::Response) -> url::Url {
         .get(reqwest::header::LOCATION)
         .unwrap_or_else(|| panic!("expected a redirect, got {} from {}", res.status(), res.url()))
         .to_str()
-        .unwrap();
-    res.url().join(to).unwrap()
+        .expect("a Location header of visible ASCII");
+    res.url().join(to).unwrap_or_else(|e| panic!("Location {to:?} is not a URL: {e}"))
 }
 
 /// Plays the browser from a response that redirects to the provider,
@@ -106,8 +106,11 @@ pub async fn round_trip(
     tamper: impl FnOnce(url::Url) -> url::Url,
 ) -> reqwest::Response {
     let mut next = tamper(location(&start));
-    let at_provider =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let at_provider = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client for the provider's side");
     for _ in 0..10 {
         if next.path().starts_with("/interaction/") {
             let mut q = next.query_pairs_mut();
@@ -123,9 +126,9 @@ pub async fn round_trip(
             }
         }
         if next.origin().ascii_serialization() == home {
-            return b.http.get(next).send().await.unwrap();
+            return b.http.get(next.clone()).send().await.unwrap_or_else(|e| panic!("GET {next}: {e}"));
         }
-        let res = at_provider.get(next.clone()).send().await.unwrap();
+        let res = at_provider.get(next.clone()).send().await.unwrap_or_else(|e| panic!("GET {next}: {e}"));
         next = location(&res);
     }
     panic!("no way back to {home} after 10 redirects");
