@@ -153,6 +153,7 @@ impl AccountStore for SqlStore {
             sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
         }
         let account = account_in(&mut *tx, id.0).await?;
+        crate::events::insert_account_events(&mut tx, id, true, now).await?;
         record_change(&mut tx, Change::Account(id)).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)

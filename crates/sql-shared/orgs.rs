@@ -52,7 +52,7 @@ pub(crate) async fn insert_org_audit(tx: &mut Tx, org: OrgId, a: &Audit) -> Resu
     .execute(&mut **tx)
     .await
     .map_err(db)?;
-    Ok(())
+    crate::events::insert_audit_event(tx, guildhall_app::ports::EventScope::Org(org), a).await
 }
 
 /// Sets `managed_by` on the accounts of a domain (`to` = the org) or clears
@@ -372,6 +372,9 @@ impl OrgStore for SqlStore {
                 .map_err(db)?;
         }
         insert_org_audit(&mut tx, org, audit).await?;
+        if !matches!(change, ManagedChange::EndSessions) {
+            crate::events::insert_account_events(&mut tx, account, false, now).await?;
+        }
         let updated = crate::accounts::account_in(&mut *tx, account.0).await?;
         record_change(&mut tx, Change::Account(account)).await?;
         tx.commit().await.map_err(db)?;

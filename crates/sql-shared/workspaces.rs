@@ -2,10 +2,11 @@
 
 use crate::accounts::{account_cols, accounts_from_rows};
 use crate::changes::record_change;
+use crate::events::insert_audit_event;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::ports::{
-    Audit, Change, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, PermissionSnapshot,
-    Repository, StoreError, Workspace, WorkspaceStore,
+    Audit, Change, EventScope, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace,
+    PermissionSnapshot, Repository, StoreError, Workspace, WorkspaceStore,
 };
 use guildhall_core::accounts::Account;
 use guildhall_core::workspaces::{ADMINS_GROUP, Permission, PermissionData, Plan, Slug};
@@ -631,7 +632,10 @@ pub(crate) async fn insert_audit(tx: &mut Tx, a: &Audit) -> Result<(), StoreErro
     .await
     .map_err(db)?;
     match a.workspace {
-        Some(ws) => record_change(tx, Change::Workspace(ws)).await,
+        Some(ws) => {
+            insert_audit_event(tx, EventScope::Workspace(ws), a).await?;
+            record_change(tx, Change::Workspace(ws)).await
+        }
         None => Ok(()),
     }
 }
@@ -648,6 +652,7 @@ pub(crate) fn audit_from_row(row: &DbRow) -> Result<(i64, Audit), StoreError> {
             detail: row.try_get("detail").map_err(db)?,
             ip: row.try_get("ip").map_err(db)?,
             at: Timestamp::from_millis(row.try_get("at").map_err(db)?),
+            data: None,
         },
     ))
 }

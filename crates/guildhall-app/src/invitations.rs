@@ -137,6 +137,7 @@ impl<'a> InvitationService<'a> {
                     detail: None,
                     ip: None,
                     at: now,
+                    data: None,
                 },
                 link.name.clone(),
             ),

@@ -7,6 +7,7 @@
 pub mod accounts;
 mod caches;
 mod coalesce;
+pub mod directory;
 pub mod error;
 pub mod external;
 pub mod invitations;
@@ -117,6 +118,10 @@ impl App {
 
     pub fn sites(&self) -> sites::SiteService<'_> {
         sites::SiteService::new(self)
+    }
+
+    pub fn directory(&self) -> directory::DirectoryService<'_> {
+        directory::DirectoryService::new(self)
     }
 
     pub fn tokens(&self) -> tokens::TokenService<'_> {

@@ -95,6 +95,7 @@ impl<'a> OrgService<'a> {
             detail: None,
             ip: actor.ip.clone(),
             at: self.app.now(),
+            data: None,
         }
     }
 
@@ -354,6 +355,7 @@ impl<'a> OrgService<'a> {
             detail: Some(reason.to_owned()),
             ip: None,
             at: self.app.now(),
+            data: None,
         };
         let unlinked = self.app.written(self.app.store().unlink_workspace(ws.id, &audit).await).await?;
         unlinked
@@ -418,6 +420,7 @@ impl<'a> OrgService<'a> {
                 detail,
                 ip: None,
                 at,
+                data: None,
             };
             let ws_audit = audit("workspace.linked", format!("org:{}", link.slug), None);
             let org_audit =

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod changes;
+mod events;
 mod identities;
 mod invitations;
 mod jobs;
@@ -20,6 +21,9 @@ mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
 pub use changes::{Change, ChangeStore};
+pub use events::{
+    DirectorySnapshot, DirectoryToken, Event, EventStore, Scope as EventScope, SnapshotGroup, SnapshotRepository,
+};
 pub use identities::{Identity, IdentityStore, StoredProvider};
 pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use jobs::JobStore;
@@ -69,6 +73,7 @@ pub trait Store:
     + SiteStore
     + IdentityStore
     + MfaStore
+    + EventStore
     + Send
     + Sync
 {

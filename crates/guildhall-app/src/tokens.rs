@@ -40,7 +40,7 @@ impl<'a> TokenService<'a> {
                 Some(_) => {}
                 None => errors.add(
                     "scopes",
-                    format!("Unknown scope {s:?}; use workspaces:read, workspaces:write, workspaces:admin, orgs:read or orgs:admin."),
+                    format!("Unknown scope {s:?}; use workspaces:read, workspaces:write, workspaces:admin, orgs:read, orgs:admin or scim."),
                 ),
             }
         }

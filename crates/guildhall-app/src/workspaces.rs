@@ -6,6 +6,7 @@
 
 use crate::App;
 use crate::caches::CachedIndex;
+use crate::directory::{group_json, repository_json, workspace_json};
 use crate::error::{AppError, FieldErrors};
 use crate::ports::{
     AccountLookup, Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, Repository,
@@ -14,6 +15,7 @@ use crate::ports::{
 use guildhall_core::accounts::{Account, Username};
 use guildhall_core::workspaces::{Permission, PermissionIndex, Plan, Slug};
 use guildhall_core::{GroupId, RepositoryId, WorkspaceId};
+use serde_json::json;
 use std::sync::Arc;
 
 /// Who is acting, and from where (for the audit log).
@@ -118,6 +120,14 @@ fn conflict(e: StoreError, field: &'static str, message: &str) -> AppError {
     }
 }
 
+/// The payload of a membership event: the group and the account.
+fn membership_json(group: &Group, account: &Account) -> serde_json::Value {
+    json!({
+        "group": { "id": group.id.0, "slug": group.slug.as_str() },
+        "account": crate::directory::account_json(account),
+    })
+}
+
 impl<'a> WorkspaceService<'a> {
     pub(crate) fn new(app: &'a App) -> Self {
         Self { app }
@@ -133,6 +143,7 @@ impl<'a> WorkspaceService<'a> {
             detail: None,
             ip: actor.ip.clone(),
             at: self.app.now(),
+            data: None,
         }
     }
 
@@ -167,7 +178,9 @@ impl<'a> WorkspaceService<'a> {
             admins_group: GroupId::from_uuid(self.app.new_uuid()),
             now: self.app.now(),
         };
-        let audit = self.audit(actor, Some(new.id), "workspace.created", format!("workspace:{slug}"));
+        let audit = self.audit(actor, Some(new.id), "workspace.created", format!("workspace:{slug}")).with_data(
+            json!({ "workspace": { "id": new.id.0, "slug": slug.as_str(), "name": new.name, "plan": plan.as_str() } }),
+        );
         self.app
             .written(self.app.store().create_workspace(&new, &audit).await)
             .await
@@ -207,14 +220,18 @@ impl<'a> WorkspaceService<'a> {
             ws.invitations_accept_any_account = any;
         }
         errors.into_result()?;
-        let audit = self.audit(a.actor(), Some(ws.id), "workspace.updated", format!("workspace:{}", ws.slug));
+        let audit = self
+            .audit(a.actor(), Some(ws.id), "workspace.updated", format!("workspace:{}", ws.slug))
+            .with_data(json!({ "workspace": workspace_json(&ws) }));
         self.app.written(self.app.store().update_workspace(&ws, &audit).await).await?;
         Ok(ws)
     }
 
     pub async fn delete(&self, a: AdminOf) -> Result<(), AppError> {
         let ws = a.workspace();
-        let audit = self.audit(a.actor(), Some(ws.id), "workspace.deleted", format!("workspace:{}", ws.slug));
+        let audit = self
+            .audit(a.actor(), Some(ws.id), "workspace.deleted", format!("workspace:{}", ws.slug))
+            .with_data(json!({ "workspace": workspace_json(ws) }));
         self.app.written(self.app.store().delete_workspace(ws.id, &audit).await).await?;
         Ok(())
     }
@@ -246,7 +263,11 @@ impl<'a> WorkspaceService<'a> {
         let new =
             NewGroup { id: GroupId::from_uuid(self.app.new_uuid()), slug: slug.clone(), name, default_permission };
         let ws = a.workspace();
-        let audit = self.audit(a.actor(), Some(ws.id), "group.created", format!("group:{slug}"));
+        let data = json!({ "group": {
+            "id": new.id.0, "slug": slug.as_str(), "name": new.name,
+            "default_permission": new.default_permission.as_str(), "administrators": false,
+        } });
+        let audit = self.audit(a.actor(), Some(ws.id), "group.created", format!("group:{slug}")).with_data(data);
         self.app
             .written(self.app.store().create_group(ws.id, &new, &audit).await)
             .await
@@ -268,14 +289,18 @@ impl<'a> WorkspaceService<'a> {
             group.default_permission = p;
         }
         errors.into_result()?;
-        let audit = self.audit(a.actor(), Some(group.workspace), "group.updated", format!("group:{}", group.slug));
+        let audit = self
+            .audit(a.actor(), Some(group.workspace), "group.updated", format!("group:{}", group.slug))
+            .with_data(json!({ "group": group_json(&group) }));
         self.app.written(self.app.store().update_group(&group, &audit).await).await?;
         Ok(group)
     }
 
     pub async fn delete_group(&self, a: &AdminOf, slug: &str) -> Result<(), AppError> {
         let group = self.group(a.member(), slug).await?;
-        let audit = self.audit(a.actor(), Some(group.workspace), "group.deleted", format!("group:{}", group.slug));
+        let audit = self
+            .audit(a.actor(), Some(group.workspace), "group.deleted", format!("group:{}", group.slug))
+            .with_data(json!({ "group": group_json(&group) }));
         self.app
             .written(self.app.store().delete_group(group.id, &audit).await)
             .await
@@ -308,6 +333,7 @@ impl<'a> WorkspaceService<'a> {
         let mut audit =
             self.audit(a.actor(), Some(group.workspace), "group.member_added", format!("account:{}", account.username));
         audit.detail = Some(format!("group:{}", group.slug));
+        let audit = audit.with_data(membership_json(&group, &account));
         Ok(self.app.written(self.app.store().add_member(group.id, account.id, &audit).await).await?)
     }
 
@@ -321,6 +347,7 @@ impl<'a> WorkspaceService<'a> {
             format!("account:{}", account.username),
         );
         audit.detail = Some(format!("group:{}", group.slug));
+        let audit = audit.with_data(membership_json(&group, &account));
         self.app
             .written(self.app.store().remove_member(group.id, account.id, &audit).await)
             .await
@@ -357,7 +384,9 @@ impl<'a> WorkspaceService<'a> {
             private: private.unwrap_or(true),
         };
         let ws = a.workspace();
-        let audit = self.audit(a.actor(), Some(ws.id), "repository.created", format!("repository:{slug}"));
+        let data = json!({ "repository": { "id": new.id.0, "slug": slug.as_str(), "name": new.name, "private": new.private } });
+        let audit =
+            self.audit(a.actor(), Some(ws.id), "repository.created", format!("repository:{slug}")).with_data(data);
         self.app
             .written(self.app.store().create_repository(ws.id, &new, &audit).await)
             .await
@@ -380,16 +409,18 @@ impl<'a> WorkspaceService<'a> {
         if let Some(p) = private {
             repo.private = p;
         }
-        let audit =
-            self.audit(a.actor(), Some(repo.workspace), "repository.updated", format!("repository:{}", repo.slug));
+        let audit = self
+            .audit(a.actor(), Some(repo.workspace), "repository.updated", format!("repository:{}", repo.slug))
+            .with_data(json!({ "repository": repository_json(&repo) }));
         self.app.written(self.app.store().update_repository(&repo, &audit).await).await?;
         Ok(repo)
     }
 
     pub async fn delete_repository(&self, a: &AdminOf, slug: &str) -> Result<(), AppError> {
         let repo = self.repository(a.member(), slug).await?;
-        let audit =
-            self.audit(a.actor(), Some(repo.workspace), "repository.deleted", format!("repository:{}", repo.slug));
+        let audit = self
+            .audit(a.actor(), Some(repo.workspace), "repository.deleted", format!("repository:{}", repo.slug))
+            .with_data(json!({ "repository": repository_json(&repo) }));
         self.app.written(self.app.store().delete_repository(repo.id, &audit).await).await?;
         Ok(())
     }
@@ -411,6 +442,11 @@ impl<'a> WorkspaceService<'a> {
         let action = if p.is_some() { "group.permission_set" } else { "group.permission_removed" };
         let mut audit = self.audit(a.actor(), Some(repo.workspace), action, format!("repository:{}", repo.slug));
         audit.detail = Some(format!("group:{} {}", group.slug, p.map_or("-", Permission::as_str)));
+        let audit = audit.with_data(json!({
+            "group": { "id": group.id.0, "slug": group.slug.as_str() },
+            "repository": { "id": repo.id.0, "slug": repo.slug.as_str() },
+            "permission": p.map(Permission::as_str),
+        }));
         Ok(self.app.written(self.app.store().set_group_permission(group.id, repo.id, p, &audit).await).await?)
     }
 
@@ -431,6 +467,11 @@ impl<'a> WorkspaceService<'a> {
         let action = if p.is_some() { "repository.grant_set" } else { "repository.grant_removed" };
         let mut audit = self.audit(a.actor(), Some(repo.workspace), action, format!("repository:{}", repo.slug));
         audit.detail = Some(format!("account:{} {}", account.username, p.map_or("-", Permission::as_str)));
+        let audit = audit.with_data(json!({
+            "account": { "id": account.id.0, "username": account.username.as_str() },
+            "repository": { "id": repo.id.0, "slug": repo.slug.as_str() },
+            "permission": p.map(Permission::as_str),
+        }));
         Ok(self.app.written(self.app.store().set_grant(repo.id, account.id, p, &audit).await).await?)
     }
 

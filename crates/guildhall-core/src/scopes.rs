@@ -14,11 +14,21 @@ pub enum Scope {
     OrgsRead,
     #[serde(rename = "orgs:admin")]
     OrgsAdmin,
+    /// Directory sync for an admin's workspaces and orgs: SCIM, the event
+    /// log and snapshots (SPEC §6). Its own area: no other scope implies it.
+    #[serde(rename = "scim")]
+    Scim,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] =
-        [Self::WorkspacesRead, Self::WorkspacesWrite, Self::WorkspacesAdmin, Self::OrgsRead, Self::OrgsAdmin];
+    pub const ALL: [Scope; 6] = [
+        Self::WorkspacesRead,
+        Self::WorkspacesWrite,
+        Self::WorkspacesAdmin,
+        Self::OrgsRead,
+        Self::OrgsAdmin,
+        Self::Scim,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -27,6 +37,7 @@ impl Scope {
             Self::WorkspacesAdmin => "workspaces:admin",
             Self::OrgsRead => "orgs:read",
             Self::OrgsAdmin => "orgs:admin",
+            Self::Scim => "scim",
         }
     }
 
@@ -38,6 +49,7 @@ impl Scope {
             Self::WorkspacesAdmin => (0, 2),
             Self::OrgsRead => (1, 0),
             Self::OrgsAdmin => (1, 2),
+            Self::Scim => (2, 0),
         }
     }
 
@@ -87,6 +99,9 @@ mod tests {
         assert!(!read.allows(Scope::WorkspacesWrite));
         assert!(!Grant::Token(vec![]).allows(Scope::WorkspacesRead));
         assert!(Grant::Session.allows(Scope::WorkspacesAdmin));
+        let scim = Grant::Token(vec![Scope::Scim]);
+        assert!(scim.allows(Scope::Scim) && !scim.allows(Scope::WorkspacesRead) && !scim.allows(Scope::OrgsRead));
+        assert!(!admin.allows(Scope::Scim) && !orgs.allows(Scope::Scim), "an admin scope reached SCIM");
     }
 
     #[test]

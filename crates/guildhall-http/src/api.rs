@@ -2,6 +2,7 @@
 
 mod account;
 mod caller;
+pub(crate) mod directory;
 mod groups;
 mod invitations;
 mod json;
@@ -35,6 +36,7 @@ pub fn router() -> Router<HttpState> {
         .merge(invitations::router())
         .merge(orgs::router())
         .merge(links::router())
+        .merge(directory::router())
         .split_for_parts();
     describe(&mut doc);
     let doc = Arc::new(doc);

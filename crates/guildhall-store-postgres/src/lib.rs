@@ -11,6 +11,8 @@ mod accounts;
 #[path = "../../sql-shared/changes.rs"]
 mod changes;
 mod dialect;
+#[path = "../../sql-shared/events.rs"]
+mod events;
 #[path = "../../sql-shared/identities.rs"]
 mod identities;
 #[path = "../../sql-shared/invitations.rs"]

@@ -358,9 +358,9 @@ impl TestApp {
         Api { http: reqwest::Client::new(), base: self.base_url.clone(), token: secret.expose().to_owned() }
     }
 
-    /// A verified account with an all-scopes token.
+    /// A verified account with a token for workspaces and directory sync (`workspaces:admin scim`).
     pub async fn user(&self, username: &str) -> Api {
         self.account(username).await;
-        self.api_as(username, &["workspaces:admin"]).await
+        self.api_as(username, &["workspaces:admin", "scim"]).await
     }
 }

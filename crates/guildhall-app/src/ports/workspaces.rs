@@ -88,6 +88,17 @@ pub struct Audit {
     pub detail: Option<String>,
     pub ip: Option<String>,
     pub at: Timestamp,
+    /// The structured payload of the event this change writes to the
+    /// directory event log (ADR 0011); not kept in the audit log.
+    pub data: Option<serde_json::Value>,
+}
+
+impl Audit {
+    /// The same entry with an event payload.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
 }
 
 /// A consistent snapshot for the permission index.

@@ -118,6 +118,7 @@ pub async fn providers_are_kept_replaced_and_found_by_verified_domain(store: Arc
         detail: None,
         ip: None,
         at: T0,
+        data: None,
     };
     let org = store.create_org(&org, &audit).await.unwrap();
     let org_name = ProviderName::for_org(org.id);

@@ -17,6 +17,7 @@ fn au(action: &str) -> Audit {
         detail: None,
         ip: None,
         at: T0,
+        data: None,
     }
 }
 

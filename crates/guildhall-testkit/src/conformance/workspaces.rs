@@ -23,6 +23,7 @@ fn au() -> Audit {
         detail: None,
         ip: None,
         at: T0,
+        data: None,
     }
 }
 
@@ -338,6 +339,7 @@ pub async fn changes_are_audited_in_their_workspace(store: Arc<dyn Store>) {
         detail: Some("group devs".into()),
         ip: Some("192.0.2.7".into()),
         at: guildhall_core::Timestamp::from_millis(T0.as_millis() + at),
+        data: None,
     };
     store.add_member(devs, bob.id, &entry("group.member_added", 1)).await.unwrap();
     // A no-op writes no audit row.

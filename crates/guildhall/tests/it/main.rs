@@ -7,6 +7,7 @@ mod account;
 mod change_feed;
 mod cli;
 mod csrf;
+mod directory;
 mod external;
 mod invitations;
 mod links;
