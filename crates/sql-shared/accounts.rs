@@ -60,47 +60,58 @@ where
     row.map(|r| account_from_row(&r).map(|f| f.account)).transpose()
 }
 
+/// Inserts an account (and its first email token and identity) inside the
+/// caller's transaction.
+pub(crate) async fn insert_account(
+    tx: &mut crate::store::Tx,
+    new: &NewAccount,
+    token: Option<&NewEmailToken>,
+) -> Result<Account, StoreError> {
+    let now = new.now.as_millis();
+    sqlx::query(
+        "INSERT INTO accounts (id, email, email_normalized, email_verified_at, username, display_name, \
+         password_hash, status, is_operator, must_change_password, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10)",
+    )
+    .bind(new.id.0)
+    .bind(new.email.as_str())
+    .bind(new.email.normalized())
+    .bind(new.email_verified.then_some(now))
+    .bind(new.username.as_str())
+    .bind(new.display_name.as_str())
+    .bind(new.password_hash.as_deref())
+    .bind(new.is_operator)
+    .bind(new.must_change_password)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    if let Some(t) = token {
+        insert_token(tx, new.id.0, t, now).await?;
+    }
+    if let Some(identity) = &new.identity {
+        crate::identities::insert_identity(tx, identity).await?;
+    }
+    // An address on a domain an organization verified is managed from
+    // the start.
+    sqlx::query(
+        "UPDATE accounts SET managed_by = \
+         (SELECT org_id FROM org_domains WHERE domain = $1 AND verified_at IS NOT NULL) WHERE id = $2",
+    )
+    .bind(new.email.domain())
+    .bind(new.id.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    let account = account_in(&mut **tx, new.id.0).await?.ok_or_else(|| corrupt("new account"))?;
+    Ok(account)
+}
+
 #[async_trait::async_trait]
 impl AccountStore for SqlStore {
     async fn create_account(&self, new: &NewAccount, token: Option<&NewEmailToken>) -> Result<Account, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let now = new.now.as_millis();
-        sqlx::query(
-            "INSERT INTO accounts (id, email, email_normalized, email_verified_at, username, display_name, \
-             password_hash, status, is_operator, must_change_password, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $10)",
-        )
-        .bind(new.id.0)
-        .bind(new.email.as_str())
-        .bind(new.email.normalized())
-        .bind(new.email_verified.then_some(now))
-        .bind(new.username.as_str())
-        .bind(new.display_name.as_str())
-        .bind(new.password_hash.as_deref())
-        .bind(new.is_operator)
-        .bind(new.must_change_password)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if let Some(t) = token {
-            insert_token(&mut tx, new.id.0, t, now).await?;
-        }
-        if let Some(identity) = &new.identity {
-            crate::identities::insert_identity(&mut tx, identity).await?;
-        }
-        // An address on a domain an organization verified is managed from
-        // the start.
-        sqlx::query(
-            "UPDATE accounts SET managed_by = \
-             (SELECT org_id FROM org_domains WHERE domain = $1 AND verified_at IS NOT NULL) WHERE id = $2",
-        )
-        .bind(new.email.domain())
-        .bind(new.id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let account = account_in(&mut *tx, new.id.0).await?.ok_or_else(|| corrupt("new account"))?;
+        let account = insert_account(&mut tx, new, token).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)
     }

@@ -18,12 +18,14 @@ pub mod oauth;
 pub mod orgs;
 pub mod passwords;
 pub mod ports;
+pub mod scim;
 mod sealed;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
 pub mod sites;
 pub mod tokens;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use error::{AppError, FieldErrors};
@@ -52,6 +54,8 @@ pub struct App {
     caches: Arc<caches::Caches>,
     reads: Arc<Reads>,
     keys: Arc<oauth::KeyRing>,
+    /// Wakes the webhook worker after writes (which may have made events).
+    webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Coalesced hot reads (see `coalesce`).
@@ -73,6 +77,7 @@ impl App {
             caches: Arc::new(caches::Caches::new(max_lag)),
             reads: Arc::default(),
             keys: Arc::default(),
+            webhook_wake: Arc::default(),
         }
     }
 
@@ -120,8 +125,16 @@ impl App {
         sites::SiteService::new(self)
     }
 
+    pub fn scim(&self) -> scim::ScimService<'_> {
+        scim::ScimService::new(self)
+    }
+
     pub fn directory(&self) -> directory::DirectoryService<'_> {
         directory::DirectoryService::new(self)
+    }
+
+    pub fn webhooks(&self) -> webhooks::WebhookService<'_> {
+        webhooks::WebhookService::new(self)
     }
 
     pub fn tokens(&self) -> tokens::TokenService<'_> {
@@ -168,6 +181,9 @@ impl App {
     /// change feed when it succeeded: this node's caches then reflect the
     /// write before anyone is told it happened.
     pub(crate) async fn written<T>(&self, result: Result<T, ports::StoreError>) -> Result<T, ports::StoreError> {
+        if result.is_ok() {
+            self.webhook_wake.notify_one();
+        }
         if result.is_ok()
             && let Err(e) = self.caches.catch_up(self.store()).await
         {

@@ -13,10 +13,12 @@ mod links;
 mod mfa;
 mod oauth;
 mod orgs;
+mod scim;
 mod sessions;
 mod sites;
 mod throttle;
 mod tokens;
+mod webhooks;
 mod workspaces;
 
 pub use accounts::{AccountLookup, AccountStore, AccountWithHash, EmailTokenPurpose, NewAccount, NewEmailToken};
@@ -31,10 +33,14 @@ pub use links::{Link, LinkStore};
 pub use mfa::{MfaStore, StoredPasskey, TotpCredential};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
+pub use scim::{GroupWrite, Page, ScimGroup, ScimStore, ScimUser, UserKey, UserWrite};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use sites::{Customer, Site, SiteStore};
 pub use throttle::ThrottleStore;
 pub use tokens::{AccessToken, AccessTokenStore, NewAccessToken};
+pub use webhooks::{
+    AttemptOutcome, ClaimedDelivery, DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookStore,
+};
 pub use workspaces::{
     Audit, Group, Member, MembershipChange, NewGroup, NewRepository, NewWorkspace, PermissionSnapshot, Repository,
     Workspace, WorkspaceStore,
@@ -74,6 +80,8 @@ pub trait Store:
     + IdentityStore
     + MfaStore
     + EventStore
+    + WebhookStore
+    + ScimStore
     + Send
     + Sync
 {
@@ -152,11 +160,30 @@ pub struct WebResponse {
     pub body: Vec<u8>,
 }
 
+/// Any outbound request (webhooks, SCIM pushes): the adapter sends exactly
+/// these headers and body, follows no redirects, times out after 10 s and
+/// caps the answer's body.
+#[derive(Clone, Debug)]
+pub struct WebRequest {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE` …
+    pub method: String,
+    pub url: url::Url,
+    /// Sent as given (values may be secret: adapters must not log them).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Refuse to connect to loopback, private, link-local or unspecified
+    /// addresses, whatever the host name resolves to (URLs that workspace
+    /// and org admins supply, as opposed to the operator's).
+    pub public_only: bool,
+}
+
 /// Outbound HTTPS to upstream identity providers. Adapters send
 /// `Accept: application/json`, follow no redirects and time out; `Err` is
 /// for a request that got no answer.
 #[async_trait]
 pub trait WebClient: Send + Sync {
+    /// A general request (see `WebRequest`); `Err` if no answer came.
+    async fn send(&self, request: WebRequest) -> Result<WebResponse, WebError>;
     async fn get(&self, url: &url::Url, bearer: Option<&str>) -> Result<WebResponse, WebError>;
     /// A form POST, with HTTP Basic credentials when given.
     async fn post_form(

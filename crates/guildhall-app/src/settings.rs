@@ -55,6 +55,9 @@ pub struct AppSettings {
     /// Let organizations' identity providers be on loopback http (local
     /// development and tests only); otherwise they must be public https.
     pub org_idp_allow_loopback: bool,
+    /// Let webhook endpoints be on loopback http (local development and
+    /// tests only); otherwise they must be public https.
+    pub webhooks_allow_loopback: bool,
 }
 
 impl AppSettings {
@@ -80,6 +83,7 @@ impl AppSettings {
             key_rotation: Duration::from_secs(30 * 24 * 3600),
             providers: Vec::new(),
             org_idp_allow_loopback: false,
+            webhooks_allow_loopback: false,
         }
     }
 }

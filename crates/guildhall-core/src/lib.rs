@@ -14,10 +14,12 @@ pub mod oauth;
 pub mod orgs;
 pub mod problem;
 pub mod return_to;
+pub mod scim;
 pub mod scopes;
 pub mod throttle;
 pub mod time;
 pub mod tokens;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use ids::{

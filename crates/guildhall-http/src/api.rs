@@ -11,6 +11,7 @@ mod members;
 mod orgs;
 mod repositories;
 mod tokens;
+mod webhooks;
 mod workspaces;
 
 use crate::HttpState;
@@ -37,6 +38,7 @@ pub fn router() -> Router<HttpState> {
         .merge(orgs::router())
         .merge(links::router())
         .merge(directory::router())
+        .merge(webhooks::router())
         .split_for_parts();
     describe(&mut doc);
     let doc = Arc::new(doc);

@@ -12,6 +12,7 @@ mod health;
 pub mod metrics;
 mod oauth;
 mod pages;
+mod scim;
 mod session;
 
 /// The `{ws}` path parameter that names a workspace; without one the
@@ -87,6 +88,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(health::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::same_origin_guard))
         .merge(oauth::router())
+        .merge(scim::router())
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

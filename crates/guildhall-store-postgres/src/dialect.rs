@@ -18,6 +18,17 @@ pub(crate) const LOCK_ACCOUNT: &str = "SELECT password_hash FROM accounts WHERE 
 
 pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1 FOR UPDATE";
 
+/// Locks the webhook endpoint row, so its fan-out runs on one node at a time.
+pub(crate) const LOCK_WEBHOOK: &str =
+    "SELECT workspace_id, org_id, event_types, event_cursor, enabled FROM webhook_endpoints WHERE id = $1 FOR UPDATE";
+
+/// Due deliveries to lease, skipping rows another node is leasing right now.
+/// `$3` now, `$4` how many, `$5` true.
+pub(crate) const CLAIM_DUE_DELIVERIES: &str = "SELECT id FROM webhook_deliveries WHERE status = 'pending' \
+     AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+     AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = $5) \
+     ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED";
+
 pub(crate) async fn begin_write(
     pool: &sqlx::Pool<crate::Db>,
 ) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {

@@ -22,6 +22,17 @@ pub(crate) const LOCK_ACCOUNT: &str = "SELECT password_hash FROM accounts WHERE 
 
 pub(crate) const LOCK_GROUP: &str = "SELECT is_admins FROM groups WHERE id = $1";
 
+/// The webhook endpoint row (the write transaction already holds the lock).
+pub(crate) const LOCK_WEBHOOK: &str =
+    "SELECT workspace_id, org_id, event_types, event_cursor, enabled FROM webhook_endpoints WHERE id = $1";
+
+/// Due deliveries to lease (inside the write transaction, which holds the lock).
+/// `$3` now, `$4` how many, `$5` true.
+pub(crate) const CLAIM_DUE_DELIVERIES: &str = "SELECT id FROM webhook_deliveries WHERE status = 'pending' \
+     AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+     AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = $5) \
+     ORDER BY next_attempt_at LIMIT $4";
+
 pub(crate) async fn begin_write(
     pool: &sqlx::Pool<crate::Db>,
 ) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {

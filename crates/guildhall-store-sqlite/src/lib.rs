@@ -27,6 +27,8 @@ mod mfa;
 mod oauth;
 #[path = "../../sql-shared/orgs.rs"]
 mod orgs;
+#[path = "../../sql-shared/scim.rs"]
+mod scim;
 #[path = "../../sql-shared/sessions.rs"]
 mod sessions;
 #[path = "../../sql-shared/sites.rs"]
@@ -37,6 +39,8 @@ mod store;
 mod throttle;
 #[path = "../../sql-shared/tokens.rs"]
 mod tokens;
+#[path = "../../sql-shared/webhooks.rs"]
+mod webhooks;
 #[path = "../../sql-shared/workspaces.rs"]
 mod workspaces;
 

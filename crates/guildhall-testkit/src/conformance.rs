@@ -14,10 +14,12 @@ use std::time::Duration;
 mod identities;
 mod mfa;
 mod orgs;
+mod webhooks;
 mod workspaces;
 pub use identities::*;
 pub use mfa::*;
 pub use orgs::*;
+pub use webhooks::*;
 pub use workspaces::*;
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
@@ -60,7 +62,10 @@ macro_rules! store_conformance {
             the_last_way_to_sign_in_is_never_disconnected_even_under_a_race,
             providers_are_kept_replaced_and_found_by_verified_domain,
             a_totp_step_and_a_recovery_code_are_each_accepted_once_under_a_race,
-            passkeys_are_unique_per_credential_and_ceremonies_are_spent_once);
+            passkeys_are_unique_per_credential_and_ceremonies_are_spent_once,
+            webhook_fan_out_makes_one_delivery_per_event_under_racing_workers,
+            webhook_claims_are_exclusive_and_leases_expire,
+            webhook_retries_are_scheduled_and_finished_deliveries_stay_finished);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

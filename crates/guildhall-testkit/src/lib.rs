@@ -11,7 +11,10 @@ pub mod conformance;
 pub mod dns;
 pub mod oidc_peer;
 pub mod postgres;
+pub mod scim_peer;
+pub mod scim_tester;
 pub mod smtp;
+pub mod webhook_receiver;
 
 use guildhall::settings::Settings;
 use guildhall::startup::Server;

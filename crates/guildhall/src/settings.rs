@@ -90,6 +90,13 @@ pub struct Settings {
     /// Let organizations configure identity providers on loopback http
     /// (local development and tests only). Off: they must be public https.
     pub org_idp_allow_loopback: bool,
+    /// How often, in milliseconds, this server looks for webhook deliveries
+    /// to send (new events, retries that came due); writes made here wake
+    /// it sooner. 10 to 60000.
+    pub webhook_poll_ms: u64,
+    /// Let webhook endpoints be on loopback http (local development and
+    /// tests only). Off: they must be public https.
+    pub webhooks_allow_loopback: bool,
     /// External identity providers for "Continue with …", by name
     /// (`[providers.github]`). More can be added at run time with
     /// `guildhall admin provider add`.
@@ -208,6 +215,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             log_format: "text".to_owned(),
             org_idp_allow_loopback: false,
+            webhook_poll_ms: 1000,
+            webhooks_allow_loopback: false,
             providers: BTreeMap::new(),
         }
     }
@@ -269,6 +278,7 @@ impl Settings {
             (10..=10_000).contains(&s.follow_interval_ms),
             "follow_interval_ms must be between 10 and 10000"
         );
+        anyhow::ensure!((10..=60_000).contains(&s.webhook_poll_ms), "webhook_poll_ms must be between 10 and 60000");
         anyhow::ensure!((1..=365).contains(&s.key_rotation_days), "key_rotation_days must be between 1 and 365");
         anyhow::ensure!(
             (1..=3600).contains(&s.linking_job_interval_secs),
@@ -438,6 +448,7 @@ email_verified = true
         let s = Settings::load(&Overrides { config: Some(file), ..Default::default() }).unwrap();
         let d = Settings::default();
         assert_eq!((s.listen, s.org_idp_allow_loopback, s.argon2.memory_kib), (d.listen, false, d.argon2.memory_kib));
+        assert_eq!((s.webhook_poll_ms, s.webhooks_allow_loopback), (d.webhook_poll_ms, false));
         assert!(s.providers.is_empty());
     }
 
@@ -461,6 +472,7 @@ email_verified = true
             ("follow_interval_ms = 5", "follow_interval_ms"),
             ("key_rotation_days = 0", "key_rotation_days"),
             ("linking_job_interval_secs = 7200", "linking_job_interval_secs"),
+            ("webhook_poll_ms = 0", "webhook_poll_ms"),
         ] {
             std::fs::write(&file, text).unwrap();
             let err = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap_err();

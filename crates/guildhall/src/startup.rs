@@ -66,6 +66,7 @@ pub fn build_app(
     app_settings.key_rotation = Duration::from_secs(settings.key_rotation_days * 24 * 3600);
     app_settings.providers = settings.configured_providers()?;
     app_settings.org_idp_allow_loopback = settings.org_idp_allow_loopback;
+    app_settings.webhooks_allow_loopback = settings.webhooks_allow_loopback;
     let dns = Arc::new(crate::dns::HickoryDns::new(settings.dns_resolver));
     Ok(App::new(Deps {
         store,
@@ -83,6 +84,7 @@ pub struct Server {
     listener: TcpListener,
     state: HttpState,
     linking_interval: Duration,
+    webhook_poll: Duration,
     /// The operator account made on this start, with its one-time password.
     pub new_operator: Option<(Account, String)>,
 }
@@ -112,7 +114,8 @@ impl Server {
         let config = HttpConfig { public_url: parsed, trust_forwarded_for: settings.trust_forwarded_for };
         let state = HttpState { app, config: Arc::new(config), metrics: Arc::new(Metrics::new()) };
         let linking_interval = Duration::from_secs(settings.linking_job_interval_secs);
-        Ok(Self { listener, state, linking_interval, new_operator })
+        let webhook_poll = Duration::from_millis(settings.webhook_poll_ms);
+        Ok(Self { listener, state, linking_interval, webhook_poll, new_operator })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -132,6 +135,7 @@ impl Server {
         let follower = follow_changes(self.state.app.clone());
         let keys = rotate_keys(self.state.app.clone());
         let linking = run_linking_deadline(self.state.app.clone(), self.linking_interval);
+        let webhooks = deliver_webhooks(self.state.app.clone(), self.webhook_poll);
         let router = guildhall_http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -139,6 +143,7 @@ impl Server {
         follower.abort();
         keys.abort();
         linking.abort();
+        webhooks.abort();
         Ok(served?)
     }
 }
@@ -173,6 +178,41 @@ fn run_linking_deadline(app: App, interval: Duration) -> tokio::task::JoinHandle
                 Ok(0) => {}
                 Ok(n) => tracing::info!(workspaces = n, "the linking deadline linked workspaces"),
                 Err(e) => tracing::warn!(error = %e, "the linking-deadline job failed; it runs again next round"),
+            }
+        }
+    })
+}
+
+/// Sends webhooks (docs/webhooks.md): a round every `poll`, or sooner
+/// after a write on this node, and at once again while rounds find work.
+/// Every node runs it; leases in the database keep each delivery on one
+/// node at a time. Failures are logged when they start and when they end.
+fn deliver_webhooks(app: App, poll: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            let busy = match app.webhooks().run_once().await {
+                Ok(round) => {
+                    if failing {
+                        failing = false;
+                        tracing::info!("sending webhooks again");
+                    }
+                    round.queued > 0 || round.attempted > 0
+                }
+                Err(e) => {
+                    if !failing {
+                        failing = true;
+                        tracing::warn!(error = %e, "a webhook round failed; retrying every poll interval");
+                    }
+                    false
+                }
+            };
+            if !busy {
+                let hooks = app.webhooks();
+                tokio::select! {
+                    () = tokio::time::sleep(poll) => {}
+                    () = hooks.woken() => {}
+                }
             }
         }
     })

@@ -18,10 +18,12 @@ mod ops;
 mod orgs;
 mod passkeys;
 mod password;
+mod scim;
 mod signup;
 mod sites;
 mod smtp;
 mod verify;
+mod webhooks;
 mod workspace_pages;
 mod workspaces_api;
 

@@ -1,0 +1,518 @@
+//! Webhooks (docs/webhooks.md): signed deliveries checked by an independent
+//! receiver (the `standardwebhooks` PyPI library), filtering, retries with
+//! backoff on the app's clock, redelivery, a restart mid-delivery, two
+//! nodes on one database, and what admins and strangers may do.
+
+use crate::spawn;
+use guildhall::settings::Secret;
+use guildhall_app::App;
+use guildhall_testkit::webhook_receiver::{Received, WebhookReceiver};
+use guildhall_testkit::{Api, Backend, ManualClock, TestApp, eventually, on_both_backends};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+on_both_backends!(
+    deliveries_are_signed_filtered_and_carry_the_event,
+    a_failing_receiver_is_retried_with_backoff_until_it_answers,
+    a_delivery_is_redelivered_with_the_same_webhook_id,
+    deliveries_pending_or_in_flight_survive_a_restart,
+    two_nodes_on_one_database_deliver_each_event_once,
+    org_webhooks_receive_the_org_events,
+    bad_input_is_refused_and_strangers_see_nothing,
+);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn spawn_hooks(b: Backend) -> TestApp {
+    guildhall_testkit::spawn_app_with(b, |s| {
+        s.webhooks_allow_loopback = true;
+        s.webhook_poll_ms = 50;
+    })
+    .await
+}
+
+/// ada administers `acme` (with group `devs`); bob and cy have accounts.
+async fn acme(app: &TestApp) -> Api {
+    let ada = app.user("ada").await;
+    for name in ["bob", "cy"] {
+        app.account(name).await;
+    }
+    assert_eq!(ada.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await.0, 201);
+    assert_eq!(ada.post("/workspaces/acme/groups", json!({"slug": "devs", "name": "Developers"})).await.0, 201);
+    ada
+}
+
+/// Registers an endpoint at the receiver and tells the receiver its secret.
+async fn register(api: &Api, base: &str, receiver: &WebhookReceiver, types: Value) -> Value {
+    let (s, made) =
+        api.post(&format!("{base}/webhooks"), json!({"url": receiver.url("/hooks"), "event_types": types})).await;
+    assert_eq!(s, 201, "{made}");
+    let secret = made["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{made}");
+    receiver.set_secret(secret).await;
+    made
+}
+
+async fn deliveries(api: &Api, base: &str, id: &str) -> Vec<Value> {
+    let (s, log) = api.get(&format!("{base}/webhooks/{id}/deliveries")).await;
+    assert_eq!(s, 200, "{log}");
+    log["deliveries"].as_array().unwrap().clone()
+}
+
+async fn toggle_bob(api: &Api, add: bool) {
+    let path = "/workspaces/acme/groups/devs/members/bob";
+    let (s, p) = if add { api.put(path, json!({})).await } else { api.delete(path).await };
+    assert_eq!(s, 200, "{p}");
+}
+
+fn ids(received: &[Received]) -> Vec<String> {
+    received.iter().map(|r| r.webhook_id.clone().unwrap_or_default()).collect()
+}
+
+async fn deliveries_are_signed_filtered_and_carry_the_event(b: Backend) {
+    let app = spawn_hooks(b).await;
+    let ada = acme(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/workspaces/acme", &receiver, json!(["group.member_added", "repository.*"])).await;
+    let id = hook["id"].as_str().unwrap();
+
+    toggle_bob(&ada, true).await;
+    assert_eq!(ada.post("/workspaces/acme/groups", json!({"slug": "ops", "name": "Ops"})).await.0, 201);
+    assert_eq!(ada.post("/workspaces/acme/repositories", json!({"slug": "api"})).await.0, 201);
+    toggle_bob(&ada, false).await;
+
+    let got = receiver.wait_for(2, WAIT).await;
+    app.app.webhooks().run_once().await.unwrap();
+    let events = crate::directory::all_events(&ada, "/workspaces/acme", 0, 100).await;
+    let cursor_of = |kind: &str| events.iter().find(|e| e["type"] == kind).unwrap()["cursor"].as_i64().unwrap();
+    let added = got.iter().find(|r| r.body["type"] == "group.member_added").unwrap();
+    assert_eq!(added.body["workspace"], "acme");
+    assert_eq!(added.body["cursor"].as_i64(), Some(cursor_of("group.member_added")));
+    assert_eq!(added.body["data"]["account"]["username"], "bob");
+    assert_eq!(added.body["data"]["group"]["slug"], "devs");
+    assert_eq!(added.body["data"]["actor"], "ada");
+    // The data is exactly the events API's.
+    let event = events.iter().find(|e| e["type"] == "group.member_added").unwrap();
+    assert_eq!(added.body["data"], event["data"]);
+    assert!(added.body["timestamp"].as_str().unwrap().ends_with('Z'));
+    let expected_id = format!("msg_{}_{}", cursor_of("group.member_added"), id.replace('-', ""));
+    assert_eq!(added.webhook_id.as_deref(), Some(expected_id.as_str()));
+    assert_eq!(added.content_type.as_deref(), Some("application/json"));
+    assert!(added.user_agent.as_deref().unwrap_or_default().starts_with("Guildhall/"));
+    assert_eq!(added.path, "/hooks");
+    assert!(
+        got.iter().any(|r| r.body["type"] == "repository.created" && r.body["data"]["repository"]["slug"] == "api")
+    );
+
+    // Only the wanted types were sent, each once; the log says so.
+    let all = receiver.received().await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let log = deliveries(&ada, "/workspaces/acme", id).await;
+    assert_eq!(log.len(), 2, "{log:#?}");
+    assert_eq!(log[0]["event_type"], "repository.created", "not newest first");
+    for d in &log {
+        assert_eq!((d["status"].as_str(), d["attempts"].as_u64()), (Some("succeeded"), Some(1)), "{d}");
+        assert_eq!(d["last_status_code"], 204);
+        assert_eq!(d["attempt_log"].as_array().unwrap().len(), 1);
+        assert_eq!(d["payload"]["workspace"], "acme");
+    }
+
+    // The secret is never shown again.
+    let (_, list) = ada.get("/workspaces/acme/webhooks").await;
+    assert_eq!(list["webhooks"][0]["id"], id);
+    assert_eq!(list["webhooks"][0]["event_types"], json!(["group.member_added", "repository.*"]));
+    let (_, one) = ada.get(&format!("/workspaces/acme/webhooks/{id}")).await;
+    for v in [&list["webhooks"][0], &one] {
+        assert!(v.get("secret").is_none(), "the secret was shown again: {v}");
+    }
+    assert!(!list.to_string().contains(hook["secret"].as_str().unwrap()));
+
+    // A ping is signed the same way.
+    let (s, ping) = ada.post(&format!("/workspaces/acme/webhooks/{id}/ping"), json!({})).await;
+    assert_eq!(s, 202, "{ping}");
+    let got = receiver.wait_for(3, WAIT).await;
+    assert!(got.iter().any(|r| r.body["type"] == "webhook.ping" && r.body["data"]["webhook"]["id"] == id));
+}
+
+async fn a_failing_receiver_is_retried_with_backoff_until_it_answers(b: Backend) {
+    let app = spawn_hooks(b).await;
+    let ada = acme(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await;
+    let id = hook["id"].as_str().unwrap();
+    receiver.fail_next(2).await;
+    toggle_bob(&ada, true).await;
+
+    let log_says = |attempts: u64| {
+        let ada = ada.clone();
+        let id = id.to_owned();
+        move || {
+            let (ada, id) = (ada.clone(), id.clone());
+            async move {
+                let log = deliveries(&ada, "/workspaces/acme", &id).await;
+                log.first().is_some_and(|d| d["attempts"].as_u64() == Some(attempts))
+            }
+        }
+    };
+    eventually("the first attempt is logged", log_says(1)).await;
+    let d = deliveries(&ada, "/workspaces/acme", id).await.remove(0);
+    assert_eq!((d["status"].as_str(), d["last_status_code"].as_u64()), (Some("pending"), Some(500)), "{d}");
+    assert_eq!(d["last_error"], "answered 500");
+    let first_at = time::OffsetDateTime::parse(
+        d["attempt_log"][0]["at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let next = time::OffsetDateTime::parse(
+        d["next_attempt_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((next - first_at).whole_seconds(), 30, "the first retry waits 30 s: {d}");
+    // Nothing happens before the time comes.
+    app.clock.advance(Duration::from_secs(29));
+    assert_eq!(app.app.webhooks().run_once().await.unwrap().attempted, 0);
+    assert_eq!(receiver.received().await.len(), 1);
+
+    app.clock.advance(Duration::from_secs(1));
+    eventually("the second attempt is logged", log_says(2)).await;
+    let d = deliveries(&ada, "/workspaces/acme", id).await.remove(0);
+    assert_eq!(d["status"], "pending", "{d}");
+    app.clock.advance(Duration::from_secs(59));
+    assert_eq!(app.app.webhooks().run_once().await.unwrap().attempted, 0, "the second retry came before 60 s");
+    app.clock.advance(Duration::from_secs(1));
+    let got = receiver.wait_for(1, WAIT).await;
+    eventually("the third attempt is logged", log_says(3)).await;
+
+    let all = receiver.received().await;
+    assert_eq!(all.iter().map(|r| (r.status, r.verified)).collect::<Vec<_>>(), [(500, true), (500, true), (204, true)]);
+    assert_eq!(ids(&all).iter().collect::<BTreeSet<_>>().len(), 1, "retries changed the webhook-id");
+    assert!(all.iter().all(|r| r.body_text == got[0].body_text), "retries changed the body");
+    let d = deliveries(&ada, "/workspaces/acme", id).await.remove(0);
+    assert_eq!((d["status"].as_str(), d["last_error"].as_str()), (Some("succeeded"), None), "{d}");
+    let codes: Vec<u64> =
+        d["attempt_log"].as_array().unwrap().iter().map(|a| a["status_code"].as_u64().unwrap()).collect();
+    assert_eq!(codes, [500, 500, 204]);
+    assert!(d["next_attempt_at"].is_null());
+}
+
+async fn a_delivery_is_redelivered_with_the_same_webhook_id(b: Backend) {
+    let app = spawn_hooks(b).await;
+    let ada = acme(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await;
+    let id = hook["id"].as_str().unwrap();
+    toggle_bob(&ada, true).await;
+    let first = receiver.wait_for(1, WAIT).await.remove(0);
+    eventually("the delivery is logged as succeeded", || async {
+        deliveries(&ada, "/workspaces/acme", id).await.first().is_some_and(|d| d["status"] == "succeeded")
+    })
+    .await;
+    let original = deliveries(&ada, "/workspaces/acme", id).await.remove(0);
+    let did = original["id"].as_str().unwrap();
+
+    let (s, again) = ada.post(&format!("/workspaces/acme/webhooks/{id}/deliveries/{did}/redeliver"), json!({})).await;
+    assert_eq!(s, 201, "{again}");
+    assert_eq!((again["redelivery_of"].as_str(), again["status"].as_str()), (Some(did), Some("pending")));
+    let got = receiver.wait_for(2, WAIT).await;
+    assert_eq!(got[1].webhook_id, first.webhook_id, "a redelivery is the same message");
+    assert_eq!(got[1].body_text, first.body_text);
+    eventually("the redelivery is logged as succeeded", || async {
+        deliveries(&ada, "/workspaces/acme", id).await.iter().filter(|d| d["status"] == "succeeded").count() == 2
+    })
+    .await;
+    let log = deliveries(&ada, "/workspaces/acme", id).await;
+    assert_eq!(log[0]["redelivery_of"], did, "the redelivery is the newest entry: {log:#?}");
+    assert_eq!(log[0]["webhook_id"], original["webhook_id"]);
+    // It is audited.
+    let (_, audit) = ada.get("/workspaces/acme/audit").await;
+    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "webhook.redelivered"), "{audit}");
+
+    // Unknown deliveries, and another endpoint's, are not found.
+    let other = register(&ada, "/workspaces/acme", &receiver, json!(["repository.*"])).await;
+    let oid = other["id"].as_str().unwrap();
+    for path in [
+        format!("/workspaces/acme/webhooks/{oid}/deliveries/{did}/redeliver"),
+        format!("/workspaces/acme/webhooks/{id}/deliveries/not-an-id/redeliver"),
+        format!("/workspaces/acme/webhooks/{id}/deliveries/{}/redeliver", uuid::Uuid::now_v7()),
+    ] {
+        assert_eq!(ada.post(&path, json!({})).await.0, 404, "{path}");
+    }
+}
+
+/// A server on `settings` that the test stops (and waits for) itself.
+struct Node {
+    app: App,
+    api: Api,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn node(settings: &guildhall::settings::Settings, admin: &str) -> Node {
+    let server = guildhall::startup::Server::build(settings, ManualClock::new()).await.unwrap();
+    let app = server.app().clone();
+    let base = server.public_url().to_owned();
+    let account = app
+        .accounts()
+        .admin_create(guildhall_app::accounts::AdminCreate {
+            email: &format!("{admin}@example.com"),
+            username: admin,
+            display_name: None,
+            password: "correct horse battery",
+            verified: true,
+        })
+        .await
+        .unwrap();
+    let (_, token) = app.tokens().create(&account, "test", &["workspaces:admin".to_owned()]).await.unwrap();
+    let api = Api { http: reqwest::Client::new(), base, token: token.expose().to_owned() };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    Node { app, api, stop, running }
+}
+
+async fn deliveries_pending_or_in_flight_survive_a_restart(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = guildhall_testkit::test_settings(b, dir.path()).await;
+    settings.webhooks_allow_loopback = true;
+    settings.webhook_poll_ms = 50;
+    settings.master_key = Some(Secret("5a".repeat(32)));
+    let first = node(&settings, "ada").await;
+    let ada = first.api.clone();
+    assert_eq!(ada.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await.0, 201);
+    assert_eq!(ada.post("/workspaces/acme/groups", json!({"slug": "devs", "name": "Developers"})).await.0, 201);
+    first
+        .app
+        .accounts()
+        .admin_create(guildhall_app::accounts::AdminCreate {
+            email: "bob@example.com",
+            username: "bob",
+            display_name: None,
+            password: "correct horse battery",
+            verified: true,
+        })
+        .await
+        .unwrap();
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+
+    // The receiver is down: the first event waits for its retry.
+    receiver.fail_next_with(1000, 503).await;
+    toggle_bob(&ada, true).await;
+    eventually("the failed attempt is logged", || async {
+        deliveries(&ada, "/workspaces/acme", &id).await.first().is_some_and(|d| d["attempts"] == 1)
+    })
+    .await;
+    // It is back, but slow: the second event is in flight when the server stops.
+    receiver.fail_next_with(0, 503).await;
+    receiver.delay(Duration::from_secs(8)).await;
+    toggle_bob(&ada, false).await;
+    eventually("the second event is being delivered", || async {
+        receiver.received().await.iter().any(|r| r.body["type"] == "group.member_removed")
+    })
+    .await;
+    let log = deliveries(&ada, "/workspaces/acme", &id).await;
+    let removed = log.iter().find(|d| d["event_type"] == "group.member_removed").unwrap().clone();
+    assert_eq!((removed["status"].as_str(), removed["attempts"].as_u64()), (Some("pending"), Some(0)), "{removed}");
+    let added = log.iter().find(|d| d["event_type"] == "group.member_added").unwrap();
+    assert_eq!((added["status"].as_str(), added["attempts"].as_u64()), (Some("pending"), Some(1)), "{added}");
+    let first_message = added["webhook_id"].as_str().unwrap().to_owned();
+    let second_message = removed["webhook_id"].as_str().unwrap().to_owned();
+    first.stop.send(()).unwrap();
+    first.running.await.unwrap().unwrap();
+    drop(first.app);
+
+    // A new server on the same database sends both once their time comes:
+    // the retry's, and the lease's of the delivery the stopped node held.
+    receiver.delay(Duration::ZERO).await;
+    let (database_url, master_key) = (settings.database_url.clone(), settings.master_key.clone());
+    let second = guildhall_testkit::spawn_app_with(b, |s| {
+        s.database_url = database_url;
+        s.master_key = master_key;
+        s.webhooks_allow_loopback = true;
+        s.webhook_poll_ms = 50;
+    })
+    .await;
+    assert_eq!(second.app.webhooks().run_once().await.unwrap().attempted, 0, "a held lease was ignored");
+    second.clock.advance(Duration::from_secs(61));
+    let on_second = Api { base: second.base_url.clone(), ..ada.clone() };
+    eventually("both deliveries succeed after the restart", || async {
+        let log = deliveries(&on_second, "/workspaces/acme", &id).await;
+        log.len() == 2 && log.iter().all(|d| d["status"] == "succeeded")
+    })
+    .await;
+    let log = deliveries(&on_second, "/workspaces/acme", &id).await;
+    let codes = |d: &Value| -> Vec<Option<u64>> {
+        d["attempt_log"].as_array().unwrap().iter().map(|a| a["status_code"].as_u64()).collect()
+    };
+    let by_type = |kind: &str| log.iter().find(|d| d["event_type"] == kind).unwrap().clone();
+    assert_eq!(codes(&by_type("group.member_added")), [Some(503), Some(204)]);
+    // The stopped node's attempt was never recorded: one attempt, by the new node.
+    assert_eq!(codes(&by_type("group.member_removed")), [Some(204)]);
+    let all = receiver.received().await;
+    let accepted: BTreeMap<String, usize> = all.iter().filter(|r| r.accepted()).fold(BTreeMap::new(), |mut m, r| {
+        *m.entry(r.webhook_id.clone().unwrap()).or_default() += 1;
+        m
+    });
+    assert!(accepted.contains_key(&first_message), "{all:#?}");
+    // At least once: the stopped node's request may have reached the receiver too.
+    let second_seen = all.iter().filter(|r| r.webhook_id.as_deref() == Some(second_message.as_str())).count();
+    assert!(second_seen >= 2, "the in-flight delivery was not sent again: {all:#?}");
+}
+
+async fn two_nodes_on_one_database_deliver_each_event_once(b: Backend) {
+    let a = spawn_hooks(b).await;
+    let (db, key) = (a.settings.database_url.clone(), a.data_dir.join("master.key"));
+    let other = guildhall_testkit::spawn_app_with(b, |s| {
+        s.database_url = db;
+        s.master_key_file = Some(key);
+        s.webhooks_allow_loopback = true;
+        s.webhook_poll_ms = 20;
+    })
+    .await;
+    let ada = acme(&a).await;
+    let on_b = Api { base: other.base_url.clone(), ..ada.clone() };
+    let receiver = WebhookReceiver::start().await;
+    register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await;
+    let rounds = 16;
+    for i in 0..rounds {
+        let api = if i % 2 == 0 { &ada } else { &on_b };
+        toggle_bob(api, i % 4 < 2).await;
+    }
+    let got = receiver.wait_for(rounds, WAIT).await;
+    // Both nodes keep working for a while; nothing more may come.
+    for _ in 0..5 {
+        a.app.webhooks().run_once().await.unwrap();
+        other.app.webhooks().run_once().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all = receiver.received().await;
+    assert_eq!(all.len(), rounds, "{:#?}", ids(&all));
+    let distinct: BTreeSet<String> = ids(&got).into_iter().collect();
+    assert_eq!(distinct.len(), rounds, "an event was delivered twice");
+    assert!(all.iter().all(Received::accepted));
+}
+
+async fn org_webhooks_receive_the_org_events(b: Backend) {
+    let app = spawn_hooks(b).await;
+    acme(&app).await;
+    let ada = app.api_as("ada", &["orgs:admin", "workspaces:admin"]).await;
+    assert_eq!(ada.post("/orgs", json!({"slug": "initech", "name": "Initech"})).await.0, 201);
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/orgs/initech", &receiver, json!(["org.*"])).await;
+    let id = hook["id"].as_str().unwrap();
+    assert_eq!(ada.patch("/orgs/initech", json!({"name": "Initech Corp"})).await.0, 200);
+    // A workspace's events are not the org's.
+    toggle_bob(&ada, true).await;
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!((got[0].body["type"].as_str(), got[0].body["org"].as_str()), (Some("org.updated"), Some("initech")));
+    assert!(got[0].body.get("workspace").is_none());
+    app.app.webhooks().run_once().await.unwrap();
+    assert_eq!(deliveries(&ada, "/orgs/initech", id).await.len(), 1);
+
+    // Org admins only, with orgs:admin.
+    let bob = app.api_as("bob", &["orgs:admin", "workspaces:admin"]).await;
+    assert_eq!(bob.get("/orgs/initech/webhooks").await.0, 404);
+    assert_eq!(bob.get(&format!("/orgs/initech/webhooks/{id}")).await.0, 404);
+    let reader = app.api_as("ada", &["orgs:read"]).await;
+    assert_eq!(reader.get("/orgs/initech/webhooks").await.0, 403);
+    // The org's endpoint is not reachable through a workspace.
+    assert_eq!(ada.get(&format!("/workspaces/acme/webhooks/{id}")).await.0, 404);
+    let (_, audit) = ada.get("/orgs/initech/audit").await;
+    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "webhook.created"), "{audit}");
+}
+
+async fn bad_input_is_refused_and_strangers_see_nothing(b: Backend) {
+    // The production default: endpoints must be public https.
+    let app = spawn(b).await;
+    let ada = acme(&app).await;
+    let cases = [
+        (json!({"url": "http://hooks.example.com/in"}), "url"),
+        (json!({"url": "http://127.0.0.1:9/in"}), "url"),
+        (json!({"url": "https://10.0.0.8/in"}), "url"),
+        (json!({"url": "https://169.254.169.254/latest/meta-data"}), "url"),
+        (json!({"url": "https://localhost/in"}), "url"),
+        (json!({"url": "https://[::1]/in"}), "url"),
+        (json!({"url": "ftp://hooks.example.com"}), "url"),
+        (json!({"url": "https://user:pw@hooks.example.com"}), "url"),
+        (json!({"url": ""}), "url"),
+        (json!({"url": "https://hooks.example.com/in", "event_types": ["Group.*"]}), "event_types"),
+        (json!({"url": "https://hooks.example.com/in", "event_types": ["*.created"]}), "event_types"),
+        (json!({"url": "https://hooks.example.com/in", "description": "x".repeat(201)}), "description"),
+    ];
+    for (body, field) in &cases {
+        let (s, p) = ada.post("/workspaces/acme/webhooks", body.clone()).await;
+        assert_eq!(s, 422, "{body}: {p}");
+        assert!(p.to_string().contains(field), "{body}: {p}");
+    }
+    for body in [
+        json!({"url": "https://hooks.example.com/in", "event_types": "group.*"}),
+        json!({"url": 5}),
+        json!({
+            "url": "https://hooks.example.com/in",
+            "secret": "whsec_x"
+        }),
+    ] {
+        let (s, p) = ada.post("/workspaces/acme/webhooks", body.clone()).await;
+        assert!(s == 422 || s == 400, "{body}: {s} {p}");
+    }
+    assert_eq!(ada.get("/workspaces/acme/webhooks").await.1["webhooks"], json!([]), "a refused endpoint was kept");
+
+    let (s, made) = ada
+        .post(
+            "/workspaces/acme/webhooks",
+            json!({"url": "https://hooks.example.com/in", "description": "CI", "enabled": false}),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["id"].as_str().unwrap();
+    let path = format!("/workspaces/acme/webhooks/{id}");
+    let (s, p) = ada.patch(&path, json!({"url": "https://192.168.1.1/x", "enabled": true})).await;
+    assert_eq!(s, 422, "{p}");
+    let (_, now) = ada.get(&path).await;
+    assert_eq!((now["url"].as_str(), now["enabled"].as_bool()), (Some("https://hooks.example.com/in"), Some(false)));
+    let (s, p) = ada.patch(&path, json!({"event_types": ["group.*"], "description": "CI hooks"})).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!((p["event_types"].clone(), p["description"].clone()), (json!(["group.*"]), json!("CI hooks")));
+    assert_eq!(ada.get("/workspaces/acme/webhooks/not-a-uuid").await.0, 404);
+    assert_eq!(ada.get(&format!("{path}/deliveries?limit=0")).await.0, 422);
+    assert_eq!(ada.get(&format!("{path}/deliveries?limit=101")).await.0, 422);
+
+    // A member who is not an admin, and a stranger, learn nothing.
+    assert_eq!(ada.put("/workspaces/acme/groups/devs/members/bob", json!({})).await.0, 200);
+    let bob = app.api_as("bob", &["workspaces:admin"]).await;
+    let cy = app.api_as("cy", &["workspaces:admin"]).await;
+    for who in [&bob, &cy] {
+        assert_eq!(who.get("/workspaces/acme/webhooks").await.0, 404);
+        assert_eq!(who.get(&path).await.0, 404);
+        assert_eq!(who.get(&format!("{path}/deliveries")).await.0, 404);
+        assert_eq!(who.delete(&path).await.0, 404);
+        assert_eq!(who.post("/workspaces/acme/webhooks", json!({"url": "https://evil.example/x"})).await.0, 404);
+    }
+    // An admin's token without workspaces:admin is refused.
+    let reader = app.api_as("ada", &["workspaces:read"]).await;
+    assert_eq!(reader.get("/workspaces/acme/webhooks").await.0, 403);
+    // Another workspace's admin cannot reach this endpoint through theirs.
+    let cy_ws = app.api_as("cy", &["workspaces:admin"]).await;
+    assert_eq!(cy_ws.post("/workspaces", json!({"slug": "other", "name": "Other"})).await.0, 201);
+    assert_eq!(cy_ws.get(&format!("/workspaces/other/webhooks/{id}")).await.0, 404);
+    assert_eq!(cy_ws.delete(&format!("/workspaces/other/webhooks/{id}")).await.0, 404);
+    assert_eq!(cy_ws.patch(&format!("/workspaces/other/webhooks/{id}"), json!({"enabled": false})).await.0, 404);
+    assert_eq!(cy_ws.post(&format!("/workspaces/other/webhooks/{id}/ping"), json!({})).await.0, 404);
+    assert_eq!(ada.get(&path).await.0, 200);
+
+    // Changes are audited, and deletion removes it.
+    assert_eq!(ada.delete(&path).await.0, 204);
+    assert_eq!(ada.delete(&path).await.0, 404);
+    let (_, audit) = ada.get("/workspaces/acme/audit").await;
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["webhook.created", "webhook.updated", "webhook.deleted"] {
+        assert!(actions.contains(&a), "{a} not audited: {actions:?}");
+    }
+    // The audit log and the event log name the host, never the URL.
+    assert!(!audit.to_string().contains("https://hooks.example.com/in"));
+}

@@ -1,0 +1,589 @@
+//! `ScimStore` on SQL: the users and groups SCIM shows, and an org
+//! directory's writes with their audit rows and events (ADR 0011).
+
+use crate::accounts::{account_cols, account_from_row, account_in, insert_account};
+use crate::changes::record_change;
+use crate::events::insert_account_events;
+use crate::store::{SqlStore, Tx, corrupt, db};
+use guildhall_app::directory::account_json;
+use guildhall_app::ports::{
+    Audit, Change, EventScope, GroupWrite, NewAccount, Page, ScimGroup, ScimStore, ScimUser, StoreError, UserKey,
+    UserWrite,
+};
+use guildhall_core::accounts::AccountStatus;
+use guildhall_core::{AccountId, OrgId, Timestamp, WorkspaceId};
+use sqlx::Row;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+type DbRow = <crate::Db as sqlx::Database>::Row;
+type Conn = <crate::Db as sqlx::Database>::Connection;
+
+/// The rows of a scope's users: `FROM … WHERE …` with `$1` the owner.
+fn users_from(scope: EventScope) -> (&'static str, Uuid) {
+    match scope {
+        EventScope::Workspace(w) => (
+            " FROM accounts a LEFT JOIN scim_accounts s ON s.account_id = a.id AND s.org_id IS NULL \
+              WHERE a.id IN (SELECT gm.account_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+                              WHERE g.workspace_id = $1)",
+            w.0,
+        ),
+        EventScope::Org(o) => (
+            " FROM accounts a LEFT JOIN scim_accounts s ON s.account_id = a.id \
+              WHERE a.managed_by = $1 AND s.deleted_at IS NULL",
+            o.0,
+        ),
+    }
+}
+
+/// A bound key of a lookup, with the SQL that tests it against `$2`.
+enum KeyBind {
+    Uuid(&'static str, Uuid),
+    Text(&'static str, String),
+}
+
+fn key_bind(key: UserKey<'_>) -> KeyBind {
+    match key {
+        UserKey::Id(id) => KeyBind::Uuid(" AND a.id = $2", id.0),
+        UserKey::UserName(n) => KeyBind::Text(" AND COALESCE(s.user_name_key, a.username) = $2", n.to_lowercase()),
+        UserKey::ExternalId(e) => KeyBind::Text(" AND s.external_id = $2", e.to_owned()),
+        UserKey::Email(e) => KeyBind::Text(" AND a.email_normalized = $2", e.to_lowercase()),
+    }
+}
+
+fn user_from_row(row: &DbRow) -> Result<ScimUser, StoreError> {
+    let attributes: Option<String> = row.try_get("s_attributes").map_err(db)?;
+    Ok(ScimUser {
+        account: account_from_row(row)?.account,
+        user_name: row.try_get("s_user_name").map_err(db)?,
+        external_id: row.try_get("s_external_id").map_err(db)?,
+        groups: Vec::new(),
+        attributes: attributes.map(|a| serde_json::from_str(&a)).transpose().map_err(|_| corrupt("scim attributes"))?,
+    })
+}
+
+/// `$first, $first+1, …` for `n` binds.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+async fn users_in(
+    conn: &mut Conn,
+    scope: EventScope,
+    key: Option<UserKey<'_>>,
+    page: Page,
+) -> Result<(u64, Vec<ScimUser>), StoreError> {
+    let (from, owner) = users_from(scope);
+    let key = key.map(key_bind);
+    let cond = match &key {
+        Some(KeyBind::Uuid(c, _) | KeyBind::Text(c, _)) => *c,
+        None => "",
+    };
+    let limit = page.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+    let n = if key.is_some() { 3 } else { 2 };
+    let select = format!(
+        "SELECT {}, s.user_name AS s_user_name, s.external_id AS s_external_id, s.attributes AS s_attributes \
+         {from}{cond} ORDER BY a.username LIMIT ${n} OFFSET ${}",
+        account_cols!(),
+        n + 1
+    );
+    let count = format!("SELECT COUNT(*) {from}{cond}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(select)).bind(owner);
+    let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count)).bind(owner);
+    match key {
+        Some(KeyBind::Uuid(_, v)) => {
+            q = q.bind(v);
+            c = c.bind(v);
+        }
+        Some(KeyBind::Text(_, v)) => {
+            q = q.bind(v.clone());
+            c = c.bind(v);
+        }
+        None => {}
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(&mut *conn).await.map_err(db)?;
+    let total = if page.offset == 0 && page.limit.is_none_or(|l| (rows.len() as u64) < l) {
+        rows.len() as u64
+    } else {
+        u64::try_from(c.fetch_one(&mut *conn).await.map_err(db)?).unwrap_or(0)
+    };
+    let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+    if users.is_empty() {
+        return Ok((total, users));
+    }
+    // Their groups in the scope, for the page only.
+    let ids: Vec<Uuid> = users.iter().map(|u| u.account.id.0).collect();
+    let sql = match scope {
+        EventScope::Workspace(_) => format!(
+            "SELECT gm.account_id, g.id, g.name AS display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+              WHERE g.workspace_id = $1 AND gm.account_id IN ({}) ORDER BY g.name",
+            placeholders(2, ids.len())
+        ),
+        EventScope::Org(_) => format!(
+            "SELECT m.account_id, g.id, g.display_name FROM org_group_members m JOIN org_groups g ON g.id = m.group_id \
+              WHERE g.org_id = $1 AND m.account_id IN ({}) ORDER BY g.display_name",
+            placeholders(2, ids.len())
+        ),
+    };
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    let mut of: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
+    for r in q.fetch_all(&mut *conn).await.map_err(db)? {
+        let account: Uuid = r.try_get("account_id").map_err(db)?;
+        of.entry(account).or_default().push((r.try_get("id").map_err(db)?, r.try_get("display_name").map_err(db)?));
+    }
+    for u in &mut users {
+        u.groups = of.remove(&u.account.id.0).unwrap_or_default();
+    }
+    Ok((total, users))
+}
+
+async fn groups_in(
+    conn: &mut Conn,
+    scope: EventScope,
+    id: Option<Uuid>,
+    page: Page,
+) -> Result<(u64, Vec<ScimGroup>), StoreError> {
+    let (from, owner) = match scope {
+        EventScope::Workspace(w) => (
+            "SELECT id, name AS display_name, NULL AS external_id, created_at, created_at AS updated_at \
+               FROM groups WHERE workspace_id = $1",
+            w.0,
+        ),
+        EventScope::Org(o) => {
+            ("SELECT id, display_name, external_id, created_at, updated_at FROM org_groups WHERE org_id = $1", o.0)
+        }
+    };
+    let cond = if id.is_some() { " AND id = $4" } else { "" };
+    let sql = format!("{from}{cond} ORDER BY display_name, id LIMIT $2 OFFSET $3");
+    let limit = page.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(limit)
+        .bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
+    if let Some(id) = id {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(&mut *conn).await.map_err(db)?;
+    let count_sql = format!("SELECT COUNT(*) FROM ({from}{}) c", if id.is_some() { " AND id = $2" } else { "" });
+    let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(owner);
+    if let Some(id) = id {
+        c = c.bind(id);
+    }
+    let total = u64::try_from(c.fetch_one(&mut *conn).await.map_err(db)?).unwrap_or(0);
+    let mut groups = Vec::with_capacity(rows.len());
+    for r in &rows {
+        groups.push(ScimGroup {
+            id: r.try_get("id").map_err(db)?,
+            display_name: r.try_get("display_name").map_err(db)?,
+            external_id: r.try_get("external_id").map_err(db)?,
+            members: Vec::new(),
+            created_at: Timestamp::from_millis(r.try_get("created_at").map_err(db)?),
+            updated_at: Timestamp::from_millis(r.try_get("updated_at").map_err(db)?),
+        });
+    }
+    if groups.is_empty() {
+        return Ok((total, groups));
+    }
+    let table = match scope {
+        EventScope::Workspace(_) => "group_members",
+        EventScope::Org(_) => "org_group_members",
+    };
+    let sql = format!(
+        "SELECT m.group_id, a.id, a.username FROM {table} m JOIN accounts a ON a.id = m.account_id \
+          WHERE m.group_id IN ({}) ORDER BY a.username",
+        placeholders(1, groups.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for g in &groups {
+        q = q.bind(g.id);
+    }
+    let mut of: HashMap<Uuid, Vec<(AccountId, String)>> = HashMap::new();
+    for r in q.fetch_all(&mut *conn).await.map_err(db)? {
+        let g: Uuid = r.try_get("group_id").map_err(db)?;
+        of.entry(g)
+            .or_default()
+            .push((AccountId::from_uuid(r.try_get("id").map_err(db)?), r.try_get("username").map_err(db)?));
+    }
+    for g in &mut groups {
+        g.members = of.remove(&g.id).unwrap_or_default();
+    }
+    Ok((total, groups))
+}
+
+async fn user_in(tx: &mut Tx, org: OrgId, account: AccountId) -> Result<ScimUser, StoreError> {
+    let (_, mut users) =
+        users_in(&mut **tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
+            .await?;
+    users.pop().ok_or_else(|| corrupt("scim user"))
+}
+
+/// Writes the directory's fields and (de)activates: a deactivation ends the
+/// account's sessions and takes it out of every group of the org's
+/// workspaces, each removal audited and an event in its workspace.
+async fn write_user(
+    tx: &mut Tx,
+    org: OrgId,
+    account: AccountId,
+    w: &UserWrite,
+    actor: &Audit,
+) -> Result<(), StoreError> {
+    let before = account_in(&mut **tx, account.0).await?.ok_or_else(|| corrupt("scim account"))?;
+    let email_changed = before.email.normalized() != w.email.normalized();
+    let status = if w.active { AccountStatus::Active } else { AccountStatus::Deactivated };
+    sqlx::query(
+        "UPDATE accounts SET email = $1, email_normalized = $2, display_name = $3, status = $4, updated_at = $5, \
+            email_verified_at = CASE WHEN $6 THEN (CASE WHEN $7 THEN $5 ELSE NULL END) ELSE email_verified_at END \
+          WHERE id = $8",
+    )
+    .bind(w.email.as_str())
+    .bind(w.email.normalized())
+    .bind(w.display_name.as_str())
+    .bind(status.as_str())
+    .bind(w.now.as_millis())
+    .bind(email_changed)
+    .bind(w.email_verified)
+    .bind(account.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO scim_accounts (account_id, org_id, user_name, user_name_key, external_id, attributes, deleted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL) \
+         ON CONFLICT (account_id) DO UPDATE SET org_id = $2, user_name = $3, user_name_key = $4, external_id = $5, \
+            attributes = $6, deleted_at = NULL",
+    )
+    .bind(account.0)
+    .bind(org.0)
+    .bind(&w.user_name)
+    .bind(w.user_name.to_lowercase())
+    .bind(w.external_id.as_deref())
+    .bind(w.attributes.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    // The workspaces hear of the change before a deprovisioning takes the
+    // account out of them.
+    insert_account_events(tx, account, false, w.now).await?;
+    if !w.active {
+        deprovision(tx, org, account, actor).await?;
+    }
+    Ok(())
+}
+
+/// Ends the sessions of the account and removes it from the groups of the
+/// org's workspaces.
+async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account.0).execute(&mut **tx).await.map_err(db)?;
+    let rows = sqlx::query(
+        "SELECT g.id, g.slug, g.workspace_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+           JOIN workspaces w ON w.id = g.workspace_id WHERE gm.account_id = $1 AND w.org_id = $2 ORDER BY g.id",
+    )
+    .bind(account.0)
+    .bind(org.0)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    let Some(acc) = account_in(&mut **tx, account.0).await? else { return Ok(()) };
+    for r in &rows {
+        let group: Uuid = r.try_get("id").map_err(db)?;
+        let slug: String = r.try_get("slug").map_err(db)?;
+        let ws = WorkspaceId::from_uuid(r.try_get("workspace_id").map_err(db)?);
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND account_id = $2")
+            .bind(group)
+            .bind(account.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        let audit = Audit {
+            workspace: Some(ws),
+            action: "group.member_removed".into(),
+            target: format!("account:{}", acc.username),
+            detail: Some(format!("group:{slug} (deprovisioned by the organization's directory)")),
+            data: Some(serde_json::json!({
+                "group": { "id": group, "slug": slug },
+                "account": account_json(&acc),
+            })),
+            ..actor.clone()
+        };
+        crate::workspaces::insert_audit(tx, &audit).await?;
+    }
+    Ok(())
+}
+
+/// The org audit row and event of a user write, and the change feed.
+async fn user_written(tx: &mut Tx, org: OrgId, account: AccountId, audit: &Audit) -> Result<ScimUser, StoreError> {
+    let user = user_in(tx, org, account).await?;
+    let audit = Audit { data: Some(serde_json::json!({ "account": account_json(&user.account) })), ..audit.clone() };
+    crate::orgs::insert_org_audit(tx, org, &audit).await?;
+    record_change(tx, Change::Account(account)).await?;
+    Ok(user)
+}
+
+fn group_event(g: &ScimGroup) -> serde_json::Value {
+    serde_json::json!({ "group": {
+        "id": g.id,
+        "display_name": g.display_name,
+        "external_id": g.external_id,
+        "members": g.members.iter().map(|(a, _)| a.0).collect::<Vec<_>>(),
+    } })
+}
+
+/// Replaces an org group's members after checking every one is managed by
+/// the org (`Conflict("member")` otherwise).
+async fn set_group_members(tx: &mut Tx, org: OrgId, group: Uuid, members: &[AccountId]) -> Result<(), StoreError> {
+    let mut unique: Vec<Uuid> = members.iter().map(|m| m.0).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    for chunk in unique.chunks(500) {
+        let sql =
+            format!("SELECT COUNT(*) FROM accounts WHERE managed_by = $1 AND id IN ({})", placeholders(2, chunk.len()));
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(org.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        if q.fetch_one(&mut **tx).await.map_err(db)? != chunk.len() as i64 {
+            return Err(StoreError::Conflict("member"));
+        }
+    }
+    sqlx::query("DELETE FROM org_group_members WHERE group_id = $1")
+        .bind(group)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    for id in unique {
+        sqlx::query("INSERT INTO org_group_members (group_id, account_id) VALUES ($1, $2)")
+            .bind(group)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn group_in(tx: &mut Tx, org: OrgId, id: Uuid) -> Result<Option<ScimGroup>, StoreError> {
+    let (_, mut groups) =
+        groups_in(&mut **tx, EventScope::Org(org), Some(id), Page { offset: 0, limit: Some(1) }).await?;
+    Ok(groups.pop())
+}
+
+#[async_trait::async_trait]
+impl ScimStore for SqlStore {
+    async fn scim_users(
+        &self,
+        scope: EventScope,
+        key: Option<UserKey<'_>>,
+        page: Page,
+    ) -> Result<(u64, Vec<ScimUser>), StoreError> {
+        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
+        let out = users_in(&mut *tx, scope, key, page).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn scim_groups(
+        &self,
+        scope: EventScope,
+        id: Option<Uuid>,
+        page: Page,
+    ) -> Result<(u64, Vec<ScimGroup>), StoreError> {
+        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
+        let out = groups_in(&mut *tx, scope, id, page).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn scim_create_user(
+        &self,
+        org: OrgId,
+        new: &NewAccount,
+        write: &UserWrite,
+        audit: &Audit,
+    ) -> Result<ScimUser, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        // A managed account the directory has not provisioned yet (or deleted)
+        // with this address is taken over rather than duplicated.
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT a.id FROM accounts a LEFT JOIN scim_accounts s ON s.account_id = a.id \
+              WHERE a.email_normalized = $1 AND a.managed_by = $2 AND (s.account_id IS NULL OR s.deleted_at IS NOT NULL)",
+        )
+        .bind(new.email.normalized())
+        .bind(org.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let id = match existing {
+            Some(id) => AccountId::from_uuid(id),
+            None => {
+                let account = insert_account(&mut tx, new, None).await?;
+                sqlx::query("UPDATE accounts SET managed_by = $1 WHERE id = $2")
+                    .bind(org.0)
+                    .bind(account.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                account.id
+            }
+        };
+        write_user(&mut tx, org, id, write, audit).await?;
+        let user = user_written(&mut tx, org, id, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(user)
+    }
+
+    async fn scim_update_user(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        write: &UserWrite,
+        audit: &Audit,
+    ) -> Result<Option<ScimUser>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let (found, _) =
+            users_in(&mut *tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
+                .await?;
+        if found == 0 {
+            return Ok(None);
+        }
+        write_user(&mut tx, org, account, write, audit).await?;
+        let user = user_written(&mut tx, org, account, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(user))
+    }
+
+    async fn scim_delete_user(&self, org: OrgId, account: AccountId, audit: &Audit) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let (found, _) =
+            users_in(&mut *tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
+                .await?;
+        if found == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE accounts SET status = 'deactivated', updated_at = $1 WHERE id = $2")
+            .bind(audit.at.as_millis())
+            .bind(account.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_account_events(&mut tx, account, false, audit.at).await?;
+        deprovision(&mut tx, org, account, audit).await?;
+        sqlx::query(
+            "DELETE FROM org_group_members WHERE account_id = $1 \
+               AND group_id IN (SELECT id FROM org_groups WHERE org_id = $2)",
+        )
+        .bind(account.0)
+        .bind(org.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let acc = account_in(&mut *tx, account.0).await?.ok_or_else(|| corrupt("scim account"))?;
+        let audit = Audit { data: Some(serde_json::json!({ "account": account_json(&acc) })), ..audit.clone() };
+        crate::orgs::insert_org_audit(&mut tx, org, &audit).await?;
+        sqlx::query(
+            "INSERT INTO scim_accounts (account_id, org_id, user_name, user_name_key, deleted_at) \
+             VALUES ($1, $2, $3, NULL, $4) \
+             ON CONFLICT (account_id) DO UPDATE SET user_name_key = NULL, deleted_at = $4",
+        )
+        .bind(account.0)
+        .bind(org.0)
+        .bind(acc.username.as_str())
+        .bind(audit.at.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        record_change(&mut tx, Change::Account(account)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn scim_create_group(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        write: &GroupWrite,
+        audit: &Audit,
+    ) -> Result<ScimGroup, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO org_groups (id, org_id, display_name, external_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(id)
+        .bind(org.0)
+        .bind(&write.display_name)
+        .bind(write.external_id.as_deref())
+        .bind(write.now.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db(e) {
+            StoreError::Backend(_) => StoreError::Conflict("display_name"),
+            other => other,
+        })?;
+        set_group_members(&mut tx, org, id, &write.members).await?;
+        let group = group_in(&mut tx, org, id).await?.ok_or_else(|| corrupt("org group"))?;
+        let audit = Audit { data: Some(group_event(&group)), ..audit.clone() };
+        crate::orgs::insert_org_audit(&mut tx, org, &audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(group)
+    }
+
+    async fn scim_replace_group(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        write: &GroupWrite,
+        audit: &Audit,
+    ) -> Result<Option<ScimGroup>, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let taken: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM org_groups WHERE org_id = $1 AND display_name = $2 AND id <> $3")
+                .bind(org.0)
+                .bind(&write.display_name)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict("display_name"));
+        }
+        let done = sqlx::query(
+            "UPDATE org_groups SET display_name = $1, external_id = $2, updated_at = $3 WHERE id = $4 AND org_id = $5",
+        )
+        .bind(&write.display_name)
+        .bind(write.external_id.as_deref())
+        .bind(write.now.as_millis())
+        .bind(id)
+        .bind(org.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        set_group_members(&mut tx, org, id, &write.members).await?;
+        let group = group_in(&mut tx, org, id).await?.ok_or_else(|| corrupt("org group"))?;
+        let audit = Audit { data: Some(group_event(&group)), ..audit.clone() };
+        crate::orgs::insert_org_audit(&mut tx, org, &audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(group))
+    }
+
+    async fn scim_delete_group(&self, org: OrgId, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let Some(group) = group_in(&mut tx, org, id).await? else { return Ok(false) };
+        sqlx::query("DELETE FROM org_groups WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let audit = Audit { data: Some(group_event(&group)), ..audit.clone() };
+        crate::orgs::insert_org_audit(&mut tx, org, &audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+}
