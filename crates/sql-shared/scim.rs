@@ -19,16 +19,18 @@ use uuid::Uuid;
 type DbRow = <crate::Db as sqlx::Database>::Row;
 type Conn = <crate::Db as sqlx::Database>::Connection;
 
-/// The rows of a scope's users: `FROM … WHERE …` with `$1` the owner.
-fn users_from(scope: EventScope) -> (&'static str, Uuid) {
+/// The rows of a scope's users: the directory columns, `FROM … WHERE …`
+/// with `$1` the owner. Workspace members have no directory row.
+fn users_from(scope: EventScope) -> (&'static str, &'static str, Uuid) {
     match scope {
         EventScope::Workspace(w) => (
-            " FROM accounts a LEFT JOIN scim_accounts s ON s.account_id = a.id AND s.org_id IS NULL \
-              WHERE a.id IN (SELECT gm.account_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-                              WHERE g.workspace_id = $1)",
+            "NULL AS s_user_name, NULL AS s_external_id, NULL AS s_attributes",
+            " FROM accounts a WHERE a.id IN (SELECT gm.account_id FROM group_members gm \
+                JOIN groups g ON g.id = gm.group_id WHERE g.workspace_id = $1)",
             w.0,
         ),
         EventScope::Org(o) => (
+            "s.user_name AS s_user_name, s.external_id AS s_external_id, s.attributes AS s_attributes",
             " FROM accounts a LEFT JOIN scim_accounts s ON s.account_id = a.id \
               WHERE a.managed_by = $1 AND s.deleted_at IS NULL",
             o.0,
@@ -42,11 +44,17 @@ enum KeyBind {
     Text(&'static str, String),
 }
 
-fn key_bind(key: UserKey<'_>) -> KeyBind {
+fn key_bind(scope: EventScope, key: UserKey<'_>) -> KeyBind {
+    let org = matches!(scope, EventScope::Org(_));
     match key {
         UserKey::Id(id) => KeyBind::Uuid(" AND a.id = $2", id.0),
-        UserKey::UserName(n) => KeyBind::Text(" AND COALESCE(s.user_name_key, a.username) = $2", n.to_lowercase()),
-        UserKey::ExternalId(e) => KeyBind::Text(" AND s.external_id = $2", e.to_owned()),
+        UserKey::UserName(n) if org => {
+            KeyBind::Text(" AND COALESCE(s.user_name_key, a.username) = $2", n.to_lowercase())
+        }
+        UserKey::UserName(n) => KeyBind::Text(" AND a.username = $2", n.to_lowercase()),
+        UserKey::ExternalId(e) if org => KeyBind::Text(" AND s.external_id = $2", e.to_owned()),
+        // Workspace members have no external id: nothing matches.
+        UserKey::ExternalId(e) => KeyBind::Text(" AND a.id IS NULL AND $2 = $2", e.to_owned()),
         UserKey::Email(e) => KeyBind::Text(" AND a.email_normalized = $2", e.to_lowercase()),
     }
 }
@@ -73,8 +81,8 @@ async fn users_in(
     key: Option<UserKey<'_>>,
     page: Page,
 ) -> Result<(u64, Vec<ScimUser>), StoreError> {
-    let (from, owner) = users_from(scope);
-    let key = key.map(key_bind);
+    let (directory_cols, from, owner) = users_from(scope);
+    let key = key.map(|k| key_bind(scope, k));
     let cond = match &key {
         Some(KeyBind::Uuid(c, _) | KeyBind::Text(c, _)) => *c,
         None => "",
@@ -83,8 +91,7 @@ async fn users_in(
     let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
     let n = if key.is_some() { 3 } else { 2 };
     let select = format!(
-        "SELECT {}, s.user_name AS s_user_name, s.external_id AS s_external_id, s.attributes AS s_attributes \
-         {from}{cond} ORDER BY a.username LIMIT ${n} OFFSET ${}",
+        "SELECT {}, {directory_cols} {from}{cond} ORDER BY a.username LIMIT ${n} OFFSET ${}",
         account_cols!(),
         n + 1
     );

@@ -12,6 +12,7 @@ mod password;
 mod signup;
 mod sites;
 mod verify;
+mod webhooks;
 mod workspaces;
 
 use crate::HttpState;
@@ -39,6 +40,7 @@ pub fn router() -> Router<HttpState> {
         .merge(sites::router())
         .merge(workspaces::router())
         .merge(invitations::router())
+        .merge(webhooks::router())
 }
 
 async fn home(MaybeSignedIn(who): MaybeSignedIn) -> Redirect {
