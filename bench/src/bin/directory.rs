@@ -121,7 +121,9 @@ async fn list_users(http: &reqwest::Client, base: &str, token: &str, count: usiz
     let start = Instant::now();
     let mut seen = 0usize;
     loop {
-        let page = get(http, &format!("{base}/scim/v2/workspaces/bench/Users?startIndex={}&count={count}", seen + 1), token).await?;
+        let page =
+            get(http, &format!("{base}/scim/v2/workspaces/bench/Users?startIndex={}&count={count}", seen + 1), token)
+                .await?;
         let n = page["Resources"].as_array().context("Resources")?.len();
         let total = page["totalResults"].as_u64().context("totalResults")? as usize;
         seen += n;
@@ -136,7 +138,8 @@ async fn follow(http: &reqwest::Client, base: &str, token: &str, limit: usize) -
     let start = Instant::now();
     let (mut cursor, mut seen) = (0i64, 0usize);
     loop {
-        let page = get(http, &format!("{base}/api/v1/workspaces/bench/events?after={cursor}&limit={limit}"), token).await?;
+        let page =
+            get(http, &format!("{base}/api/v1/workspaces/bench/events?after={cursor}&limit={limit}"), token).await?;
         seen += page["events"].as_array().context("events")?.len();
         cursor = page["next"].as_i64().context("next")?;
         if !page["more"].as_bool().context("more")? {

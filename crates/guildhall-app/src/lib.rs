@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod orgs;
 pub mod passwords;
 pub mod ports;
+pub mod provisioning;
 pub mod scim;
 mod sealed;
 pub mod sessions;
@@ -131,6 +132,10 @@ impl App {
 
     pub fn directory(&self) -> directory::DirectoryService<'_> {
         directory::DirectoryService::new(self)
+    }
+
+    pub fn provisioning(&self) -> provisioning::ProvisioningService<'_> {
+        provisioning::ProvisioningService::new(self)
     }
 
     pub fn webhooks(&self) -> webhooks::WebhookService<'_> {

@@ -13,6 +13,7 @@ mod links;
 mod mfa;
 mod oauth;
 mod orgs;
+mod provisioning;
 mod scim;
 mod sessions;
 mod sites;
@@ -33,6 +34,9 @@ pub use links::{Link, LinkStore};
 pub use mfa::{MfaStore, StoredPasskey, TotpCredential};
 pub use oauth::{AuthorizationCode, CodeUse, Consent, OAuthStore, Product, RefreshToken, RefreshUse, SigningKey};
 pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
+pub use provisioning::{
+    ClaimedConnection, ObjectKind, ProvisionedCounts, ProvisioningStore, RemoteObject, RoundOutcome, ScimConnection,
+};
 pub use scim::{GroupWrite, Page, ScimGroup, ScimStore, ScimUser, UserKey, UserWrite};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use sites::{Customer, Site, SiteStore};
@@ -82,6 +86,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + ScimStore
+    + ProvisioningStore
     + Send
     + Sync
 {

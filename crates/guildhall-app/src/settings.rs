@@ -58,6 +58,11 @@ pub struct AppSettings {
     /// Let webhook endpoints be on loopback http (local development and
     /// tests only); otherwise they must be public https.
     pub webhooks_allow_loopback: bool,
+    /// Let SCIM provisioning connections point at loopback http (local
+    /// development and tests only); otherwise they must be public https.
+    pub provisioning_allow_loopback: bool,
+    /// How often the server looks for provisioning connections to sync.
+    pub provisioning_poll: Duration,
 }
 
 impl AppSettings {
@@ -84,6 +89,8 @@ impl AppSettings {
             providers: Vec::new(),
             org_idp_allow_loopback: false,
             webhooks_allow_loopback: false,
+            provisioning_allow_loopback: false,
+            provisioning_poll: Duration::from_secs(5),
         }
     }
 }

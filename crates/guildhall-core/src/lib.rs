@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod orgs;
 pub mod problem;
+pub mod provisioning;
 pub mod return_to;
 pub mod scim;
 pub mod scopes;

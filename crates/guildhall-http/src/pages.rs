@@ -3,6 +3,7 @@
 
 mod account;
 mod developer;
+mod directory;
 mod external;
 mod invitations;
 pub(crate) mod login;
@@ -36,6 +37,7 @@ pub fn router() -> Router<HttpState> {
         .merge(password::router())
         .merge(account::router())
         .merge(developer::router())
+        .merge(directory::router())
         .merge(orgs::router())
         .merge(sites::router())
         .merge(workspaces::router())

@@ -27,6 +27,8 @@ mod mfa;
 mod oauth;
 #[path = "../../sql-shared/orgs.rs"]
 mod orgs;
+#[path = "../../sql-shared/provisioning.rs"]
+mod provisioning;
 #[path = "../../sql-shared/scim.rs"]
 mod scim;
 #[path = "../../sql-shared/sessions.rs"]

@@ -159,7 +159,25 @@ impl WebClient for ReqwestWeb {
 
 #[cfg(test)]
 mod tests {
-    use super::is_public;
+    use super::*;
+
+    #[tokio::test]
+    async fn public_only_requests_never_reach_inward_addresses() {
+        let web = ReqwestWeb::new().unwrap();
+        // A name that resolves to loopback only: the resolver keeps nothing.
+        let addrs = reqwest::dns::Resolve::resolve(&PublicOnly, "localhost".parse().unwrap()).await;
+        assert!(addrs.is_err());
+        for url in ["http://localhost:9/hook", "http://127.0.0.1:9/hook", "http://[::1]:9/hook", "http://10.0.0.1:9/"] {
+            let request = WebRequest {
+                method: "POST".into(),
+                url: url::Url::parse(url).unwrap(),
+                headers: vec![],
+                body: Some(b"{}".to_vec()),
+                public_only: true,
+            };
+            assert!(web.send(request).await.is_err(), "{url} was reached");
+        }
+    }
 
     #[test]
     fn only_public_addresses_are_public() {

@@ -11,6 +11,7 @@ on_both_backends!(
     every_directory_change_is_an_event_in_commit_order,
     events_are_read_only_by_admins_and_their_tokens,
     a_snapshot_then_the_log_sees_every_change_exactly_once_under_concurrent_writes,
+    directory_tokens_are_made_and_revoked_on_the_admin_page,
 );
 
 /// Every event of the workspace after `after`, following `next`.
@@ -244,4 +245,56 @@ async fn a_snapshot_then_the_log_sees_every_change_exactly_once_under_concurrent
         }
         assert_eq!(mirror, expected, "snapshot at {} plus the log differs from the end state", snap["cursor"]);
     }
+}
+
+async fn directory_tokens_are_made_and_revoked_on_the_admin_page(b: Backend) {
+    let app = spawn(b).await;
+    let ada = app.signed_up("ada", "correct horse battery", true).await;
+    let ada_api = app.api_as("ada", &["workspaces:admin"]).await;
+    assert_eq!(ada_api.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await.0, 201);
+    let bob = app.signed_up("bob", "correct horse battery", true).await;
+    assert_eq!(ada_api.put("/workspaces/acme/groups/administrators/members/bob", json!({})).await.0, 200);
+    assert_eq!(ada_api.delete("/workspaces/acme/groups/administrators/members/bob").await.0, 200);
+    let (s, page) = ada.get_text("/workspaces/acme/directory").await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains(&format!("{}/scim/v2/workspaces/acme", app.base_url)), "{page}");
+    assert!(page.contains("No tokens yet"), "{page}");
+    // Others learn nothing; a form without its CSRF token changes nothing.
+    assert_eq!(bob.get("/workspaces/acme/directory").await.status(), 404);
+    assert_eq!(bob.post_form("/workspaces/acme/directory/tokens", &[("name", "x")]).await.status(), 404);
+    assert_eq!(ada.post_raw("/workspaces/acme/directory/tokens", &[("name", "x")]).await.status(), 403);
+    let res = ada.post_form("/workspaces/acme/directory/tokens", &[("name", "")]).await;
+    assert_eq!(res.status(), 422);
+    let res = ada.post_form("/workspaces/acme/directory/tokens", &[("name", "Scanner")]).await;
+    assert_eq!(res.status(), 200);
+    let shown = res.text().await.unwrap();
+    let token = shown.split("not shown again: ").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
+    let scim = reqwest::Client::new();
+    let users = |t: String| {
+        let scim = scim.clone();
+        let url = app.url("/scim/v2/workspaces/acme/Users");
+        async move { scim.get(url).bearer_auth(t).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(users(token.clone()).await, 200);
+    let (_, page) = ada.get_text("/workspaces/acme/directory").await;
+    assert!(page.contains("Scanner") && !page.contains(&token), "{page}");
+    let id = app
+        .app
+        .store()
+        .directory_tokens(guildhall_app::ports::EventScope::Workspace(
+            app.app
+                .store()
+                .workspace_by_slug(&guildhall_core::workspaces::Slug::parse("acme").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        ))
+        .await
+        .unwrap()[0]
+        .id;
+    let res = ada.post_form(&format!("/workspaces/acme/directory/tokens/{id}/revoke"), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(users(token).await, 401, "a revoked token still works");
+    assert!(ada.get_text("/workspaces/acme/directory").await.1.contains("No tokens yet"));
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     two_nodes_on_one_database_deliver_each_event_once,
     org_webhooks_receive_the_org_events,
     bad_input_is_refused_and_strangers_see_nothing,
+    admins_manage_webhooks_from_the_pages,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -515,4 +516,65 @@ async fn bad_input_is_refused_and_strangers_see_nothing(b: Backend) {
     }
     // The audit log and the event log name the host, never the URL.
     assert!(!audit.to_string().contains("https://hooks.example.com/in"));
+}
+
+async fn admins_manage_webhooks_from_the_pages(b: Backend) {
+    let app = spawn_hooks(b).await;
+    let ada = acme(&app).await;
+    let browser = app.signed_up("dora", "correct horse battery", true).await;
+    assert_eq!(ada.put("/workspaces/acme/groups/administrators/members/dora", json!({})).await.0, 200);
+    let (s, page) = browser.get_text("/workspaces/acme").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("/workspaces/acme/webhooks"), "no link to the webhooks page");
+    let receiver = WebhookReceiver::start().await;
+    let url = receiver.url("/from-page");
+
+    // A form without its CSRF token changes nothing; a bad URL is refused.
+    let res = browser.post_raw("/workspaces/acme/webhooks", &[("url", &url)]).await;
+    assert_eq!(res.status(), 403);
+    let res = browser.post_form("/workspaces/acme/webhooks", &[("url", "ftp://x.example")]).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(ada.get("/workspaces/acme/webhooks").await.1["webhooks"], json!([]));
+
+    let res = browser
+        .post_form("/workspaces/acme/webhooks", &[("url", &url), ("event_types", "group.*, repository.*")])
+        .await;
+    assert_eq!(res.status(), 200);
+    let shown = res.text().await.unwrap();
+    let start = shown.find("whsec_").expect("the secret is shown once");
+    let secret: String = shown[start..].chars().take_while(|c| !c.is_whitespace() && *c != '<').collect();
+    receiver.set_secret(&secret).await;
+    let (_, list) = browser.get_text("/workspaces/acme/webhooks").await;
+    assert!(list.contains(&url) && list.contains("group.* repository.*"), "{list}");
+    assert!(!list.contains("whsec_"), "the secret was shown again");
+
+    toggle_bob(&ada, true).await;
+    receiver.wait_for(1, WAIT).await;
+    let (_, hooks) = ada.get("/workspaces/acme/webhooks").await;
+    let id = hooks["webhooks"][0]["id"].as_str().unwrap().to_owned();
+    eventually("the delivery is logged", || async {
+        deliveries(&ada, "/workspaces/acme", &id).await.first().is_some_and(|d| d["status"] == "succeeded")
+    })
+    .await;
+    let delivery = deliveries(&ada, "/workspaces/acme", &id).await.remove(0);
+    let (s, log) = browser.get_text(&format!("/workspaces/acme/webhooks?log={id}")).await;
+    assert_eq!(s, 200);
+    assert!(log.contains("group.member_added") && log.contains("succeeded") && log.contains("Redeliver"), "{log}");
+    let did = delivery["id"].as_str().unwrap();
+    let res = browser.post_form(&format!("/workspaces/acme/webhooks/{id}/deliveries/{did}/redeliver"), &[]).await;
+    assert_eq!(res.status(), 303);
+    let got = receiver.wait_for(2, WAIT).await;
+    assert_eq!(got[0].webhook_id, got[1].webhook_id);
+    let res = browser.post_form(&format!("/workspaces/acme/webhooks/{id}/enabled"), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(ada.get(&format!("/workspaces/acme/webhooks/{id}")).await.1["enabled"], false);
+
+    // A member who is not an admin sees nothing.
+    let bob = app.signed_up("eve", "correct horse battery", true).await;
+    assert_eq!(ada.put("/workspaces/acme/groups/devs/members/eve", json!({})).await.0, 200);
+    assert_eq!(bob.get_text("/workspaces/acme/webhooks").await.0, 404);
+    assert_eq!(bob.post_form(&format!("/workspaces/acme/webhooks/{id}/delete"), &[]).await.status(), 404);
+    let res = browser.post_form(&format!("/workspaces/acme/webhooks/{id}/delete"), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(ada.get("/workspaces/acme/webhooks").await.1["webhooks"], json!([]));
 }
