@@ -9,8 +9,8 @@
 use crate::events::scoped_audit;
 use crate::store::{SqlStore, backend, corrupt, db};
 use guildhall_app::ports::{
-    Audit, ClaimedConnection, EventScope, ObjectKind, ProvisionedCounts, ProvisioningStore, RemoteObject,
-    RoundOutcome, ScimConnection, StoreError,
+    Audit, ClaimedConnection, EventScope, ObjectKind, ProvisionedCounts, ProvisioningStore, RemoteObject, RoundOutcome,
+    ScimConnection, StoreError,
 };
 use guildhall_core::provisioning::SyncStatus;
 use guildhall_core::{OrgId, Timestamp, WorkspaceId};
@@ -99,7 +99,9 @@ impl SqlStore {
     ) -> Result<Vec<(ScimConnection, ProvisionedCounts)>, StoreError> {
         let (column, owner) = scope_column(scope);
         let one = if id.is_some() { " AND c.id = $2" } else { "" };
-        let sql = format!("SELECT {COLS}, {COUNTS} FROM scim_connections c WHERE c.{column} = $1{one} ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {COLS}, {COUNTS} FROM scim_connections c WHERE c.{column} = $1{one} ORDER BY created_at, id"
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
         if let Some(id) = id {
             q = q.bind(id);
@@ -147,7 +149,10 @@ impl ProvisioningStore for SqlStore {
         tx.commit().await.map_err(db)
     }
 
-    async fn scim_connections(&self, scope: EventScope) -> Result<Vec<(ScimConnection, ProvisionedCounts)>, StoreError> {
+    async fn scim_connections(
+        &self,
+        scope: EventScope,
+    ) -> Result<Vec<(ScimConnection, ProvisionedCounts)>, StoreError> {
         self.connections_where(scope, None).await
     }
 

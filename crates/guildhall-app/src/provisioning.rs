@@ -17,8 +17,8 @@ use crate::error::{AppError, FieldErrors};
 use crate::orgs::OrgAdminOf;
 use crate::ports::{Audit, ClaimedConnection, EventScope, ProvisionedCounts, RoundOutcome, ScimConnection};
 use crate::workspaces::{Actor, AdminOf};
-use guildhall_core::provisioning::{LEASE, SyncStatus, parse_base_url, parse_token, retry_at};
 use guildhall_core::WorkspaceId;
+use guildhall_core::provisioning::{LEASE, SyncStatus, parse_base_url, parse_token, retry_at};
 use reconcile::Stop;
 use serde_json::json;
 use uuid::Uuid;
@@ -314,5 +314,4 @@ impl<'a> ProvisioningService<'a> {
         self.app.store().finish_scim_round(conn.id, owner, started, at, &outcome).await?;
         Ok(Some(ok))
     }
-
 }

@@ -11,11 +11,13 @@ use guildhall_core::{AccountId, SessionId, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod events;
 mod identities;
 mod mfa;
 mod orgs;
 mod webhooks;
 mod workspaces;
+pub use events::*;
 pub use identities::*;
 pub use mfa::*;
 pub use orgs::*;
@@ -65,7 +67,11 @@ macro_rules! store_conformance {
             passkeys_are_unique_per_credential_and_ceremonies_are_spent_once,
             webhook_fan_out_makes_one_delivery_per_event_under_racing_workers,
             webhook_claims_are_exclusive_and_leases_expire,
-            webhook_retries_are_scheduled_and_finished_deliveries_stay_finished);
+            webhook_retries_are_scheduled_and_finished_deliveries_stay_finished,
+            events_are_numbered_gaplessly_in_commit_order_under_racing_writers,
+            a_snapshot_carries_the_cursor_of_the_state_it_shows,
+            directory_tokens_are_scoped_and_revocable,
+            an_org_directory_finds_hides_and_takes_back_its_users);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

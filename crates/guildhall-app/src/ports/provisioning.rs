@@ -134,8 +134,13 @@ pub trait ProvisioningStore: Send + Sync {
     /// Removes the connection and its map. `false` if unknown.
     async fn delete_scim_connection(&self, scope: Scope, id: Uuid, audit: &Audit) -> Result<bool, StoreError>;
     /// Makes the connection due at `now` for a full round. `false` if unknown.
-    async fn request_scim_sync(&self, scope: Scope, id: Uuid, now: Timestamp, audit: &Audit)
-    -> Result<bool, StoreError>;
+    async fn request_scim_sync(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        now: Timestamp,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
 
     /// Leases to `owner` until `until` up to `limit` enabled connections
     /// that are not leased (or whose lease ran out) and are due at `now`, or

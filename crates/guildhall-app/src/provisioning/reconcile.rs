@@ -203,11 +203,8 @@ impl Round<'_> {
         d: &Desired,
         candidates: Vec<Value>,
     ) -> Result<(), Stop> {
-        let free: Vec<String> = candidates
-            .iter()
-            .filter_map(resource_id)
-            .filter(|id| !self.taken(kind, id, d.local))
-            .collect();
+        let free: Vec<String> =
+            candidates.iter().filter_map(resource_id).filter(|id| !self.taken(kind, id, d.local)).collect();
         self.keep_lease().await?;
         if let [id] = free.as_slice() {
             let written = self.remote.replace(endpoint, id, &d.body, &d.label).await;

@@ -128,7 +128,8 @@ impl<'a> Remote<'a> {
                 Failure::Resource(t) | Failure::Endpoint(t) => Failure::Endpoint(t),
             });
         }
-        let list: Value = serde_json::from_slice(&a.body).map_err(|_| self.malformed(&what, "the answer is not JSON"))?;
+        let list: Value =
+            serde_json::from_slice(&a.body).map_err(|_| self.malformed(&what, "the answer is not JSON"))?;
         match &list["Resources"] {
             Value::Array(items) => Ok(items.clone()),
             Value::Null if list.is_object() => Ok(Vec::new()),
