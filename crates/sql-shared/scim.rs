@@ -392,6 +392,19 @@ impl ScimStore for SqlStore {
         Ok(out)
     }
 
+    async fn org_directory_snapshot(&self, org: OrgId) -> Result<(i64, Vec<ScimUser>, Vec<ScimGroup>), StoreError> {
+        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
+        let cursor: i64 = sqlx::query_scalar("SELECT event_seq FROM change_counter WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        let all = Page { offset: 0, limit: None };
+        let (_, users) = users_in(&mut *tx, EventScope::Org(org), None, all).await?;
+        let (_, groups) = groups_in(&mut *tx, EventScope::Org(org), None, all).await?;
+        tx.commit().await.map_err(db)?;
+        Ok((cursor, users, groups))
+    }
+
     async fn scim_groups(
         &self,
         scope: EventScope,

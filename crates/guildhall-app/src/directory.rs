@@ -176,6 +176,16 @@ impl<'a> DirectoryService<'a> {
         Ok(self.app.store().events_after(d.scope, after.max(0), limit).await?)
     }
 
+    /// An org's directory (managed accounts and directory groups) with the
+    /// cursor it is consistent with.
+    pub async fn org_snapshot(
+        &self,
+        d: &DirectoryAccess,
+    ) -> Result<(i64, Vec<crate::ports::ScimUser>, Vec<crate::ports::ScimGroup>), AppError> {
+        let Some(org) = d.org_id() else { return Err(AppError::NotFound) };
+        Ok(self.app.store().org_directory_snapshot(org).await?)
+    }
+
     /// A workspace's directory with the cursor it is consistent with.
     pub async fn snapshot(&self, d: &DirectoryAccess) -> Result<DirectorySnapshot, AppError> {
         let Some(ws) = &d.workspace else {

@@ -94,6 +94,9 @@ pub trait ScimStore: Send + Sync {
         key: Option<UserKey<'_>>,
         page: Page,
     ) -> Result<(u64, Vec<ScimUser>), StoreError>;
+    /// An org's whole directory (its users and groups) read in one
+    /// transaction, with the event cursor it is consistent with.
+    async fn org_directory_snapshot(&self, org: OrgId) -> Result<(i64, Vec<ScimUser>, Vec<ScimGroup>), StoreError>;
     /// The scope's groups by display name, and their total.
     async fn scim_groups(
         &self,

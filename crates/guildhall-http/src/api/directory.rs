@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(workspace_events))
         .routes(routes!(org_events))
         .routes(routes!(workspace_snapshot))
+        .routes(routes!(org_snapshot))
         .routes(routes!(list_ws_tokens, create_ws_token))
         .routes(routes!(revoke_ws_token))
         .routes(routes!(list_org_tokens, create_org_token))
@@ -245,6 +246,39 @@ async fn workspace_snapshot(State(state): State<HttpState>, Directory(d): Direct
         "groups": groups,
         "repositories": repositories,
     })))
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/snapshot",
+    tag = "directory sync",
+    summary = "The organization's managed accounts and directory groups, with the event cursor they are consistent with",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not an admin"), (status = 403, description = "Missing scope")),
+    security(("bearer" = ["scim"]), ("session" = []))
+)]
+async fn org_snapshot(State(state): State<HttpState>, Directory(d): Directory) -> Result<Json<Value>, ApiError> {
+    let (cursor, users, groups) = state.app.directory().org_snapshot(&d).await?;
+    let accounts: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut v = account_json(&u.account);
+            v["directory_user_name"] = json!(u.user_name);
+            v["external_id"] = json!(u.external_id);
+            v["groups"] = json!(u.groups.iter().map(|(id, _)| id).collect::<Vec<_>>());
+            v
+        })
+        .collect();
+    let groups: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            json!({
+                "id": g.id, "display_name": g.display_name, "external_id": g.external_id,
+                "members": g.members.iter().map(|(a, _)| a.0).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "cursor": cursor, "accounts": accounts, "groups": groups })))
 }
 
 fn token_json(t: &DirectoryToken) -> Value {

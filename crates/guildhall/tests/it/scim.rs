@@ -272,6 +272,15 @@ async fn an_org_directory_provisions_and_deprovisions_its_people(b: Backend) {
         )
         .await;
     assert_eq!((s, e["scimType"].as_str()), (409, Some("uniqueness")));
+    // The org's snapshot holds the directory and the cursor its log goes on from.
+    let (s, snap) = ada.get("/orgs/acme/snapshot").await;
+    assert_eq!(s, 200, "{snap}");
+    let grace = snap["accounts"].as_array().unwrap().iter().find(|a| a["id"] == json!(id)).unwrap();
+    assert_eq!(grace["directory_user_name"], "grace.hopper@acme.example");
+    assert_eq!(snap["groups"][0]["members"], json!([id]));
+    let last = all_events(&ada, "/orgs/acme", 0, 1000).await.last().unwrap()["cursor"].as_i64().unwrap();
+    assert!(snap["cursor"].as_i64().unwrap() >= last, "{snap}");
+    assert!(all_events(&ada, "/orgs/acme", snap["cursor"].as_i64().unwrap(), 100).await.is_empty());
     assert_eq!(scim.delete(&format!("/Groups/{gid}")).await, 204);
     assert_eq!(scim.get(&format!("/Groups/{gid}")).await.0, 404);
 }
