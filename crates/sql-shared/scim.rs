@@ -223,8 +223,7 @@ async fn groups_in(
 
 async fn user_in(tx: &mut Tx, org: OrgId, account: AccountId) -> Result<ScimUser, StoreError> {
     let (_, mut users) =
-        users_in(&mut **tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
-            .await?;
+        users_in(tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) }).await?;
     users.pop().ok_or_else(|| corrupt("scim user"))
 }
 
@@ -373,8 +372,7 @@ async fn set_group_members(tx: &mut Tx, org: OrgId, group: Uuid, members: &[Acco
 }
 
 async fn group_in(tx: &mut Tx, org: OrgId, id: Uuid) -> Result<Option<ScimGroup>, StoreError> {
-    let (_, mut groups) =
-        groups_in(&mut **tx, EventScope::Org(org), Some(id), Page { offset: 0, limit: Some(1) }).await?;
+    let (_, mut groups) = groups_in(tx, EventScope::Org(org), Some(id), Page { offset: 0, limit: Some(1) }).await?;
     Ok(groups.pop())
 }
 
@@ -387,7 +385,7 @@ impl ScimStore for SqlStore {
         page: Page,
     ) -> Result<(u64, Vec<ScimUser>), StoreError> {
         let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
-        let out = users_in(&mut *tx, scope, key, page).await?;
+        let out = users_in(&mut tx, scope, key, page).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }
@@ -399,8 +397,8 @@ impl ScimStore for SqlStore {
             .await
             .map_err(db)?;
         let all = Page { offset: 0, limit: None };
-        let (_, users) = users_in(&mut *tx, EventScope::Org(org), None, all).await?;
-        let (_, groups) = groups_in(&mut *tx, EventScope::Org(org), None, all).await?;
+        let (_, users) = users_in(&mut tx, EventScope::Org(org), None, all).await?;
+        let (_, groups) = groups_in(&mut tx, EventScope::Org(org), None, all).await?;
         tx.commit().await.map_err(db)?;
         Ok((cursor, users, groups))
     }
@@ -412,7 +410,7 @@ impl ScimStore for SqlStore {
         page: Page,
     ) -> Result<(u64, Vec<ScimGroup>), StoreError> {
         let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
-        let out = groups_in(&mut *tx, scope, id, page).await?;
+        let out = groups_in(&mut tx, scope, id, page).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }
@@ -464,7 +462,7 @@ impl ScimStore for SqlStore {
     ) -> Result<Option<ScimUser>, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let (found, _) =
-            users_in(&mut *tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
+            users_in(&mut tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
                 .await?;
         if found == 0 {
             return Ok(None);
@@ -478,7 +476,7 @@ impl ScimStore for SqlStore {
     async fn scim_delete_user(&self, org: OrgId, account: AccountId, audit: &Audit) -> Result<bool, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let (found, _) =
-            users_in(&mut *tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
+            users_in(&mut tx, EventScope::Org(org), Some(UserKey::Id(account)), Page { offset: 0, limit: Some(1) })
                 .await?;
         if found == 0 {
             return Ok(false);

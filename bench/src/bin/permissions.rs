@@ -54,6 +54,7 @@ fn audit(ws: WorkspaceId) -> Audit {
         detail: None,
         ip: None,
         at: now(),
+        data: None,
     }
 }
 

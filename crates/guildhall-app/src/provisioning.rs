@@ -293,11 +293,14 @@ impl<'a> ProvisioningService<'a> {
                 "The token cannot be unsealed: this server's master key is not the one it was saved with.".into(),
             )),
         };
-        let retry = |error: String| RoundOutcome::Failed { error, retry_at: retry_at(conn.failures + 1, started) };
+        let retry = |error: String| RoundOutcome::Failed {
+            error,
+            retry_at: retry_at(conn.failures.saturating_add(1), started),
+        };
         let outcome = match result {
             Ok(cursor) => RoundOutcome::Synced { cursor },
             Err(Stop::Failed(e)) => {
-                tracing::info!(connection = %conn.id, failures = conn.failures + 1, error = %e, "a provisioning round failed");
+                tracing::info!(connection = %conn.id, failures = conn.failures.saturating_add(1), error = %e, "a provisioning round failed");
                 retry(e)
             }
             Err(Stop::Abandoned) => {

@@ -9,6 +9,7 @@ mod json;
 mod links;
 mod members;
 mod orgs;
+mod provisioning;
 mod repositories;
 mod tokens;
 mod webhooks;
@@ -39,6 +40,7 @@ pub fn router() -> Router<HttpState> {
         .merge(links::router())
         .merge(directory::router())
         .merge(webhooks::router())
+        .merge(provisioning::router())
         .split_for_parts();
     describe(&mut doc);
     let doc = Arc::new(doc);

@@ -10,6 +10,7 @@ pub(crate) mod login;
 mod mfa;
 mod orgs;
 mod password;
+mod provisioning;
 mod signup;
 mod sites;
 mod verify;
@@ -43,6 +44,7 @@ pub fn router() -> Router<HttpState> {
         .merge(workspaces::router())
         .merge(invitations::router())
         .merge(webhooks::router())
+        .merge(provisioning::router())
 }
 
 async fn home(MaybeSignedIn(who): MaybeSignedIn) -> Redirect {

@@ -15,12 +15,14 @@ mod events;
 mod identities;
 mod mfa;
 mod orgs;
+mod provisioning;
 mod webhooks;
 mod workspaces;
 pub use events::*;
 pub use identities::*;
 pub use mfa::*;
 pub use orgs::*;
+pub use provisioning::*;
 pub use webhooks::*;
 pub use workspaces::*;
 
@@ -71,7 +73,10 @@ macro_rules! store_conformance {
             events_are_numbered_gaplessly_in_commit_order_under_racing_writers,
             a_snapshot_carries_the_cursor_of_the_state_it_shows,
             directory_tokens_are_scoped_and_revocable,
-            an_org_directory_finds_hides_and_takes_back_its_users);
+            an_org_directory_finds_hides_and_takes_back_its_users,
+            provisioning_claims_are_exclusive_and_leases_expire,
+            provisioning_rounds_follow_the_event_log_and_back_off,
+            provisioning_maps_are_unique_and_go_with_their_connection);
     };
     (@tests $make:expr; $($name:ident),+) => {
         $(

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod dns;
 pub mod mail;
+pub mod provisioning;
 pub mod settings;
 pub mod startup;
 pub mod web;

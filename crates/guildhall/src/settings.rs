@@ -97,6 +97,13 @@ pub struct Settings {
     /// Let webhook endpoints be on loopback http (local development and
     /// tests only). Off: they must be public https.
     pub webhooks_allow_loopback: bool,
+    /// How often, in milliseconds, this server looks for SCIM provisioning
+    /// connections to sync (new events, retries that came due, "sync now").
+    /// 100 to 600000.
+    pub provisioning_poll_ms: u64,
+    /// Let SCIM provisioning connections point at loopback http (local
+    /// development and tests only). Off: they must be public https.
+    pub provisioning_allow_loopback: bool,
     /// External identity providers for "Continue with …", by name
     /// (`[providers.github]`). More can be added at run time with
     /// `guildhall admin provider add`.
@@ -217,6 +224,8 @@ impl Default for Settings {
             org_idp_allow_loopback: false,
             webhook_poll_ms: 1000,
             webhooks_allow_loopback: false,
+            provisioning_poll_ms: 5000,
+            provisioning_allow_loopback: false,
             providers: BTreeMap::new(),
         }
     }
@@ -279,6 +288,10 @@ impl Settings {
             "follow_interval_ms must be between 10 and 10000"
         );
         anyhow::ensure!((10..=60_000).contains(&s.webhook_poll_ms), "webhook_poll_ms must be between 10 and 60000");
+        anyhow::ensure!(
+            (100..=600_000).contains(&s.provisioning_poll_ms),
+            "provisioning_poll_ms must be between 100 and 600000"
+        );
         anyhow::ensure!((1..=365).contains(&s.key_rotation_days), "key_rotation_days must be between 1 and 365");
         anyhow::ensure!(
             (1..=3600).contains(&s.linking_job_interval_secs),
@@ -449,6 +462,7 @@ email_verified = true
         let d = Settings::default();
         assert_eq!((s.listen, s.org_idp_allow_loopback, s.argon2.memory_kib), (d.listen, false, d.argon2.memory_kib));
         assert_eq!((s.webhook_poll_ms, s.webhooks_allow_loopback), (d.webhook_poll_ms, false));
+        assert_eq!((s.provisioning_poll_ms, s.provisioning_allow_loopback), (d.provisioning_poll_ms, false));
         assert!(s.providers.is_empty());
     }
 

@@ -67,6 +67,8 @@ pub fn build_app(
     app_settings.providers = settings.configured_providers()?;
     app_settings.org_idp_allow_loopback = settings.org_idp_allow_loopback;
     app_settings.webhooks_allow_loopback = settings.webhooks_allow_loopback;
+    app_settings.provisioning_allow_loopback = settings.provisioning_allow_loopback;
+    app_settings.provisioning_poll = Duration::from_millis(settings.provisioning_poll_ms);
     let dns = Arc::new(crate::dns::HickoryDns::new(settings.dns_resolver));
     Ok(App::new(Deps {
         store,
@@ -136,6 +138,7 @@ impl Server {
         let keys = rotate_keys(self.state.app.clone());
         let linking = run_linking_deadline(self.state.app.clone(), self.linking_interval);
         let webhooks = deliver_webhooks(self.state.app.clone(), self.webhook_poll);
+        let provisioning = crate::provisioning::spawn(self.state.app.clone());
         let router = guildhall_http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -144,6 +147,7 @@ impl Server {
         keys.abort();
         linking.abort();
         webhooks.abort();
+        provisioning.abort();
         Ok(served?)
     }
 }

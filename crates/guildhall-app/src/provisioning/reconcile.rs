@@ -1,8 +1,9 @@
 //! One round of a connection: the application is made to match the scope's
 //! directory as it stands now (docs/provisioning.md).
 //!
-//! 1. The event cursor is read first, then the users and groups, so every
-//!    later change is after the cursor and makes another round.
+//! 1. The directory is read in one transaction with the event cursor it is
+//!    consistent with, so every later change is after the cursor and makes
+//!    another round.
 //! 2. Users already pushed are replaced (PUT) when their fingerprint
 //!    changed; the others are adopted (found by `userName`, then replaced)
 //!    or created (POST).
@@ -19,9 +20,9 @@
 use super::remote::{Endpoint, Failure, Remote, Written, resource_id};
 use crate::App;
 use crate::error::AppError;
-use crate::ports::{ClaimedConnection, ObjectKind, Page, RemoteObject, ScimGroup, ScimUser, StoreError};
+use crate::ports::{ClaimedConnection, EventScope, ObjectKind, RemoteObject, StoreError};
 use guildhall_core::Timestamp;
-use guildhall_core::accounts::AccountStatus;
+use guildhall_core::accounts::{Account, AccountStatus};
 use guildhall_core::provisioning::{
     LEASE, LEASE_RENEW, UserFields, fingerprint, group_resource, parse_base_url, user_resource,
 };
@@ -72,10 +73,9 @@ pub(super) async fn run(app: &App, c: &ClaimedConnection, owner: &str, token: St
     let base = parse_base_url(&conn.base_url, app.settings().provisioning_allow_loopback)
         .map_err(|e| Stop::Failed(format!("The base URL is no longer accepted: {e}")))?;
     let store = app.store();
-    let cursor = store.latest_event().await?;
-    let all = Page { offset: 0, limit: None };
-    let (_, users) = store.scim_users(conn.scope, None, all).await?;
-    let (_, groups) = store.scim_groups(conn.scope, None, all).await?;
+    let Some(Directory { cursor, users, groups }) = read(app, conn.scope).await? else {
+        return Err(Stop::Abandoned);
+    };
     let map = store.remote_objects(conn.id).await?.into_iter().map(|o| ((o.kind, o.local_id), o)).collect();
     let mut round = Round {
         app,
@@ -99,8 +99,54 @@ pub(super) async fn run(app: &App, c: &ClaimedConnection, owner: &str, token: St
     }
 }
 
-fn desired_user(u: &ScimUser) -> Desired {
-    let a = &u.account;
+/// A group of the scope: id, name, members.
+struct Group {
+    id: Uuid,
+    name: String,
+    members: Vec<Uuid>,
+}
+
+/// The scope's people and groups, and the cursor they are consistent with.
+struct Directory {
+    cursor: i64,
+    users: Vec<Account>,
+    groups: Vec<Group>,
+}
+
+/// A workspace's members and groups, or an org's managed accounts (those
+/// its directory has not deleted) and directory groups; `None` if the
+/// workspace or org is gone.
+async fn read(app: &App, scope: EventScope) -> Result<Option<Directory>, Stop> {
+    let store = app.store();
+    Ok(match scope {
+        EventScope::Workspace(ws) => store.directory_snapshot(ws).await?.map(|s| Directory {
+            cursor: s.cursor,
+            users: s.members,
+            groups: s
+                .groups
+                .into_iter()
+                .map(|g| Group { id: g.id.0, name: g.name, members: g.members.iter().map(|m| m.0).collect() })
+                .collect(),
+        }),
+        EventScope::Org(org) => {
+            let (cursor, users, groups) = store.org_directory_snapshot(org).await?;
+            Some(Directory {
+                cursor,
+                users: users.into_iter().map(|u| u.account).collect(),
+                groups: groups
+                    .into_iter()
+                    .map(|g| Group {
+                        id: g.id,
+                        name: g.display_name,
+                        members: g.members.iter().map(|(m, _)| m.0).collect(),
+                    })
+                    .collect(),
+            })
+        }
+    })
+}
+
+fn desired_user(a: &Account) -> Desired {
     let active = a.status == AccountStatus::Active;
     let body = user_resource(&UserFields {
         id: a.id,
@@ -241,19 +287,19 @@ impl Round<'_> {
         Ok(())
     }
 
-    async fn push_groups(&mut self, groups: &[ScimGroup], wanted: &HashSet<Uuid>) -> Result<(), Stop> {
+    async fn push_groups(&mut self, groups: &[Group], wanted: &HashSet<Uuid>) -> Result<(), Stop> {
         let mut desired = Vec::with_capacity(groups.len());
         for g in groups {
             let members: Vec<&str> = g
                 .members
                 .iter()
-                .filter(|(a, _)| wanted.contains(&a.0))
-                .filter_map(|(a, _)| self.mapped(ObjectKind::User, a.0).map(|o| o.remote_id.as_str()))
+                .filter(|a| wanted.contains(a))
+                .filter_map(|a| self.mapped(ObjectKind::User, *a).map(|o| o.remote_id.as_str()))
                 .collect();
-            let body = group_resource(&g.display_name, &g.id.to_string(), &members);
+            let body = group_resource(&g.name, &g.id.to_string(), &members);
             desired.push(Desired {
                 local: g.id,
-                label: g.display_name.clone(),
+                label: g.name.clone(),
                 fingerprint: fingerprint(&body),
                 body,
                 active: true,

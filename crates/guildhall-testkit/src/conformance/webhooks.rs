@@ -261,7 +261,8 @@ pub async fn webhook_retries_are_scheduled_and_finished_deliveries_stay_finished
     assert!(!store.insert_delivery(EventScope::Workspace(other.id), &again, None).await.unwrap());
     assert!(store.insert_delivery(e.scope, &again, Some(&au(&ws, "webhook.redelivered"))).await.unwrap());
     let claimed = store.claim_deliveries("e", far, lease(far), 10).await.unwrap();
-    assert_eq!(claimed.iter().map(|c| c.delivery.message_id.clone()).collect::<Vec<_>>(), [done.message_id.clone()]);
+    let sent: Vec<&str> = claimed.iter().map(|c| c.delivery.message_id.as_str()).collect();
+    assert_eq!(sent, [done.message_id.as_str()]);
 
     // A disabled endpoint gets nothing: no new deliveries, none sent.
     assert!(store.record_attempt(again.id, "e", &attempt(far, None), AttemptOutcome::RetryAt(far)).await.unwrap());

@@ -18,6 +18,7 @@ mod ops;
 mod orgs;
 mod passkeys;
 mod password;
+mod provisioning;
 mod scim;
 mod signup;
 mod sites;

@@ -65,10 +65,6 @@ impl ScimClient {
         let (s, v, _) = self.call(reqwest::Method::PATCH, path, Some(body), &[]).await;
         (s, v)
     }
-    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        let (s, v, _) = self.call(reqwest::Method::PUT, path, Some(body), &[]).await;
-        (s, v)
-    }
     pub async fn delete(&self, path: &str) -> u16 {
         self.call(reqwest::Method::DELETE, path, None, &[]).await.0
     }

@@ -1,0 +1,225 @@
+//! The provisioning page of a workspace or an organization, for its admins
+//! (docs/provisioning.md): connect an application's SCIM endpoint, see each
+//! connection's sync status and last error, sync now, enable, disable and
+//! remove. Everyone else gets 404, as in the API.
+
+use crate::HttpState;
+use crate::client::Client;
+use crate::csrf::{self, CsrfForm};
+use crate::error::PageError;
+use crate::pages::render;
+use crate::session::SignedIn;
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use guildhall_app::AppError;
+use guildhall_app::provisioning::{ConnectionChange, ConnectionView, NewConnection, ProvisioningAdmin};
+use guildhall_app::workspaces::Actor;
+use serde::Deserialize;
+
+pub fn router() -> Router<HttpState> {
+    let mut router = Router::new();
+    for base in ["/workspaces/{ws}", "/orgs/{org}"] {
+        router = router
+            .route(&format!("{base}/provisioning"), get(show_provisioning).post(create_connection))
+            .route(&format!("{base}/provisioning/{{id}}/sync"), post(sync_now))
+            .route(&format!("{base}/provisioning/{{id}}/enabled"), post(set_enabled))
+            .route(&format!("{base}/provisioning/{{id}}/delete"), post(delete_connection));
+    }
+    router
+}
+
+/// A signed-in admin of the `{ws}` workspace or the `{org}` organization.
+struct PageAdmin {
+    admin: ProvisioningAdmin,
+    /// `/workspaces/acme` or `/orgs/initech`.
+    base: String,
+    name: String,
+}
+
+impl<S> FromRequestParts<S> for PageAdmin
+where
+    HttpState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let Ok(client) = Client::from_request_parts(parts, state).await;
+        let http = HttpState::from_ref(state);
+        let actor = Actor { account: who.account, ip: client.0.ip };
+        if let Ok(ws) = crate::path_param(parts, "ws").await {
+            let member = http.app.workspaces().open(actor, &ws).await?;
+            if !member.is_admin() {
+                return Err(AppError::NotFound.into());
+            }
+            let admin = member.admin()?;
+            let w = admin.workspace();
+            return Ok(Self {
+                base: format!("/workspaces/{}", w.slug),
+                name: w.name.clone(),
+                admin: ProvisioningAdmin::workspace(&admin),
+            });
+        }
+        let org = crate::path_param(parts, "org").await?;
+        let a = http.app.orgs().open(actor, &org).await?;
+        Ok(Self { base: format!("/orgs/{}", a.org.slug), name: a.org.name.clone(), admin: ProvisioningAdmin::org(&a) })
+    }
+}
+
+/// The `{id}` path parameter.
+struct Id(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(crate::path_param(parts, "id").await?))
+    }
+}
+
+struct Row {
+    id: String,
+    name: String,
+    base_url: String,
+    enabled: bool,
+    status: &'static str,
+    last_error: String,
+    last_synced: String,
+    next_attempt: String,
+    users: u64,
+    deprovisioned: u64,
+    groups: u64,
+}
+
+impl From<&ConnectionView> for Row {
+    fn from(v: &ConnectionView) -> Self {
+        let c = &v.connection;
+        Self {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            base_url: c.base_url.clone(),
+            enabled: c.enabled,
+            status: match (c.enabled, c.status.as_str()) {
+                (false, _) => "disabled",
+                (true, "in_sync") => "in sync",
+                (true, s) => s,
+            },
+            last_error: c.last_error.clone().unwrap_or_default(),
+            last_synced: c.last_synced_at.map(|t| t.rfc3339()).unwrap_or_default(),
+            next_attempt: c.next_attempt_at.map(|t| t.rfc3339()).unwrap_or_default(),
+            users: v.counts.users,
+            deprovisioned: v.counts.deprovisioned,
+            groups: v.counts.groups,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "provisioning.html")]
+struct ProvisioningPage {
+    csrf: String,
+    name: String,
+    base: String,
+    notice: &'static str,
+    connections: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    notice: Option<String>,
+}
+
+fn notice(key: Option<&str>) -> &'static str {
+    match key {
+        Some("created") => "The application is connected; its first sync starts within moments.",
+        Some("syncing") => "A full sync starts within moments.",
+        Some("updated") => "The connection is saved.",
+        Some("deleted") => "The connection is removed; the application keeps what it was sent.",
+        _ => "",
+    }
+}
+
+fn back(p: &PageAdmin, notice: &str) -> Response {
+    Redirect::to(&format!("{}/provisioning?notice={notice}", p.base)).into_response()
+}
+
+async fn show_provisioning(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    p: PageAdmin,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let connections = state.app.provisioning().list(&p.admin).await?;
+    let (jar, csrf) = csrf::token(&state, jar);
+    let page = ProvisioningPage {
+        csrf,
+        name: p.name,
+        base: p.base,
+        notice: notice(q.notice.as_deref()),
+        connections: connections.iter().map(Row::from).collect(),
+    };
+    Ok((jar, render(&page)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    base_url: String,
+    #[serde(default)]
+    token: String,
+}
+
+async fn create_connection(
+    State(state): State<HttpState>,
+    p: PageAdmin,
+    CsrfForm(f): CsrfForm<CreateForm>,
+) -> Result<Response, PageError> {
+    let new = NewConnection { name: &f.name, base_url: &f.base_url, token: &f.token, enabled: true };
+    state.app.provisioning().create(&p.admin, new).await?;
+    Ok(back(&p, "created"))
+}
+
+async fn sync_now(
+    State(state): State<HttpState>,
+    p: PageAdmin,
+    Id(id): Id,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.provisioning().sync_now(&p.admin, &id).await?;
+    Ok(back(&p, "syncing"))
+}
+
+#[derive(Deserialize)]
+struct EnabledForm {
+    #[serde(default)]
+    enabled: bool,
+}
+
+async fn set_enabled(
+    State(state): State<HttpState>,
+    p: PageAdmin,
+    Id(id): Id,
+    CsrfForm(f): CsrfForm<EnabledForm>,
+) -> Result<Response, PageError> {
+    let change = ConnectionChange { enabled: Some(f.enabled), ..ConnectionChange::default() };
+    state.app.provisioning().update(&p.admin, &id, change).await?;
+    Ok(back(&p, "updated"))
+}
+
+async fn delete_connection(
+    State(state): State<HttpState>,
+    p: PageAdmin,
+    Id(id): Id,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    state.app.provisioning().delete(&p.admin, &id).await?;
+    Ok(back(&p, "deleted"))
+}
