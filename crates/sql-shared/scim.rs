@@ -38,16 +38,22 @@ fn users_from(scope: EventScope) -> (&'static str, &'static str, Uuid) {
     }
 }
 
-/// A bound key of a lookup, with the SQL that tests it against `$2`.
+/// A bound key of a lookup, with the SQL that tests it against `$2` (or,
+/// for a list of ids, `$2…`).
 enum KeyBind {
     Uuid(&'static str, Uuid),
     Text(&'static str, String),
+    Ids(String, Vec<Uuid>),
 }
 
 fn key_bind(scope: EventScope, key: UserKey<'_>) -> KeyBind {
     let org = matches!(scope, EventScope::Org(_));
     match key {
         UserKey::Id(id) => KeyBind::Uuid(" AND a.id = $2", id.0),
+        UserKey::Ids(ids) => KeyBind::Ids(
+            format!(" AND a.id IN ({})", if ids.is_empty() { "NULL".into() } else { placeholders(2, ids.len()) }),
+            ids.iter().map(|i| i.0).collect(),
+        ),
         UserKey::UserName(n) if org => {
             KeyBind::Text(" AND COALESCE(s.user_name_key, a.username) = $2", n.to_lowercase())
         }
@@ -85,11 +91,16 @@ async fn users_in(
     let key = key.map(|k| key_bind(scope, k));
     let cond = match &key {
         Some(KeyBind::Uuid(c, _) | KeyBind::Text(c, _)) => *c,
+        Some(KeyBind::Ids(c, _)) => c.as_str(),
         None => "",
     };
     let limit = page.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-    let n = if key.is_some() { 3 } else { 2 };
+    let n = match &key {
+        Some(KeyBind::Ids(_, ids)) => 2 + ids.len(),
+        Some(_) => 3,
+        None => 2,
+    };
     let select = format!(
         "SELECT {}, {directory_cols} {from}{cond} ORDER BY a.username LIMIT ${n} OFFSET ${}",
         account_cols!(),
@@ -106,6 +117,12 @@ async fn users_in(
         Some(KeyBind::Text(_, v)) => {
             q = q.bind(v.clone());
             c = c.bind(v);
+        }
+        Some(KeyBind::Ids(_, ids)) => {
+            for id in ids {
+                q = q.bind(id);
+                c = c.bind(id);
+            }
         }
         None => {}
     }
@@ -387,6 +404,30 @@ impl ScimStore for SqlStore {
         let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
         let out = users_in(&mut tx, scope, key, page).await?;
         tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn scim_user_ids(&self, scope: EventScope) -> Result<Vec<AccountId>, StoreError> {
+        let (_, from, owner) = users_from(scope);
+        let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT a.id {from} ORDER BY a.username")))
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(ids.into_iter().map(AccountId::from_uuid).collect())
+    }
+
+    async fn scim_users_by_ids(&self, scope: EventScope, ids: &[AccountId]) -> Result<Vec<ScimUser>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
+        for chunk in ids.chunks(1000) {
+            let (_, users) =
+                users_in(&mut tx, scope, Some(UserKey::Ids(chunk)), Page { offset: 0, limit: None }).await?;
+            out.extend(users);
+        }
+        tx.commit().await.map_err(db)?;
+        let position: HashMap<AccountId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        out.sort_by_key(|u| position.get(&u.account.id).copied().unwrap_or(usize::MAX));
         Ok(out)
     }
 

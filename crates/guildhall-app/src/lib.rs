@@ -55,6 +55,10 @@ pub struct App {
     caches: Arc<caches::Caches>,
     reads: Arc<Reads>,
     keys: Arc<oauth::KeyRing>,
+    /// Each directory's user ids in SCIM listing order, with the event
+    /// number they were read at (`scim::ScimService::list`).
+    scim_ids:
+        Arc<std::sync::Mutex<std::collections::HashMap<ports::EventScope, (i64, Arc<Vec<guildhall_core::AccountId>>)>>>,
     /// Wakes the webhook worker after writes (which may have made events).
     webhook_wake: Arc<tokio::sync::Notify>,
 }
@@ -78,6 +82,7 @@ impl App {
             caches: Arc::new(caches::Caches::new(max_lag)),
             reads: Arc::default(),
             keys: Arc::default(),
+            scim_ids: Arc::default(),
             webhook_wake: Arc::default(),
         }
     }

@@ -20,6 +20,7 @@ use guildhall_core::scim::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 mod render;
 
@@ -193,6 +194,16 @@ impl<'a> ScimService<'a> {
         let store = self.app.store();
 
         // The database pages when nothing needs the whole set in memory.
+        // Workspaces only: every change of who is in a workspace is an event,
+        // while an org gains a managed account at sign-up without one.
+        if kind == Kind::Users && filter.is_none() && sort_by.is_none() && d.org_id().is_none() {
+            let ids = self.user_ids(d).await?;
+            let end = (offset.saturating_add(count) as usize).min(ids.len());
+            let start = (offset as usize).min(end);
+            let users = store.scim_users_by_ids(d.scope, &ids[start..end]).await?;
+            let resources = users.iter().map(|u| render::user(u, base)).collect();
+            return Ok(ListPage { total: ids.len() as u64, start_index, resources });
+        }
         let key = match (&filter, kind) {
             (Some(f), Kind::Users) => user_key(f),
             _ => None,
@@ -240,6 +251,33 @@ impl<'a> ScimService<'a> {
         let total = resources.len() as u64;
         let resources = resources.into_iter().skip(offset as usize).take(count as usize).collect();
         Ok(ListPage { total, start_index, resources })
+    }
+
+    /// The directory's user ids in listing order, from memory while no event
+    /// was written since they were read: every change to who is in a
+    /// directory, or to a username, writes an event (ADR 0011). Paging a
+    /// large directory thus costs one page of rows per request, not a scan.
+    async fn user_ids(&self, d: &DirectoryAccess) -> Result<Arc<Vec<AccountId>>, ScimFailure> {
+        let store = self.app.store();
+        let seq = store.latest_event().await?;
+        let cached = self
+            .app
+            .scim_ids
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&d.scope).filter(|(s, _)| *s == seq).map(|(_, ids)| ids.clone()));
+        if let Some(ids) = cached {
+            return Ok(ids);
+        }
+        let ids = Arc::new(store.scim_user_ids(d.scope).await?);
+        if let Ok(mut m) = self.app.scim_ids.lock() {
+            // Bounded: a server serves few directories over SCIM at once.
+            if m.len() >= 64 {
+                m.clear();
+            }
+            m.insert(d.scope, (seq, ids.clone()));
+        }
+        Ok(ids)
     }
 
     /// Users and groups at once (`POST /.search`, RFC 7644 §3.4.3): each

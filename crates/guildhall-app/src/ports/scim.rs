@@ -14,6 +14,8 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug)]
 pub enum UserKey<'a> {
     Id(AccountId),
+    /// Any of these (at most 1,000).
+    Ids(&'a [AccountId]),
     /// The directory's `userName` for an org (else the username),
     /// case-insensitive.
     UserName(&'a str),
@@ -94,6 +96,10 @@ pub trait ScimStore: Send + Sync {
         key: Option<UserKey<'_>>,
         page: Page,
     ) -> Result<(u64, Vec<ScimUser>), StoreError>;
+    /// Every user id of the scope, in listing order (by username).
+    async fn scim_user_ids(&self, scope: Scope) -> Result<Vec<AccountId>, StoreError>;
+    /// These users of the scope (those that still are), in the given order.
+    async fn scim_users_by_ids(&self, scope: Scope, ids: &[AccountId]) -> Result<Vec<ScimUser>, StoreError>;
     /// An org's whole directory (its users and groups) read in one
     /// transaction, with the event cursor it is consistent with.
     async fn org_directory_snapshot(&self, org: OrgId) -> Result<(i64, Vec<ScimUser>, Vec<ScimGroup>), StoreError>;

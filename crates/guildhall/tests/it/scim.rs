@@ -151,6 +151,14 @@ async fn a_workspace_directory_is_read_only_and_passes_the_discovery_checks(b: B
     assert_eq!(s, 405);
     assert_eq!(scim.delete(&format!("/Users/{}", bob["id"].as_str().unwrap())).await, 405);
     assert_eq!(scim.get("/Users").await.1["totalResults"], 2);
+    // Paging reflects a change at once.
+    app.account("cy").await;
+    ada.put("/workspaces/acme/groups/devs/members/cy", json!({})).await;
+    let (_, page) = scim.get("/Users?startIndex=2&count=1").await;
+    assert_eq!((page["totalResults"].as_u64(), page["Resources"][0]["userName"].as_str()), (Some(3), Some("bob")));
+    let (_, page) = scim.get("/Users?startIndex=3&count=5").await;
+    assert_eq!(page["Resources"][0]["userName"], "cy");
+    assert_eq!(page["itemsPerPage"], 1);
 }
 
 async fn an_org_directory_provisions_and_deprovisions_its_people(b: Backend) {
