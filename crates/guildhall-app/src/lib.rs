@@ -57,8 +57,7 @@ pub struct App {
     keys: Arc<oauth::KeyRing>,
     /// Each directory's user ids in SCIM listing order, with the event
     /// number they were read at (`scim::ScimService::list`).
-    scim_ids:
-        Arc<std::sync::Mutex<std::collections::HashMap<ports::EventScope, (i64, Arc<Vec<guildhall_core::AccountId>>)>>>,
+    scim_ids: Arc<std::sync::Mutex<std::collections::HashMap<ports::EventScope, scim::CachedIds>>>,
     /// Wakes the webhook worker after writes (which may have made events).
     webhook_wake: Arc<tokio::sync::Notify>,
 }

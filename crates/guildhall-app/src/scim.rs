@@ -26,6 +26,10 @@ mod render;
 
 pub use render::{etag_matches, project};
 
+/// A directory's user ids in listing order and the event number they were
+/// read at.
+pub(crate) type CachedIds = (i64, Arc<Vec<AccountId>>);
+
 /// The most resources one page returns (`count` above it is lowered).
 pub const MAX_PAGE: u64 = 1000;
 const DEFAULT_PAGE: u64 = 100;
