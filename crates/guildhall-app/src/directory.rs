@@ -77,6 +77,48 @@ impl DirectoryAccess {
     }
 }
 
+/// Proof that the actor administers a workspace or an org, for what both
+/// own alike (webhooks, provisioning connections); made only from
+/// `AdminOf` or `OrgAdminOf`.
+#[derive(Clone, Debug)]
+pub struct ScopeAdmin {
+    pub(crate) scope: EventScope,
+    pub(crate) workspace: Option<guildhall_core::WorkspaceId>,
+    pub(crate) slug: String,
+    pub(crate) actor: Actor,
+}
+
+impl ScopeAdmin {
+    pub fn workspace(a: &crate::workspaces::AdminOf) -> Self {
+        let ws = a.workspace();
+        Self {
+            scope: EventScope::Workspace(ws.id),
+            workspace: Some(ws.id),
+            slug: ws.slug.to_string(),
+            actor: a.actor().clone(),
+        }
+    }
+
+    pub fn org(a: &crate::orgs::OrgAdminOf) -> Self {
+        Self { scope: EventScope::Org(a.org.id), workspace: None, slug: a.org.slug.to_string(), actor: a.actor.clone() }
+    }
+
+    /// An audit row by this admin (in the workspace's log, or the org's).
+    pub(crate) fn audit(&self, at: guildhall_core::Timestamp, action: &str, target: String) -> Audit {
+        Audit {
+            workspace: self.workspace,
+            actor: Some(self.actor.account.id),
+            actor_label: self.actor.account.username.to_string(),
+            action: action.to_owned(),
+            target,
+            detail: None,
+            ip: self.actor.ip.clone(),
+            at,
+            data: None,
+        }
+    }
+}
+
 /// An account as events and snapshots show it.
 pub fn account_json(a: &Account) -> Value {
     json!({

@@ -14,10 +14,7 @@ mod remote;
 
 use crate::App;
 use crate::error::{AppError, FieldErrors};
-use crate::orgs::OrgAdminOf;
-use crate::ports::{Audit, ClaimedConnection, EventScope, ProvisionedCounts, RoundOutcome, ScimConnection};
-use crate::workspaces::{Actor, AdminOf};
-use guildhall_core::WorkspaceId;
+use crate::ports::{Audit, ClaimedConnection, ProvisionedCounts, RoundOutcome, ScimConnection};
 use guildhall_core::provisioning::{LEASE, SyncStatus, parse_base_url, parse_token, retry_at};
 use reconcile::Stop;
 use serde_json::json;
@@ -28,43 +25,22 @@ pub const MAX_CONNECTIONS: usize = 20;
 /// Connections leased per round (synced concurrently).
 const CLAIM_BATCH: u32 = 8;
 
-/// Proof that the actor administers the workspace or org whose connections
-/// these are; made only from `AdminOf` or `OrgAdminOf`.
-#[derive(Clone, Debug)]
-pub struct ProvisioningAdmin {
-    scope: EventScope,
-    workspace: Option<WorkspaceId>,
-    actor: Actor,
-}
+/// The admin of the workspace or org whose connections these are.
+pub type ProvisioningAdmin = crate::directory::ScopeAdmin;
 
 impl ProvisioningAdmin {
-    pub fn workspace(a: &AdminOf) -> Self {
-        let ws = a.workspace();
-        Self { scope: EventScope::Workspace(ws.id), workspace: Some(ws.id), actor: a.actor().clone() }
-    }
-
-    pub fn org(a: &OrgAdminOf) -> Self {
-        Self { scope: EventScope::Org(a.org.id), workspace: None, actor: a.actor.clone() }
-    }
-
-    fn audit(&self, app: &App, action: &str, c: &ScimConnection) -> Audit {
+    fn connection_audit(&self, app: &App, action: &str, c: &ScimConnection) -> Audit {
         // The URL's path may carry a tenant secret: the log shows its host.
         let host = url::Url::parse(&c.base_url).ok().and_then(|u| u.host_str().map(str::to_owned));
         Audit {
-            workspace: self.workspace,
-            actor: Some(self.actor.account.id),
-            actor_label: self.actor.account.username.to_string(),
-            action: action.to_owned(),
-            target: format!("scim_connection:{}", c.name),
             detail: host.clone(),
-            ip: self.actor.ip.clone(),
-            at: app.now(),
             data: Some(json!({ "scim_connection": {
                 "id": c.id,
                 "name": c.name,
                 "host": host,
                 "enabled": c.enabled,
             }})),
+            ..self.audit(app.now(), action, format!("scim_connection:{}", c.name))
         }
     }
 }
@@ -170,7 +146,7 @@ impl<'a> ProvisioningService<'a> {
             updated_at: now,
         };
         let sealed = self.app.seal(&token_aad(connection.id), token.as_bytes())?;
-        let audit = a.audit(self.app, "provisioning.created", &connection);
+        let audit = a.connection_audit(self.app, "provisioning.created", &connection);
         self.app.written(store.create_scim_connection(&connection, &sealed, &audit).await).await?;
         Ok(ConnectionView { connection, counts: ProvisionedCounts::default() })
     }
@@ -211,7 +187,7 @@ impl<'a> ProvisioningService<'a> {
         let resync = c.base_url != before.base_url || token.is_some() || (c.enabled && !before.enabled);
         c.updated_at = self.app.now();
         let sealed = token.map(|t| self.app.seal(&token_aad(c.id), t.as_bytes())).transpose()?;
-        let audit = a.audit(self.app, "provisioning.updated", &c);
+        let audit = a.connection_audit(self.app, "provisioning.updated", &c);
         let store = self.app.store();
         if !self.app.written(store.update_scim_connection(&c, sealed.as_deref(), resync, &audit).await).await? {
             return Err(AppError::NotFound);
@@ -229,7 +205,7 @@ impl<'a> ProvisioningService<'a> {
     /// what was pushed stays there as it is.
     pub async fn delete(&self, a: &ProvisioningAdmin, id: &str) -> Result<(), AppError> {
         let c = self.get(a, id).await?.connection;
-        let audit = a.audit(self.app, "provisioning.deleted", &c);
+        let audit = a.connection_audit(self.app, "provisioning.deleted", &c);
         if self.app.written(self.app.store().delete_scim_connection(a.scope, c.id, &audit).await).await? {
             Ok(())
         } else {
@@ -244,7 +220,7 @@ impl<'a> ProvisioningService<'a> {
             return Err(AppError::Conflict("This connection is disabled; enable it first.".into()));
         }
         let now = self.app.now();
-        let audit = a.audit(self.app, "provisioning.sync_requested", &view.connection);
+        let audit = a.connection_audit(self.app, "provisioning.sync_requested", &view.connection);
         let store = self.app.store();
         if !self.app.written(store.request_scim_sync(a.scope, view.connection.id, now, &audit).await).await? {
             return Err(AppError::NotFound);

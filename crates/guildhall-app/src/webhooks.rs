@@ -13,16 +13,14 @@
 
 use crate::App;
 use crate::error::{AppError, FieldErrors};
-use crate::orgs::OrgAdminOf;
 use crate::ports::{
     AttemptOutcome, Audit, ClaimedDelivery, DeliveryAttempt, DeliveryStatus, EventScope, WebRequest, WebhookDelivery,
     WebhookEndpoint,
 };
-use crate::workspaces::{Actor, AdminOf};
+use guildhall_core::Timestamp;
 use guildhall_core::webhooks::{
     EventTypes, LEASE, Owner, SECRET_BYTES, WebhookSecret, next_attempt, parse_endpoint_url, payload, sign,
 };
-use guildhall_core::{Timestamp, WorkspaceId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -33,31 +31,10 @@ const FAN_OUT_BATCH: u32 = 500;
 /// Deliveries leased per round (sent concurrently).
 const CLAIM_BATCH: u32 = 32;
 
-/// Proof that the actor administers the workspace or org whose webhooks
-/// these are; made only from `AdminOf` or `OrgAdminOf`.
-#[derive(Clone, Debug)]
-pub struct WebhookAdmin {
-    scope: EventScope,
-    workspace: Option<WorkspaceId>,
-    slug: String,
-    actor: Actor,
-}
+/// The admin of the workspace or org whose webhooks these are.
+pub type WebhookAdmin = crate::directory::ScopeAdmin;
 
 impl WebhookAdmin {
-    pub fn workspace(a: &AdminOf) -> Self {
-        let ws = a.workspace();
-        Self {
-            scope: EventScope::Workspace(ws.id),
-            workspace: Some(ws.id),
-            slug: ws.slug.to_string(),
-            actor: a.actor().clone(),
-        }
-    }
-
-    pub fn org(a: &OrgAdminOf) -> Self {
-        Self { scope: EventScope::Org(a.org.id), workspace: None, slug: a.org.slug.to_string(), actor: a.actor.clone() }
-    }
-
     fn owner(&self) -> Owner<'_> {
         let kind = match self.scope {
             EventScope::Workspace(_) => "workspace",
@@ -66,7 +43,7 @@ impl WebhookAdmin {
         Owner { kind, slug: &self.slug }
     }
 
-    fn audit(&self, app: &App, action: &str, endpoint: &WebhookEndpoint, detail: Option<String>) -> Audit {
+    fn webhook_audit(&self, app: &App, action: &str, endpoint: &WebhookEndpoint, detail: Option<String>) -> Audit {
         let host = url::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned));
         // The URL itself may carry a secret: events and the audit log show its host only.
         let data = json!({ "webhook": {
@@ -76,15 +53,9 @@ impl WebhookAdmin {
             "enabled": endpoint.enabled,
         }});
         Audit {
-            workspace: self.workspace,
-            actor: Some(self.actor.account.id),
-            actor_label: self.actor.account.username.to_string(),
-            action: action.to_owned(),
-            target: format!("webhook:{}", endpoint.id),
             detail: detail.or(host),
-            ip: self.actor.ip.clone(),
-            at: app.now(),
             data: Some(data),
+            ..self.audit(app.now(), action, format!("webhook:{}", endpoint.id))
         }
     }
 }
@@ -202,7 +173,7 @@ impl<'a> WebhookService<'a> {
             updated_at: now,
         };
         let sealed = self.app.seal(&secret_aad(endpoint.id), secret.key())?;
-        let audit = a.audit(self.app, "webhook.created", &endpoint, None);
+        let audit = a.webhook_audit(self.app, "webhook.created", &endpoint, None);
         self.app.written(self.app.store().create_webhook(&endpoint, &sealed, &audit).await).await?;
         Ok((endpoint, secret))
     }
@@ -237,7 +208,7 @@ impl<'a> WebhookService<'a> {
             endpoint.enabled = e;
         }
         endpoint.updated_at = self.app.now();
-        let audit = a.audit(self.app, "webhook.updated", &endpoint, None);
+        let audit = a.webhook_audit(self.app, "webhook.updated", &endpoint, None);
         if self.app.written(self.app.store().update_webhook(&endpoint, &audit).await).await? {
             Ok(endpoint)
         } else {
@@ -248,7 +219,7 @@ impl<'a> WebhookService<'a> {
     /// Removes the endpoint and its delivery log.
     pub async fn delete(&self, a: &WebhookAdmin, id: &str) -> Result<(), AppError> {
         let endpoint = self.get(a, id).await?;
-        let audit = a.audit(self.app, "webhook.deleted", &endpoint, None);
+        let audit = a.webhook_audit(self.app, "webhook.deleted", &endpoint, None);
         if self.app.written(self.app.store().delete_webhook(a.scope, endpoint.id, &audit).await).await? {
             Ok(())
         } else {
@@ -286,7 +257,7 @@ impl<'a> WebhookService<'a> {
             finished_at: None,
             ..original
         };
-        let audit = a.audit(self.app, "webhook.redelivered", &endpoint, Some(again.message_id.clone()));
+        let audit = a.webhook_audit(self.app, "webhook.redelivered", &endpoint, Some(again.message_id.clone()));
         self.insert(a, &again, Some(&audit)).await?;
         Ok(again)
     }

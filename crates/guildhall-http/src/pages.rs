@@ -182,3 +182,46 @@ impl AuditPage {
         Self { name: name.to_owned(), home, entries, next }
     }
 }
+
+/// A signed-in admin of the `{ws}` workspace or the `{org}` organization,
+/// for the pages of what both own alike (webhooks, provisioning). Anyone
+/// else, members included, gets 404.
+pub(crate) struct PageScopeAdmin {
+    pub admin: guildhall_app::directory::ScopeAdmin,
+    /// `/workspaces/acme` or `/orgs/initech`.
+    pub base: String,
+    pub name: String,
+}
+
+impl<S> axum::extract::FromRequestParts<S> for PageScopeAdmin
+where
+    crate::HttpState: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::PageError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRef;
+        use guildhall_app::directory::ScopeAdmin;
+        let who = crate::session::SignedIn::from_request_parts(parts, state).await?;
+        let Ok(client) = crate::client::Client::from_request_parts(parts, state).await;
+        let http = crate::HttpState::from_ref(state);
+        let actor = guildhall_app::workspaces::Actor { account: who.account, ip: client.0.ip };
+        if let Ok(ws) = crate::path_param(parts, "ws").await {
+            let member = http.app.workspaces().open(actor, &ws).await?;
+            if !member.is_admin() {
+                return Err(guildhall_app::AppError::NotFound.into());
+            }
+            let admin = member.admin()?;
+            let w = admin.workspace();
+            return Ok(Self {
+                base: format!("/workspaces/{}", w.slug),
+                name: w.name.clone(),
+                admin: ScopeAdmin::workspace(&admin),
+            });
+        }
+        let org = crate::path_param(parts, "org").await?;
+        let a = http.app.orgs().open(actor, &org).await?;
+        Ok(Self { base: format!("/orgs/{}", a.org.slug), name: a.org.name.clone(), admin: ScopeAdmin::org(&a) })
+    }
+}

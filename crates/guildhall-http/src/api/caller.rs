@@ -176,3 +176,33 @@ where
         Ok(Self(admin, caller))
     }
 }
+
+/// An admin of the `{ws}` workspace (`workspaces:admin`) or of the `{org}`
+/// organization (`orgs:admin`), for what both own alike: webhooks and
+/// provisioning connections. Members who are not admins learn nothing.
+pub struct ScopeAdminCaller(pub guildhall_app::directory::ScopeAdmin);
+
+impl<S> FromRequestParts<S> for ScopeAdminCaller
+where
+    HttpState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use guildhall_app::directory::ScopeAdmin;
+        if let Ok(slug) = crate::path_param(parts, "ws").await {
+            let caller = ApiCaller::from_request_parts(parts, state).await?;
+            let http = HttpState::from_ref(state);
+            let member = http.app.workspaces().open(caller.actor(), &slug).await?;
+            if !member.is_admin() {
+                return Err(AppError::NotFound.into());
+            }
+            caller.require(Scope::WorkspacesAdmin)?;
+            return Ok(Self(ScopeAdmin::workspace(&member.admin()?)));
+        }
+        let admin = OrgAdmin::from_request_parts(parts, state).await?;
+        admin.require_admin_scope()?;
+        Ok(Self(ScopeAdmin::org(&admin.0)))
+    }
+}

@@ -7,17 +7,14 @@
 //! Directory tokens cannot manage them. Anyone else gets 404. The
 //! application's token is write-only: no answer contains it.
 
-use super::caller::{ApiCaller, OrgAdmin};
+use super::caller::ScopeAdminCaller;
 use super::json::ApiJson;
 use crate::HttpState;
 use crate::error::ApiError;
 use axum::Json;
-use axum::extract::{FromRef, FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
-use guildhall_app::AppError;
 use guildhall_app::provisioning::{ConnectionChange, ConnectionView, NewConnection, ProvisioningAdmin};
-use guildhall_core::scopes::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -31,35 +28,6 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(list_org_connections, create_org_connection))
         .routes(routes!(get_org_connection, update_org_connection, delete_org_connection))
         .routes(routes!(sync_org_connection))
-}
-
-/// An admin of the `{ws}` workspace (`workspaces:admin`) or of the `{org}`
-/// organization (`orgs:admin`).
-pub struct Provisioning(pub ProvisioningAdmin);
-
-impl<S> FromRequestParts<S> for Provisioning
-where
-    HttpState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Ok(slug) = crate::path_param(parts, "ws").await {
-            let caller = ApiCaller::from_request_parts(parts, state).await?;
-            let http = HttpState::from_ref(state);
-            let member = http.app.workspaces().open(caller.actor(), &slug).await?;
-            // Members who are not admins learn nothing.
-            if !member.is_admin() {
-                return Err(AppError::NotFound.into());
-            }
-            caller.require(Scope::WorkspacesAdmin)?;
-            return Ok(Self(ProvisioningAdmin::workspace(&member.admin()?)));
-        }
-        let admin = OrgAdmin::from_request_parts(parts, state).await?;
-        admin.require_admin_scope()?;
-        Ok(Self(ProvisioningAdmin::org(&admin.0)))
-    }
 }
 
 /// A connection as the API shows it (never its token).
@@ -165,7 +133,7 @@ async fn sync(state: &HttpState, a: &ProvisioningAdmin, id: &str) -> Result<(Sta
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn list_ws_connections(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
 ) -> Result<Json<Value>, ApiError> {
     list(&state, &a).await
 }
@@ -177,7 +145,7 @@ async fn list_ws_connections(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn create_ws_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     ApiJson(body): ApiJson<CreateConnection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     create(&state, &a, body).await
@@ -190,7 +158,7 @@ async fn create_ws_connection(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn get_ws_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     get(&state, &a, &id).await
@@ -203,7 +171,7 @@ async fn get_ws_connection(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn update_ws_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateConnection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -217,7 +185,7 @@ async fn update_ws_connection(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn delete_ws_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &a, &id).await
@@ -230,7 +198,7 @@ async fn delete_ws_connection(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn sync_ws_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     sync(&state, &a, &id).await
@@ -243,7 +211,7 @@ async fn sync_ws_connection(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn list_org_connections(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
 ) -> Result<Json<Value>, ApiError> {
     list(&state, &a).await
 }
@@ -255,7 +223,7 @@ async fn list_org_connections(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn create_org_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     ApiJson(body): ApiJson<CreateConnection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     create(&state, &a, body).await
@@ -268,7 +236,7 @@ async fn create_org_connection(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn get_org_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     get(&state, &a, &id).await
@@ -281,7 +249,7 @@ async fn get_org_connection(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn update_org_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateConnection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -295,7 +263,7 @@ async fn update_org_connection(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn delete_org_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &a, &id).await
@@ -308,7 +276,7 @@ async fn delete_org_connection(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn sync_org_connection(
     State(state): State<HttpState>,
-    Provisioning(a): Provisioning,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     sync(&state, &a, &id).await

@@ -6,18 +6,16 @@
 //! Directory tokens (made for applications) cannot manage webhooks.
 //! Anyone else gets 404.
 
-use super::caller::{ApiCaller, OrgAdmin};
+use super::caller::ScopeAdminCaller;
 use super::json::ApiJson;
 use crate::HttpState;
 use crate::error::ApiError;
 use axum::Json;
-use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use guildhall_app::AppError;
 use guildhall_app::ports::{DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint};
 use guildhall_app::webhooks::{NewWebhook, WebhookAdmin, WebhookChange};
-use guildhall_core::scopes::Scope;
 use guildhall_core::webhooks::EventTypes;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -36,35 +34,6 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(org_deliveries))
         .routes(routes!(org_redeliver))
         .routes(routes!(org_ping))
-}
-
-/// An admin of the `{ws}` workspace (`workspaces:admin`) or of the `{org}`
-/// organization (`orgs:admin`).
-pub struct Hooks(pub WebhookAdmin);
-
-impl<S> FromRequestParts<S> for Hooks
-where
-    HttpState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Ok(slug) = crate::path_param(parts, "ws").await {
-            let caller = ApiCaller::from_request_parts(parts, state).await?;
-            let http = HttpState::from_ref(state);
-            let member = http.app.workspaces().open(caller.actor(), &slug).await?;
-            // Members who are not admins learn nothing, as with the directory.
-            if !member.is_admin() {
-                return Err(AppError::NotFound.into());
-            }
-            caller.require(Scope::WorkspacesAdmin)?;
-            return Ok(Self(WebhookAdmin::workspace(&member.admin()?)));
-        }
-        let admin = OrgAdmin::from_request_parts(parts, state).await?;
-        admin.require_admin_scope()?;
-        Ok(Self(WebhookAdmin::org(&admin.0)))
-    }
 }
 
 pub fn endpoint_json(e: &WebhookEndpoint) -> Value {
@@ -210,7 +179,10 @@ async fn ping(state: &HttpState, a: &WebhookAdmin, id: &str) -> Result<(StatusCo
     params(("ws" = String, Path, description = "Workspace slug")),
     responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not an admin"), (status = 403, description = "Missing scope")),
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
-async fn list_ws_webhooks(State(state): State<HttpState>, Hooks(a): Hooks) -> Result<Json<Value>, ApiError> {
+async fn list_ws_webhooks(
+    State(state): State<HttpState>,
+    ScopeAdminCaller(a): ScopeAdminCaller,
+) -> Result<Json<Value>, ApiError> {
     list(&state, &a).await
 }
 
@@ -221,7 +193,7 @@ async fn list_ws_webhooks(State(state): State<HttpState>, Hooks(a): Hooks) -> Re
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn create_ws_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     create(&state, &a, body).await
@@ -233,7 +205,7 @@ async fn create_ws_webhook(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn get_ws_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     get(&state, &a, &id).await
@@ -247,7 +219,7 @@ async fn get_ws_webhook(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn update_ws_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateWebhook>,
 ) -> Result<Json<Value>, ApiError> {
@@ -261,7 +233,7 @@ async fn update_ws_webhook(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn delete_ws_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &a, &id).await
@@ -275,7 +247,7 @@ async fn delete_ws_webhook(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn ws_deliveries(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
     q: DeliveriesQueryResult,
 ) -> Result<Json<Value>, ApiError> {
@@ -290,7 +262,7 @@ async fn ws_deliveries(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn ws_redeliver(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id, delivery)): Path<(String, String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     redeliver(&state, &a, &id, &delivery).await
@@ -303,7 +275,7 @@ async fn ws_redeliver(
     security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
 async fn ws_ping(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     ping(&state, &a, &id).await
@@ -314,7 +286,10 @@ async fn ws_ping(
     params(("org" = String, Path, description = "Organization slug")),
     responses((status = 200, description = "Success"), (status = 401, description = "Not authenticated"), (status = 404, description = "Unknown, or not an admin"), (status = 403, description = "Missing scope")),
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
-async fn list_org_webhooks(State(state): State<HttpState>, Hooks(a): Hooks) -> Result<Json<Value>, ApiError> {
+async fn list_org_webhooks(
+    State(state): State<HttpState>,
+    ScopeAdminCaller(a): ScopeAdminCaller,
+) -> Result<Json<Value>, ApiError> {
     list(&state, &a).await
 }
 
@@ -325,7 +300,7 @@ async fn list_org_webhooks(State(state): State<HttpState>, Hooks(a): Hooks) -> R
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn create_org_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     create(&state, &a, body).await
@@ -337,7 +312,7 @@ async fn create_org_webhook(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn get_org_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     get(&state, &a, &id).await
@@ -351,7 +326,7 @@ async fn get_org_webhook(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn update_org_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateWebhook>,
 ) -> Result<Json<Value>, ApiError> {
@@ -365,7 +340,7 @@ async fn update_org_webhook(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn delete_org_webhook(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &a, &id).await
@@ -379,7 +354,7 @@ async fn delete_org_webhook(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn org_deliveries(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
     q: DeliveriesQueryResult,
 ) -> Result<Json<Value>, ApiError> {
@@ -394,7 +369,7 @@ async fn org_deliveries(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn org_redeliver(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id, delivery)): Path<(String, String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     redeliver(&state, &a, &id, &delivery).await
@@ -407,7 +382,7 @@ async fn org_redeliver(
     security(("bearer" = ["orgs:admin"]), ("session" = [])))]
 async fn org_ping(
     State(state): State<HttpState>,
-    Hooks(a): Hooks,
+    ScopeAdminCaller(a): ScopeAdminCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     ping(&state, &a, &id).await

@@ -4,21 +4,18 @@
 //! remove. Everyone else gets 404, as in the API.
 
 use crate::HttpState;
-use crate::client::Client;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
+use crate::pages::PageScopeAdmin;
 use crate::pages::render;
-use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use guildhall_app::AppError;
-use guildhall_app::provisioning::{ConnectionChange, ConnectionView, NewConnection, ProvisioningAdmin};
-use guildhall_app::workspaces::Actor;
+use guildhall_app::provisioning::{ConnectionChange, ConnectionView, NewConnection};
 use serde::Deserialize;
 
 pub fn router() -> Router<HttpState> {
@@ -31,45 +28,6 @@ pub fn router() -> Router<HttpState> {
             .route(&format!("{base}/provisioning/{{id}}/delete"), post(delete_connection));
     }
     router
-}
-
-/// A signed-in admin of the `{ws}` workspace or the `{org}` organization.
-struct PageAdmin {
-    admin: ProvisioningAdmin,
-    /// `/workspaces/acme` or `/orgs/initech`.
-    base: String,
-    name: String,
-}
-
-impl<S> FromRequestParts<S> for PageAdmin
-where
-    HttpState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let who = SignedIn::from_request_parts(parts, state).await?;
-        let Ok(client) = Client::from_request_parts(parts, state).await;
-        let http = HttpState::from_ref(state);
-        let actor = Actor { account: who.account, ip: client.0.ip };
-        if let Ok(ws) = crate::path_param(parts, "ws").await {
-            let member = http.app.workspaces().open(actor, &ws).await?;
-            if !member.is_admin() {
-                return Err(AppError::NotFound.into());
-            }
-            let admin = member.admin()?;
-            let w = admin.workspace();
-            return Ok(Self {
-                base: format!("/workspaces/{}", w.slug),
-                name: w.name.clone(),
-                admin: ProvisioningAdmin::workspace(&admin),
-            });
-        }
-        let org = crate::path_param(parts, "org").await?;
-        let a = http.app.orgs().open(actor, &org).await?;
-        Ok(Self { base: format!("/orgs/{}", a.org.slug), name: a.org.name.clone(), admin: ProvisioningAdmin::org(&a) })
-    }
 }
 
 /// The `{id}` path parameter.
@@ -145,14 +103,14 @@ fn notice(key: Option<&str>) -> &'static str {
     }
 }
 
-fn back(p: &PageAdmin, notice: &str) -> Response {
+fn back(p: &PageScopeAdmin, notice: &str) -> Response {
     Redirect::to(&format!("{}/provisioning?notice={notice}", p.base)).into_response()
 }
 
 async fn show_provisioning(
     State(state): State<HttpState>,
     jar: CookieJar,
-    p: PageAdmin,
+    p: PageScopeAdmin,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
     let connections = state.app.provisioning().list(&p.admin).await?;
@@ -179,7 +137,7 @@ struct CreateForm {
 
 async fn create_connection(
     State(state): State<HttpState>,
-    p: PageAdmin,
+    p: PageScopeAdmin,
     CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, PageError> {
     let new = NewConnection { name: &f.name, base_url: &f.base_url, token: &f.token, enabled: true };
@@ -189,7 +147,7 @@ async fn create_connection(
 
 async fn sync_now(
     State(state): State<HttpState>,
-    p: PageAdmin,
+    p: PageScopeAdmin,
     Id(id): Id,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
@@ -205,7 +163,7 @@ struct EnabledForm {
 
 async fn set_enabled(
     State(state): State<HttpState>,
-    p: PageAdmin,
+    p: PageScopeAdmin,
     Id(id): Id,
     CsrfForm(f): CsrfForm<EnabledForm>,
 ) -> Result<Response, PageError> {
@@ -216,7 +174,7 @@ async fn set_enabled(
 
 async fn delete_connection(
     State(state): State<HttpState>,
-    p: PageAdmin,
+    p: PageScopeAdmin,
     Id(id): Id,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {

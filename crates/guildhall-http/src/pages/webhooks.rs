@@ -4,22 +4,20 @@
 //! and redeliver. Everyone else gets 404, as in the API.
 
 use crate::HttpState;
-use crate::client::Client;
 use crate::csrf::{self, CsrfForm};
 use crate::error::PageError;
+use crate::pages::PageScopeAdmin;
 use crate::pages::{render, render_message};
-use crate::session::SignedIn;
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use guildhall_app::AppError;
 use guildhall_app::ports::WebhookEndpoint;
-use guildhall_app::webhooks::{NewWebhook, WebhookAdmin, WebhookChange};
-use guildhall_app::workspaces::Actor;
+use guildhall_app::webhooks::{NewWebhook, WebhookChange};
 use guildhall_core::webhooks::EventTypes;
 use serde::Deserialize;
 
@@ -34,45 +32,6 @@ pub fn router() -> Router<HttpState> {
             .route(&format!("{base}/webhooks/{{id}}/deliveries/{{delivery}}/redeliver"), post(redeliver));
     }
     router
-}
-
-/// A signed-in admin of the `{ws}` workspace or the `{org}` organization.
-struct PageHooks {
-    admin: WebhookAdmin,
-    /// `/workspaces/acme` or `/orgs/initech`.
-    base: String,
-    name: String,
-}
-
-impl<S> FromRequestParts<S> for PageHooks
-where
-    HttpState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let who = SignedIn::from_request_parts(parts, state).await?;
-        let Ok(client) = Client::from_request_parts(parts, state).await;
-        let http = HttpState::from_ref(state);
-        let actor = Actor { account: who.account, ip: client.0.ip };
-        if let Ok(ws) = crate::path_param(parts, "ws").await {
-            let member = http.app.workspaces().open(actor, &ws).await?;
-            if !member.is_admin() {
-                return Err(AppError::NotFound.into());
-            }
-            let admin = member.admin()?;
-            let w = admin.workspace();
-            return Ok(Self {
-                base: format!("/workspaces/{}", w.slug),
-                name: w.name.clone(),
-                admin: WebhookAdmin::workspace(&admin),
-            });
-        }
-        let org = crate::path_param(parts, "org").await?;
-        let a = http.app.orgs().open(actor, &org).await?;
-        Ok(Self { base: format!("/orgs/{}", a.org.slug), name: a.org.name.clone(), admin: WebhookAdmin::org(&a) })
-    }
 }
 
 async fn ids(parts: &mut Parts) -> Result<(String, String), AppError> {
@@ -158,7 +117,7 @@ fn notice(key: Option<&str>) -> &'static str {
 async fn show_webhooks(
     State(state): State<HttpState>,
     jar: CookieJar,
-    p: PageHooks,
+    p: PageScopeAdmin,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
     let service = state.app.webhooks();
@@ -212,7 +171,7 @@ struct CreateForm {
 
 async fn create_webhook(
     State(state): State<HttpState>,
-    p: PageHooks,
+    p: PageScopeAdmin,
     CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, PageError> {
     let types: Vec<String> = f.event_types.split([' ', ',']).filter(|t| !t.is_empty()).map(str::to_owned).collect();
@@ -230,14 +189,14 @@ struct EnabledForm {
     enabled: bool,
 }
 
-fn back(p: &PageHooks, notice: &str, log: Option<&str>) -> Response {
+fn back(p: &PageScopeAdmin, notice: &str, log: Option<&str>) -> Response {
     let log = log.map(|l| format!("&log={l}")).unwrap_or_default();
     Redirect::to(&format!("{}/webhooks?notice={notice}{log}", p.base)).into_response()
 }
 
 async fn set_enabled(
     State(state): State<HttpState>,
-    p: PageHooks,
+    p: PageScopeAdmin,
     Ids(id, _): Ids,
     CsrfForm(f): CsrfForm<EnabledForm>,
 ) -> Result<Response, PageError> {
@@ -248,7 +207,7 @@ async fn set_enabled(
 
 async fn ping(
     State(state): State<HttpState>,
-    p: PageHooks,
+    p: PageScopeAdmin,
     Ids(id, _): Ids,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
@@ -258,7 +217,7 @@ async fn ping(
 
 async fn delete_webhook(
     State(state): State<HttpState>,
-    p: PageHooks,
+    p: PageScopeAdmin,
     Ids(id, _): Ids,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
@@ -268,7 +227,7 @@ async fn delete_webhook(
 
 async fn redeliver(
     State(state): State<HttpState>,
-    p: PageHooks,
+    p: PageScopeAdmin,
     Ids(id, delivery): Ids,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
