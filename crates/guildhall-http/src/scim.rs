@@ -154,14 +154,8 @@ async fn not_found() -> ScimResponseError {
 
 /// A search across resource types (RFC 7644 §3.4.3).
 async fn search_everything(State(s): State<HttpState>, Scim(d, base): Scim, body: Bytes) -> Result<Response> {
-    let p = search_params(&body)?;
-    let q = ListQuery {
-        filter: p.filter,
-        sort_by: p.sort_by,
-        sort_order: p.sort_order,
-        start_index: integer("startIndex", p.start_index.as_ref())?,
-        count: integer("count", p.count.as_ref())?,
-    };
+    let mut p = search_params(&body)?;
+    let q = p.query()?;
     let page = s.app.scim().search_all(&d, &q, &base).await?;
     Ok(listed(page, &p.attributes, &p.excluded_attributes))
 }
@@ -211,6 +205,19 @@ struct ListParams {
     excluded_attributes: Option<Value>,
 }
 
+impl ListParams {
+    /// The listing query (the projection stays here).
+    fn query(&mut self) -> Result<ListQuery> {
+        Ok(ListQuery {
+            filter: self.filter.take(),
+            sort_by: self.sort_by.take(),
+            sort_order: self.sort_order.take(),
+            start_index: integer("startIndex", self.start_index.as_ref())?,
+            count: integer("count", self.count.as_ref())?,
+        })
+    }
+}
+
 fn integer(name: &str, v: Option<&Value>) -> Result<Option<i64>> {
     match v {
         None | Some(Value::Null) => Ok(None),
@@ -233,14 +240,8 @@ fn attribute_list(v: Option<&Value>) -> Option<String> {
     }
 }
 
-async fn list(state: &HttpState, d: &DirectoryAccess, base: &str, kind: Kind, p: ListParams) -> Result<Response> {
-    let q = ListQuery {
-        filter: p.filter,
-        sort_by: p.sort_by,
-        sort_order: p.sort_order,
-        start_index: integer("startIndex", p.start_index.as_ref())?,
-        count: integer("count", p.count.as_ref())?,
-    };
+async fn list(state: &HttpState, d: &DirectoryAccess, base: &str, kind: Kind, mut p: ListParams) -> Result<Response> {
+    let q = p.query()?;
     let page = state.app.scim().list(d, kind, &q, base).await?;
     Ok(listed(page, &p.attributes, &p.excluded_attributes))
 }
