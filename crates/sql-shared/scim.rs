@@ -3,6 +3,7 @@
 
 use crate::accounts::{account_cols, account_from_row, account_in, insert_account};
 use crate::changes::record_change;
+use crate::dialect;
 use crate::events::insert_account_events;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::directory::account_json;
@@ -40,8 +41,7 @@ fn users_from(scope: EventScope) -> (&'static str, &'static str, Uuid) {
     }
 }
 
-/// A bound key of a lookup, with the SQL that tests it against `$2` (or,
-/// for a list of ids, `$2…`).
+/// A bound key of a lookup, with the SQL that tests it against `$2`.
 enum KeyBind {
     Uuid(&'static str, Uuid),
     Text(&'static str, String),
@@ -52,10 +52,9 @@ fn key_bind(scope: EventScope, key: UserKey<'_>) -> KeyBind {
     let org = matches!(scope, EventScope::Org(_));
     match key {
         UserKey::Id(id) => KeyBind::Uuid(" AND a.id = $2", id.0),
-        UserKey::Ids(ids) => KeyBind::Ids(
-            format!(" AND a.id IN ({})", if ids.is_empty() { "NULL".into() } else { placeholders(2, ids.len()) }),
-            ids.iter().map(|i| i.0).collect(),
-        ),
+        UserKey::Ids(ids) => {
+            KeyBind::Ids(format!(" AND {}", dialect::in_ids("a.id", 2)), ids.iter().map(|i| i.0).collect())
+        }
         UserKey::UserName(n) if org => {
             KeyBind::Text(" AND COALESCE(s.user_name_key, a.username) = $2", n.to_lowercase())
         }
@@ -78,11 +77,6 @@ fn user_from_row(row: &DbRow) -> Result<ScimUser, StoreError> {
     })
 }
 
-/// `$first, $first+1, …` for `n` binds.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 async fn users_in(
     conn: &mut Conn,
     scope: EventScope,
@@ -98,11 +92,7 @@ async fn users_in(
     };
     let limit = page.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-    let n = match &key {
-        Some(KeyBind::Ids(_, ids)) => 2 + ids.len(),
-        Some(_) => 3,
-        None => 2,
-    };
+    let n = if key.is_some() { 3 } else { 2 };
     let select = format!(
         "SELECT {}, {directory_cols} {from}{cond} ORDER BY a.username LIMIT ${n} OFFSET ${}",
         account_cols!(),
@@ -121,10 +111,8 @@ async fn users_in(
             c = c.bind(v);
         }
         Some(KeyBind::Ids(_, ids)) => {
-            for id in ids {
-                q = q.bind(id);
-                c = c.bind(id);
-            }
+            q = q.bind(dialect::ids_param(&ids));
+            c = c.bind(dialect::ids_param(&ids));
         }
         None => {}
     }
@@ -138,24 +126,23 @@ async fn users_in(
     if users.is_empty() {
         return Ok((total, users));
     }
-    // Their groups in the scope, for the page only.
+    // Their groups in the scope, for the page only: from each member's
+    // memberships (CROSS JOIN keeps SQLite from probing every group of the
+    // scope for every member instead).
     let ids: Vec<Uuid> = users.iter().map(|u| u.account.id.0).collect();
     let sql = match scope {
         EventScope::Workspace(_) => format!(
-            "SELECT gm.account_id, g.id, g.name AS display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-              WHERE g.workspace_id = $1 AND gm.account_id IN ({}) ORDER BY g.name",
-            placeholders(2, ids.len())
+            "SELECT gm.account_id, g.id, g.name AS display_name FROM group_members gm CROSS JOIN groups g \
+              WHERE g.id = gm.group_id AND g.workspace_id = $1 AND {} ORDER BY g.name",
+            dialect::in_ids("gm.account_id", 2)
         ),
         EventScope::Org(_) => format!(
-            "SELECT m.account_id, g.id, g.display_name FROM org_group_members m JOIN org_groups g ON g.id = m.group_id \
-              WHERE g.org_id = $1 AND m.account_id IN ({}) ORDER BY g.display_name",
-            placeholders(2, ids.len())
+            "SELECT m.account_id, g.id, g.display_name FROM org_group_members m CROSS JOIN org_groups g \
+              WHERE g.id = m.group_id AND g.org_id = $1 AND {} ORDER BY g.display_name",
+            dialect::in_ids("m.account_id", 2)
         ),
     };
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
-    for id in &ids {
-        q = q.bind(*id);
-    }
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner).bind(dialect::ids_param(&ids));
     let mut of: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
     for r in q.fetch_all(&mut *conn).await.map_err(db)? {
         let account: Uuid = r.try_get("account_id").map_err(db)?;
@@ -220,13 +207,11 @@ async fn groups_in(
     };
     let sql = format!(
         "SELECT m.group_id, a.id, a.username FROM {table} m JOIN accounts a ON a.id = m.account_id \
-          WHERE m.group_id IN ({}) ORDER BY a.username",
-        placeholders(1, groups.len())
+          WHERE {} ORDER BY a.username",
+        dialect::in_ids("m.group_id", 1)
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for g in &groups {
-        q = q.bind(g.id);
-    }
+    let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dialect::ids_param(&ids));
     let mut of: HashMap<Uuid, Vec<(AccountId, String)>> = HashMap::new();
     for r in q.fetch_all(&mut *conn).await.map_err(db)? {
         let g: Uuid = r.try_get("group_id").map_err(db)?;
@@ -363,16 +348,15 @@ async fn set_group_members(tx: &mut Tx, org: OrgId, group: Uuid, members: &[Acco
     let mut unique: Vec<Uuid> = members.iter().map(|m| m.0).collect();
     unique.sort_unstable();
     unique.dedup();
-    for chunk in unique.chunks(500) {
-        let sql =
-            format!("SELECT COUNT(*) FROM accounts WHERE managed_by = $1 AND id IN ({})", placeholders(2, chunk.len()));
-        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(org.0);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        if q.fetch_one(&mut **tx).await.map_err(db)? != chunk.len() as i64 {
-            return Err(StoreError::Conflict("member"));
-        }
+    let sql = format!("SELECT COUNT(*) FROM accounts WHERE managed_by = $1 AND {}", dialect::in_ids("id", 2));
+    let known: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(dialect::ids_param(&unique))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+    if known != unique.len() as i64 {
+        return Err(StoreError::Conflict("member"));
     }
     sqlx::query("DELETE FROM org_group_members WHERE group_id = $1")
         .bind(group)
@@ -420,14 +404,7 @@ impl ScimStore for SqlStore {
     }
 
     async fn scim_users_by_ids(&self, scope: EventScope, ids: &[AccountId]) -> Result<Vec<ScimUser>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
-        for chunk in ids.chunks(1000) {
-            let (_, users) =
-                users_in(&mut tx, scope, Some(UserKey::Ids(chunk)), Page { offset: 0, limit: None }).await?;
-            out.extend(users);
-        }
-        tx.commit().await.map_err(db)?;
+        let (_, mut out) = self.scim_users(scope, Some(UserKey::Ids(ids)), Page { offset: 0, limit: None }).await?;
         let position: HashMap<AccountId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         out.sort_by_key(|u| position.get(&u.account.id).copied().unwrap_or(usize::MAX));
         Ok(out)

@@ -18,8 +18,8 @@ use guildhall_core::scim::{
     AttrPath, CompValue, CompareOp, Filter, GROUP_SCHEMA_URN, PatchRequest, ResourceSchema, ScimError, ScimType,
     SortOrder, USER_SCHEMA_URN, sort,
 };
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 mod render;
@@ -95,14 +95,39 @@ pub struct ListQuery {
     pub sort_order: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
+    /// `attributes` / `excludedAttributes`, comma-separated (§3.4.2.5).
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
 }
 
-/// One page of a listing.
-#[derive(Clone, Debug)]
+impl ListQuery {
+    fn projects(&self) -> bool {
+        self.attributes.is_some() || self.excluded_attributes.is_some()
+    }
+
+    /// Resources as the page shows them: projected, then serialised.
+    fn shown(&self, resources: impl IntoIterator<Item = Value>) -> Result<Vec<Box<RawValue>>, ScimFailure> {
+        resources
+            .into_iter()
+            .map(|mut r| {
+                project(&mut r, self.attributes.as_deref(), self.excluded_attributes.as_deref());
+                raw(&r)
+            })
+            .collect()
+    }
+}
+
+fn raw(resource: &impl serde::Serialize) -> Result<Box<RawValue>, ScimFailure> {
+    serde_json::value::to_raw_value(resource).map_err(|e| ScimFailure::App(AppError::Internal(e.into())))
+}
+
+/// One page of a listing, its resources serialised: a large page is
+/// written once, straight from what was read (`ListResponse`).
+#[derive(Debug)]
 pub struct ListPage {
     pub total: u64,
     pub start_index: u64,
-    pub resources: Vec<Value>,
+    pub resources: Vec<Box<RawValue>>,
 }
 
 /// A filter that names at most one user, answered by the database.
@@ -205,7 +230,11 @@ impl<'a> ScimService<'a> {
             let end = (offset.saturating_add(count) as usize).min(ids.len());
             let start = (offset as usize).min(end);
             let users = store.scim_users_by_ids(d.scope, &ids[start..end]).await?;
-            let resources = users.iter().map(|u| render::user(u, base)).collect();
+            let resources = if q.projects() {
+                q.shown(users.iter().map(|u| render::user(u, base)))?
+            } else {
+                users.iter().map(|u| raw(&render::UserResource::new(u, base))).collect::<Result<_, _>>()?
+            };
             return Ok(ListPage { total: ids.len() as u64, start_index, resources });
         }
         let key = match (&filter, kind) {
@@ -231,7 +260,7 @@ impl<'a> ScimService<'a> {
                 None => resources,
             };
             let total = if filter.is_some() { resources.len() as u64 } else { total };
-            return Ok(ListPage { total, start_index, resources });
+            return Ok(ListPage { total, start_index, resources: q.shown(resources)? });
         }
         let all = Page { offset: 0, limit: None };
         let mut resources: Vec<Value> = match kind {
@@ -253,7 +282,7 @@ impl<'a> ScimService<'a> {
             sort::sort_resources(&mut resources, path, schema, order);
         }
         let total = resources.len() as u64;
-        let resources = resources.into_iter().skip(offset as usize).take(count as usize).collect();
+        let resources = q.shown(resources.into_iter().skip(offset as usize).take(count as usize))?;
         Ok(ListPage { total, start_index, resources })
     }
 
@@ -306,7 +335,7 @@ impl<'a> ScimService<'a> {
         }
         let total = found.len() as u64;
         let resources =
-            found.into_iter().map(|(r, _)| r).skip((start_index - 1) as usize).take(count as usize).collect();
+            q.shown(found.into_iter().map(|(r, _)| r).skip((start_index - 1) as usize).take(count as usize))?;
         Ok(ListPage { total, start_index, resources })
     }
 
@@ -704,15 +733,4 @@ fn check_schema(body: &Value, urn: &str) -> Result<(), ScimFailure> {
     } else {
         Err(ScimFailure::Scim(ScimError::new(ScimType::InvalidSyntax, format!("schemas must include {urn}."))))
     }
-}
-
-/// `W/"…"`: a hash of the resource without its meta.version.
-fn version_of(resource: &Value) -> String {
-    let mut v = resource.clone();
-    if let Some(meta) = v.get_mut("meta").and_then(Value::as_object_mut) {
-        meta.remove("version");
-    }
-    let digest = Sha256::digest(v.to_string().as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
 }

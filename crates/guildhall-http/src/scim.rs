@@ -18,7 +18,7 @@ use guildhall_app::AppError;
 use guildhall_app::directory::DirectoryAccess;
 use guildhall_app::scim::{Kind, ListQuery, ScimFailure, project};
 use guildhall_core::scim::{PatchRequest, ScimError, ScimType, discovery, schema};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -138,13 +138,9 @@ where
     }
 }
 
-fn scim_json(status: StatusCode, body: Value) -> Response {
-    let etag = body["meta"]["version"].as_str().and_then(|v| HeaderValue::from_str(v).ok());
+fn scim_json(status: StatusCode, body: impl Serialize) -> Response {
     let mut res = (status, axum::Json(body)).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
-    if let Some(etag) = etag {
-        res.headers_mut().insert(header::ETAG, etag);
-    }
     res
 }
 
@@ -154,10 +150,9 @@ async fn not_found() -> ScimResponseError {
 
 /// A search across resource types (RFC 7644 §3.4.3).
 async fn search_everything(State(s): State<HttpState>, Scim(d, base): Scim, body: Bytes) -> Result<Response> {
-    let mut p = search_params(&body)?;
-    let q = p.query()?;
+    let q = search_params(&body)?.query()?;
     let page = s.app.scim().search_all(&d, &q, &base).await?;
-    Ok(listed(page, &p.attributes, &p.excluded_attributes))
+    Ok(listed(page))
 }
 
 async fn method_not_allowed() -> ScimResponseError {
@@ -206,14 +201,16 @@ struct ListParams {
 }
 
 impl ListParams {
-    /// The listing query (the projection stays here).
-    fn query(&mut self) -> Result<ListQuery> {
+    /// The listing query.
+    fn query(self) -> Result<ListQuery> {
         Ok(ListQuery {
-            filter: self.filter.take(),
-            sort_by: self.sort_by.take(),
-            sort_order: self.sort_order.take(),
+            filter: self.filter,
+            sort_by: self.sort_by,
+            sort_order: self.sort_order,
             start_index: integer("startIndex", self.start_index.as_ref())?,
             count: integer("count", self.count.as_ref())?,
+            attributes: attribute_list(self.attributes.as_ref()),
+            excluded_attributes: attribute_list(self.excluded_attributes.as_ref()),
         })
     }
 }
@@ -240,24 +237,14 @@ fn attribute_list(v: Option<&Value>) -> Option<String> {
     }
 }
 
-async fn list(state: &HttpState, d: &DirectoryAccess, base: &str, kind: Kind, mut p: ListParams) -> Result<Response> {
+async fn list(state: &HttpState, d: &DirectoryAccess, base: &str, kind: Kind, p: ListParams) -> Result<Response> {
     let q = p.query()?;
     let page = state.app.scim().list(d, kind, &q, base).await?;
-    Ok(listed(page, &p.attributes, &p.excluded_attributes))
+    Ok(listed(page))
 }
 
-/// A ListResponse, each resource projected to what was asked.
-fn listed(page: guildhall_app::scim::ListPage, attributes: &Option<Value>, excluded: &Option<Value>) -> Response {
-    let (attrs, excluded) = (attribute_list(attributes.as_ref()), attribute_list(excluded.as_ref()));
-    let resources = page
-        .resources
-        .into_iter()
-        .map(|mut r| {
-            project(&mut r, attrs.as_deref(), excluded.as_deref());
-            r
-        })
-        .collect();
-    scim_json(StatusCode::OK, discovery::list_response(resources, page.total, page.start_index))
+fn listed(page: guildhall_app::scim::ListPage) -> Response {
+    scim_json(StatusCode::OK, discovery::ListResponse::new(page.resources, page.total, page.start_index))
 }
 
 fn query(q: std::result::Result<Query<ListParams>, axum::extract::rejection::QueryRejection>) -> Result<ListParams> {

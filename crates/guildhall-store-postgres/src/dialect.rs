@@ -29,6 +29,17 @@ pub(crate) const CLAIM_DUE_DELIVERIES: &str = "SELECT id FROM webhook_deliveries
      AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = $5) \
      ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED";
 
+/// `col` is one of the ids bound, by `ids_param`, as the one array
+/// parameter `$n`.
+pub(crate) fn in_ids(col: &str, n: usize) -> String {
+    format!("{col} = ANY(${n})")
+}
+
+/// The value `in_ids` expects.
+pub(crate) fn ids_param(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+    ids.to_vec()
+}
+
 pub(crate) async fn begin_write(
     pool: &sqlx::Pool<crate::Db>,
 ) -> Result<sqlx::Transaction<'static, crate::Db>, sqlx::Error> {

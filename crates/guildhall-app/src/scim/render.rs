@@ -1,67 +1,160 @@
 //! SCIM resources as JSON (RFC 7643 §4), their versions (ETags, RFC 7644
 //! §3.14) and `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5).
 
-use super::version_of;
 use crate::ports::{ScimGroup, ScimUser};
 use guildhall_core::accounts::AccountStatus;
 use guildhall_core::scim::{GROUP_SCHEMA_URN, USER_SCHEMA_URN};
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use uuid::Uuid;
 
-fn with_version(mut v: Value) -> Value {
-    let version = version_of(&v);
-    v["meta"]["version"] = json!(version);
-    v
+/// `W/"…"`: a hash of the resource as rendered (without its version), so it
+/// changes whenever anything shown changes. The JSON is written straight
+/// into the hash: a listing versions 1,000 resources per page.
+fn version_of(resource: &impl Serialize) -> Option<String> {
+    let mut hash = Sha256::new();
+    serde_json::to_writer(&mut hash, resource).ok()?;
+    let hex: String = hash.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("W/\"{hex}\""))
 }
 
-/// A user: the account's own fields, over what the directory last wrote.
+/// `{base}/{Users|Groups}/{id}`, written as it is serialised.
+struct Location<'a> {
+    base: &'a str,
+    kind: &'static str,
+    id: Uuid,
+}
+
+impl Serialize for Location<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}/{}/{}", self.base, self.kind, self.id))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta<'a> {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: Location<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Formatted<'a> {
+    formatted: &'a str,
+}
+
+#[derive(Serialize)]
+struct PrimaryEmail<'a> {
+    value: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    primary: bool,
+}
+
+#[derive(Serialize)]
+struct GroupRef<'a> {
+    value: Uuid,
+    display: &'a str,
+    #[serde(rename = "$ref")]
+    location: Location<'a>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// A user as SCIM shows it, borrowed from what is stored: serialised
+/// straight into a listing page, or turned into a `Value` (`user`) where
+/// the engine filters, sorts, projects or patches it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserResource<'a> {
+    /// What the org's directory wrote and Guildhall does not show from
+    /// its own state (below).
+    #[serde(flatten)]
+    written: BTreeMap<&'a str, &'a Value>,
+    schemas: [&'static str; 1],
+    id: Uuid,
+    user_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<Formatted<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emails: Option<[PrimaryEmail<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    groups: Vec<GroupRef<'a>>,
+    meta: Meta<'a>,
+}
+
+impl<'a> UserResource<'a> {
+    /// The account's own fields, over what the directory last wrote.
+    pub(crate) fn new(u: &'a ScimUser, base: &'a str) -> Self {
+        let a = &u.account;
+        // What the org's directory wrote is shown back as written (an
+        // attribute it removed stays absent); the account's own state wins
+        // where it has one. Accounts no directory wrote get every attribute.
+        let written = u.attributes.as_ref().and_then(Value::as_object);
+        let sent = |k: &str| written.is_none_or(|w| w.get(k).is_some_and(|x| !x.is_null()));
+        let is_active = a.status == AccountStatus::Active;
+        let display_name = sent("displayName").then_some(a.display_name.as_str());
+        let active = (sent("active") || !is_active).then_some(is_active);
+        let listed = written.and_then(|w| w.get("emails")).and_then(Value::as_array).is_some_and(|e| {
+            e.iter().any(|e| e["value"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(a.email.as_str())))
+        });
+        let emails = (!listed).then_some([PrimaryEmail { value: a.email.as_str(), kind: "work", primary: true }]);
+        let own = |k: &str| match k {
+            "schemas" | "id" | "userName" | "externalId" | "groups" | "meta" => true,
+            "displayName" => display_name.is_some(),
+            "active" => active.is_some(),
+            "emails" => emails.is_some(),
+            _ => false,
+        };
+        let mut user = UserResource {
+            written: written
+                .map(|w| w.iter().filter(|(k, _)| !own(k)).map(|(k, v)| (k.as_str(), v)).collect())
+                .unwrap_or_default(),
+            schemas: [USER_SCHEMA_URN],
+            id: a.id.0,
+            user_name: u.user_name.as_deref().unwrap_or(a.username.as_str()),
+            display_name,
+            active,
+            name: written.is_none().then_some(Formatted { formatted: a.display_name.as_str() }),
+            emails,
+            external_id: u.external_id.as_deref(),
+            groups: u
+                .groups
+                .iter()
+                .map(|(id, name)| GroupRef {
+                    value: *id,
+                    display: name,
+                    location: Location { base, kind: "Groups", id: *id },
+                    kind: "direct",
+                })
+                .collect(),
+            meta: Meta {
+                resource_type: "User",
+                created: a.created_at.rfc3339(),
+                last_modified: a.updated_at.rfc3339(),
+                location: Location { base, kind: "Users", id: a.id.0 },
+                version: None,
+            },
+        };
+        user.meta.version = version_of(&user);
+        user
+    }
+}
+
+/// A user as JSON.
 pub(crate) fn user(u: &ScimUser, base: &str) -> Value {
-    let a = &u.account;
-    // What the org's directory wrote is shown back as written (an attribute
-    // it removed stays absent); the account's own state wins where it has
-    // one. Accounts no directory wrote get every attribute.
-    let written = u.attributes.as_ref().filter(|v| v.is_object());
-    let sent = |k: &str| written.is_none_or(|w| w.get(k).is_some_and(|x| !x.is_null()));
-    let mut v = written.cloned().unwrap_or_else(|| json!({}));
-    v["schemas"] = json!([USER_SCHEMA_URN]);
-    v["id"] = json!(a.id.0);
-    v["userName"] = json!(u.user_name.clone().unwrap_or_else(|| a.username.to_string()));
-    if sent("displayName") {
-        v["displayName"] = json!(a.display_name.as_str());
-    }
-    let active = a.status == AccountStatus::Active;
-    if sent("active") || !active {
-        v["active"] = json!(active);
-    }
-    if written.is_none() {
-        v["name"] = json!({ "formatted": a.display_name.as_str() });
-    }
-    let listed = v["emails"].as_array().is_some_and(|e| {
-        e.iter().any(|e| e["value"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(a.email.as_str())))
-    });
-    if !listed {
-        v["emails"] = json!([{ "value": a.email.as_str(), "type": "work", "primary": true }]);
-    }
-    match &u.external_id {
-        Some(x) => v["externalId"] = json!(x),
-        None => {
-            if let Some(o) = v.as_object_mut() {
-                o.remove("externalId");
-            }
-        }
-    }
-    v["groups"] = json!(
-        u.groups
-            .iter()
-            .map(|(id, name)| json!({ "value": id, "display": name, "$ref": format!("{base}/Groups/{id}"), "type": "direct" }))
-            .collect::<Vec<_>>()
-    );
-    v["meta"] = json!({
-        "resourceType": "User",
-        "created": a.created_at.rfc3339(),
-        "lastModified": a.updated_at.rfc3339(),
-        "location": format!("{base}/Users/{}", a.id.0),
-    });
-    with_version(v)
+    serde_json::to_value(UserResource::new(u, base)).unwrap_or_default()
 }
 
 /// A group; `display` (the member's username) only where no directory
@@ -88,7 +181,10 @@ pub(crate) fn group(g: &ScimGroup, base: &str, display: bool) -> Value {
     if let Some(x) = &g.external_id {
         v["externalId"] = json!(x);
     }
-    with_version(v)
+    if let Some(version) = version_of(&v) {
+        v["meta"]["version"] = json!(version);
+    }
+    v
 }
 
 /// Whether an `If-Match` header (absent, `*`, or a list of versions)

@@ -6,6 +6,7 @@
 //! Schemas are generated from the same static [`ResourceSchema`] data the
 //! filters and PATCH use. `base_url` is the SCIM root (`https://…/scim/v2`).
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::schema::{AttrKind, AttributeDef, Mutability, RESOURCE_SCHEMAS, ResourceSchema, Returned, Uniqueness};
@@ -93,15 +94,28 @@ pub fn service_provider_config(base_url: &str) -> Value {
 }
 
 /// A `ListResponse` (RFC 7644 §3.4.2): one page of `total_results`, starting
-/// at the 1-based `start_index`.
+/// at the 1-based `start_index`. Generic over the resources so that a page
+/// of already serialised ones is written out without a copy.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<R> {
+    schemas: [&'static str; 1],
+    total_results: u64,
+    start_index: u64,
+    items_per_page: usize,
+    #[serde(rename = "Resources")]
+    resources: Vec<R>,
+}
+
+impl<R> ListResponse<R> {
+    pub fn new(resources: Vec<R>, total_results: u64, start_index: u64) -> Self {
+        Self { schemas: [LIST_RESPONSE_URN], total_results, start_index, items_per_page: resources.len(), resources }
+    }
+}
+
+/// A [`ListResponse`] as JSON.
 pub fn list_response(resources: Vec<Value>, total_results: u64, start_index: u64) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total_results,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    serde_json::to_value(ListResponse::new(resources, total_results, start_index)).unwrap_or_default()
 }
 
 /// An error body (RFC 7644 §3.12): `status` is a string on the wire.

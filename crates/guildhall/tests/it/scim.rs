@@ -139,6 +139,20 @@ async fn a_workspace_directory_is_read_only_and_passes_the_discovery_checks(b: B
     let bob = &list["Resources"][1];
     assert_eq!(bob["emails"][0]["value"], "bob@example.com");
     assert_eq!(bob["groups"][0]["display"], "Developers");
+    // A page shows each user exactly as its own GET does, version included.
+    let (s, got) = scim.get(&format!("/Users/{}", bob["id"].as_str().unwrap())).await;
+    assert_eq!((s, &got), (200, bob));
+    assert!(bob["meta"]["version"].as_str().is_some_and(|v| v.starts_with("W/\"")), "{bob}");
+    // ... and only what was asked for, when asked.
+    let (_, page) = scim.get("/Users?attributes=userName,emails.value").await;
+    assert_eq!(
+        page["Resources"][1],
+        json!({"schemas": bob["schemas"], "id": bob["id"], "userName": "bob", "emails": [{"value": "bob@example.com"}]})
+    );
+    let (_, page) = scim.get("/Users?excludedAttributes=groups,meta").await;
+    let mut trimmed = bob.clone();
+    trimmed.as_object_mut().unwrap().retain(|k, _| k != "groups" && k != "meta");
+    assert_eq!(page["Resources"][1], trimmed);
     let (s, groups) = scim.get("/Groups?filter=displayName%20eq%20%22developers%22").await;
     assert_eq!(s, 200);
     assert_eq!(groups["totalResults"], 1, "{groups}");
