@@ -12,6 +12,10 @@
 //! Both against the release server on a SQLite database (the zero-config
 //! default), with a directory token. Run:
 //! `cargo build --release -p guildhall -p guildhall-bench && target/release/directory [MEMBERS]`
+//!
+//! With `BENCH_HOLD=1` it prints the server's address and the token after
+//! seeding and keeps the server up for 30 minutes instead of measuring: to
+//! profile a page (`perf record -p …` while `curl` asks for it).
 
 use anyhow::{Context, bail};
 use guildhall_app::ports::{Audit, DirectoryToken, EventScope, NewAccount, NewGroup, NewWorkspace, Store};
@@ -166,6 +170,12 @@ async fn main() -> anyhow::Result<()> {
     let _server = start_server(&bin, dir.path(), port).await?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
+    if std::env::var_os("BENCH_HOLD").is_some() {
+        // Not measuring: the seeded server, for a profiler.
+        println!("HOLD {base} {token}");
+        tokio::time::sleep(std::time::Duration::from_secs(1800)).await;
+        return Ok(());
+    }
     // One warm-up pass of each, then the measured runs.
     list_users(&http, &base, &token, 1000).await?;
     follow(&http, &base, &token, 1000).await?;

@@ -117,8 +117,12 @@ impl ListQuery {
     }
 }
 
-fn raw(resource: &impl serde::Serialize) -> Result<Box<RawValue>, ScimFailure> {
-    serde_json::value::to_raw_value(resource).map_err(|e| ScimFailure::App(AppError::Internal(e.into())))
+fn raw(resource: &Value) -> Result<Box<RawValue>, ScimFailure> {
+    serde_json::value::to_raw_value(resource).map_err(internal)
+}
+
+fn internal(e: serde_json::Error) -> ScimFailure {
+    ScimFailure::App(AppError::Internal(e.into()))
 }
 
 /// One page of a listing, its resources serialised: a large page is
@@ -233,7 +237,10 @@ impl<'a> ScimService<'a> {
             let resources = if q.projects() {
                 q.shown(users.iter().map(|u| render::user(u, base)))?
             } else {
-                users.iter().map(|u| raw(&render::UserResource::new(u, base))).collect::<Result<_, _>>()?
+                users
+                    .iter()
+                    .map(|u| render::UserResource::new(u, base).into_raw().map_err(internal))
+                    .collect::<Result<_, _>>()?
             };
             return Ok(ListPage { total: ids.len() as u64, start_index, resources });
         }

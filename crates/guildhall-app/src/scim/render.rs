@@ -5,19 +5,17 @@ use crate::ports::{ScimGroup, ScimUser};
 use guildhall_core::accounts::AccountStatus;
 use guildhall_core::scim::{GROUP_SCHEMA_URN, USER_SCHEMA_URN};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// `W/"…"`: a hash of the resource as rendered (without its version), so it
-/// changes whenever anything shown changes. The JSON is written straight
-/// into the hash: a listing versions 1,000 resources per page.
-fn version_of(resource: &impl Serialize) -> Option<String> {
-    let mut hash = Sha256::new();
-    serde_json::to_writer(&mut hash, resource).ok()?;
-    let hex: String = hash.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("W/\"{hex}\""))
+/// `W/"…"`: a hash of the resource's JSON without its version, so it
+/// changes whenever anything shown changes.
+fn version_of(json: &[u8]) -> String {
+    let hex: String = Sha256::digest(json)[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
 }
 
 /// `{base}/{Users|Groups}/{id}`, written as it is serialised.
@@ -68,8 +66,8 @@ struct GroupRef<'a> {
 }
 
 /// A user as SCIM shows it, borrowed from what is stored: serialised
-/// straight into a listing page, or turned into a `Value` (`user`) where
-/// the engine filters, sorts, projects or patches it.
+/// straight into a listing page (`into_raw`), or turned into a `Value`
+/// (`user`) where the engine filters, sorts, projects or patches it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UserResource<'a> {
@@ -117,7 +115,7 @@ impl<'a> UserResource<'a> {
             "emails" => emails.is_some(),
             _ => false,
         };
-        let mut user = UserResource {
+        UserResource {
             written: written
                 .map(|w| w.iter().filter(|(k, _)| !own(k)).map(|(k, v)| (k.as_str(), v)).collect())
                 .unwrap_or_default(),
@@ -146,15 +144,30 @@ impl<'a> UserResource<'a> {
                 location: Location { base, kind: "Users", id: a.id.0 },
                 version: None,
             },
-        };
-        user.meta.version = version_of(&user);
-        user
+        }
+    }
+
+    /// As JSON text, serialised once: the version is the hash of that text,
+    /// then added as the last member of `meta`, itself the last member of
+    /// the resource, so the text ends `…,"version":"W/\"…\""}}`. Equal to
+    /// `user`, which serialises twice (a listing page versions 1,000).
+    pub(crate) fn into_raw(self) -> serde_json::Result<Box<RawValue>> {
+        let mut json = serde_json::to_vec(&self)?;
+        let version = serde_json::to_vec(&version_of(&json))?;
+        debug_assert!(self.meta.version.is_none() && json.ends_with(b"}}"));
+        json.truncate(json.len() - 2);
+        json.extend_from_slice(b",\"version\":");
+        json.extend_from_slice(&version);
+        json.extend_from_slice(b"}}");
+        RawValue::from_string(String::from_utf8(json).map_err(serde::ser::Error::custom)?)
     }
 }
 
 /// A user as JSON.
 pub(crate) fn user(u: &ScimUser, base: &str) -> Value {
-    serde_json::to_value(UserResource::new(u, base)).unwrap_or_default()
+    let mut user = UserResource::new(u, base);
+    user.meta.version = serde_json::to_vec(&user).ok().map(|json| version_of(&json));
+    serde_json::to_value(user).unwrap_or_default()
 }
 
 /// A group; `display` (the member's username) only where no directory
@@ -181,8 +194,8 @@ pub(crate) fn group(g: &ScimGroup, base: &str, display: bool) -> Value {
     if let Some(x) = &g.external_id {
         v["externalId"] = json!(x);
     }
-    if let Some(version) = version_of(&v) {
-        v["meta"]["version"] = json!(version);
+    if let Ok(json) = serde_json::to_vec(&v) {
+        v["meta"]["version"] = json!(version_of(&json));
     }
     v
 }
@@ -269,5 +282,58 @@ pub fn project(resource: &mut Value, attributes: Option<&str>, excluded: Option<
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guildhall_core::Timestamp;
+    use guildhall_core::accounts::{Account, DisplayName, Email, Username};
+
+    fn scim_user(attributes: Option<Value>) -> ScimUser {
+        let t0 = Timestamp::from_millis(0);
+        ScimUser {
+            account: Account {
+                id: guildhall_core::AccountId::from_uuid(Uuid::now_v7()),
+                email: Email::parse("ada@example.com").unwrap(),
+                email_verified: true,
+                username: Username::parse("ada").unwrap(),
+                display_name: DisplayName::parse("Ada \"Countess\" Lovelace").unwrap(),
+                status: AccountStatus::Active,
+                is_operator: false,
+                must_change_password: false,
+                has_password: true,
+                managed_by: None,
+                created_at: t0,
+                updated_at: Timestamp::from_millis(1_000),
+            },
+            external_id: Some("ext-1".into()),
+            groups: vec![(Uuid::now_v7(), "Analysts".into())],
+            user_name: None,
+            attributes,
+        }
+    }
+
+    #[test]
+    fn a_listed_user_is_the_user_with_the_same_version() {
+        let written = json!({"name": {"givenName": "Ada"}, "title": "Countess", "active": true});
+        for u in [scim_user(None), scim_user(Some(written))] {
+            let raw = UserResource::new(&u, "https://gh.example/scim/v2/orgs/acme").into_raw().unwrap();
+            let listed: Value = serde_json::from_str(raw.get()).unwrap();
+            let shown = user(&u, "https://gh.example/scim/v2/orgs/acme");
+            assert_eq!(listed, shown);
+            assert!(shown["meta"]["version"].as_str().is_some_and(|v| v.starts_with("W/\"")), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_version_follows_what_is_shown() {
+        let mut u = scim_user(None);
+        let before = user(&u, "https://gh.example/scim/v2/orgs/acme");
+        assert_eq!(before, user(&u, "https://gh.example/scim/v2/orgs/acme"), "not deterministic");
+        u.groups.clear();
+        let after = user(&u, "https://gh.example/scim/v2/orgs/acme");
+        assert_ne!(before["meta"]["version"], after["meta"]["version"]);
     }
 }
