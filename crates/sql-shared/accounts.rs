@@ -3,7 +3,8 @@
 use crate::changes::record_change;
 use crate::store::{SqlStore, corrupt, db};
 use guildhall_app::ports::{
-    AccountLookup, AccountStore, AccountWithHash, Change, EmailTokenPurpose, NewAccount, NewEmailToken, StoreError,
+    AccountLookup, AccountStore, AccountWithHash, Audit, Change, EmailTokenPurpose, NewAccount, NewEmailToken,
+    StoreError,
 };
 use guildhall_core::accounts::{Account, AccountStatus, DisplayName, Email, Username};
 use guildhall_core::tokens::TokenHash;
@@ -112,6 +113,24 @@ impl AccountStore for SqlStore {
     async fn create_account(&self, new: &NewAccount, token: Option<&NewEmailToken>) -> Result<Account, StoreError> {
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         let account = insert_account(&mut tx, new, token).await?;
+        // An account that is managed from the start joins the org's
+        // directory: its log says so (a follower of the org's snapshot and
+        // events would otherwise never see it), as does its audit log.
+        // SCIM provisioning writes its own entry instead.
+        if let Some(org) = account.managed_by {
+            let audit = Audit {
+                workspace: None,
+                actor: Some(account.id),
+                actor_label: account.username.to_string(),
+                action: "org.account_joined".into(),
+                target: format!("account:{}", account.username),
+                detail: Some("signed up with an address on a verified domain".into()),
+                ip: None,
+                at: new.now,
+                data: Some(serde_json::json!({ "account": guildhall_app::directory::account_json(&account) })),
+            };
+            crate::orgs::insert_org_audit(&mut tx, org, &audit).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(account)
     }

@@ -227,9 +227,7 @@ impl<'a> ScimService<'a> {
         let store = self.app.store();
 
         // The database pages when nothing needs the whole set in memory.
-        // Workspaces only: every change of who is in a workspace is an event,
-        // while an org gains a managed account at sign-up without one.
-        if kind == Kind::Users && filter.is_none() && sort_by.is_none() && d.org_id().is_none() {
+        if kind == Kind::Users && filter.is_none() && sort_by.is_none() {
             let ids = self.user_ids(d).await?;
             let end = (offset.saturating_add(count) as usize).min(ids.len());
             let start = (offset as usize).min(end);

@@ -14,6 +14,7 @@ on_both_backends!(
     an_org_directory_passes_the_scim_conformance_checker,
     a_workspace_directory_is_read_only_and_passes_the_discovery_checks,
     an_org_directory_provisions_and_deprovisions_its_people,
+    an_org_directory_and_its_log_see_who_signs_up_on_its_domains,
     scim_lists_filter_sort_and_page,
     scim_refuses_bad_requests_and_other_directories,
 );
@@ -371,6 +372,46 @@ async fn scim_lists_filter_sort_and_page(b: Backend) {
         scim.call(reqwest::Method::PUT, &format!("/Users/{id}"), Some(changed), &[("if-match", &etag)]).await;
     assert_eq!((s, after["displayName"].as_str()), (200, Some("Dan The Man")));
     assert_ne!(h["etag"].to_str().unwrap(), etag, "the version did not change");
+}
+
+async fn an_org_directory_and_its_log_see_who_signs_up_on_its_domains(b: Backend) {
+    let dns = DnsServer::start().await;
+    let (app, ada) = org_with_domain(b, &dns).await;
+    let token = directory_token(&app, "ada", Target::Org("acme")).await;
+    let scim = scim_client(&app, "orgs/acme", &token);
+    let (_, before) = scim.get("/Users").await;
+    assert_eq!(before["totalResults"], 0, "{before}");
+    let (_, snap) = ada.get("/orgs/acme/snapshot").await;
+    let cursor = snap["cursor"].as_i64().unwrap();
+    // One sign-up on the org's domain, one elsewhere.
+    let create = async |username: &str, email: &str| {
+        let new = guildhall_app::accounts::AdminCreate {
+            email,
+            username,
+            display_name: None,
+            password: "correct horse battery",
+            verified: true,
+        };
+        app.app.accounts().admin_create(new).await.unwrap()
+    };
+    let lin = create("lin", "lin@acme.example").await;
+    create("max", "max@example.com").await;
+    // The directory lists the newcomer at once (an unfiltered page comes
+    // from the id list kept until the next event) ...
+    let (_, after) = scim.get("/Users").await;
+    assert_eq!(after["totalResults"], 1, "{after}");
+    assert_eq!(
+        (after["Resources"][0]["userName"].as_str(), after["Resources"][0]["id"].as_str()),
+        (Some("lin"), Some(lin.id.0.to_string().as_str()))
+    );
+    // ... and a follower of the org's log learns of it, and of nobody else.
+    let events = all_events(&ada, "/orgs/acme", cursor, 100).await;
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["data"]["account"]["username"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(kinds, [("org.account_joined", "lin")], "{events:#?}");
+    assert_eq!(events[0]["data"]["account"]["email"], "lin@acme.example");
 }
 
 fn urlencode(s: &str) -> String {
