@@ -224,6 +224,37 @@ impl WebhookStore for SqlStore {
         Ok(true)
     }
 
+    async fn rotate_webhook_secret(
+        &self,
+        e: &WebhookEndpoint,
+        secret_sealed: &[u8],
+        previous_until: Timestamp,
+        audit: &Audit,
+    ) -> Result<bool, StoreError> {
+        let (column, owner) = scope_column(e.scope);
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        // Every right-hand side reads the row as it was: the current secret
+        // becomes the previous one.
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = $1, \
+               secret_sealed = $2, updated_at = $3 WHERE id = $4 AND {column} = $5"
+        )))
+        .bind(previous_until.as_millis())
+        .bind(secret_sealed)
+        .bind(e.updated_at.as_millis())
+        .bind(e.id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        scoped_audit(&mut tx, e.scope, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
     async fn delete_webhook(&self, scope: EventScope, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
@@ -377,7 +408,8 @@ impl WebhookStore for SqlStore {
         // Exactly the rows this statement leased (an owner may hold others).
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT {DELIVERY_COLS}, e.url, e.secret_sealed FROM webhook_deliveries d \
+            "SELECT {DELIVERY_COLS}, e.url, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until \
+               FROM webhook_deliveries d \
                JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id IN ({}) \
               ORDER BY d.next_attempt_at, d.id",
             placeholders.join(", ")
@@ -394,6 +426,11 @@ impl WebhookStore for SqlStore {
                     delivery: delivery_from_row(r)?,
                     url: r.try_get("url").map_err(db)?,
                     secret_sealed: r.try_get("secret_sealed").map_err(db)?,
+                    previous_secret: r
+                        .try_get::<Option<Vec<u8>>, _>("previous_secret_sealed")
+                        .map_err(db)?
+                        .zip(r.try_get::<Option<i64>, _>("previous_secret_until").map_err(db)?)
+                        .map(|(s, until)| (s, Timestamp::from_millis(until))),
                 })
             })
             .collect()

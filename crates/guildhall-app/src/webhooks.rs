@@ -19,7 +19,8 @@ use crate::ports::{
 };
 use guildhall_core::Timestamp;
 use guildhall_core::webhooks::{
-    EventTypes, LEASE, Owner, SECRET_BYTES, WebhookSecret, next_attempt, parse_endpoint_url, payload, sign,
+    EventTypes, LEASE, Owner, SECRET_BYTES, SECRET_OVERLAP, WebhookSecret, next_attempt, parse_endpoint_url, payload,
+    sign,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -157,9 +158,7 @@ impl<'a> WebhookService<'a> {
                 "There are already {MAX_ENDPOINTS} webhooks here; remove one first."
             )));
         }
-        let mut key = [0u8; SECRET_BYTES];
-        self.app.deps.rng.fill(&mut key);
-        let secret = WebhookSecret::from_random_bytes(key);
+        let secret = self.new_secret();
         let now = self.app.now();
         let endpoint = WebhookEndpoint {
             id: self.app.new_uuid(),
@@ -176,6 +175,35 @@ impl<'a> WebhookService<'a> {
         let audit = a.webhook_audit(self.app, "webhook.created", &endpoint, None);
         self.app.written(self.app.store().create_webhook(&endpoint, &sealed, &audit).await).await?;
         Ok((endpoint, secret))
+    }
+
+    fn new_secret(&self) -> WebhookSecret {
+        let mut key = [0u8; SECRET_BYTES];
+        self.app.deps.rng.fill(&mut key);
+        WebhookSecret::from_random_bytes(key)
+    }
+
+    /// Replaces the endpoint's signing secret; the new one is in this answer
+    /// only. For `SECRET_OVERLAP` deliveries carry a signature by each, so
+    /// the receiver can switch to the new one without failing a delivery;
+    /// a second rotation ends the first one's overlap.
+    pub async fn rotate_secret(
+        &self,
+        a: &WebhookAdmin,
+        id: &str,
+    ) -> Result<(WebhookEndpoint, WebhookSecret), AppError> {
+        let mut endpoint = self.get(a, id).await?;
+        let secret = self.new_secret();
+        let sealed = self.app.seal(&secret_aad(endpoint.id), secret.key())?;
+        endpoint.updated_at = self.app.now();
+        let until = endpoint.updated_at.plus(SECRET_OVERLAP);
+        let audit = a.webhook_audit(self.app, "webhook.secret_rotated", &endpoint, None);
+        let store = self.app.store();
+        if self.app.written(store.rotate_webhook_secret(&endpoint, &sealed, until, &audit).await).await? {
+            Ok((endpoint, secret))
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 
     pub async fn list(&self, a: &WebhookAdmin) -> Result<Vec<WebhookEndpoint>, AppError> {
@@ -367,14 +395,23 @@ impl<'a> WebhookService<'a> {
         let allow_loopback = self.app.settings().webhooks_allow_loopback;
         // Checked again: the settings may have changed since it was saved.
         let url = parse_endpoint_url(&c.url, allow_loopback).map_err(str::to_owned)?;
-        let secret = self
-            .app
-            .open_sealed(&secret_aad(c.delivery.endpoint), &c.secret_sealed)
-            .and_then(WebhookSecret::from_key)
-            .ok_or("the signing secret cannot be unsealed: the server's master key differs")?;
+        let open = |sealed: &[u8]| {
+            self.app
+                .open_sealed(&secret_aad(c.delivery.endpoint), sealed)
+                .and_then(WebhookSecret::from_key)
+                .ok_or("the signing secret cannot be unsealed: the server's master key differs")
+        };
         let d = &c.delivery;
         let timestamp = at.as_millis().div_euclid(1000);
-        let signature = sign(&secret, &d.message_id, timestamp, d.body.as_bytes());
+        let mut signature = sign(&open(&c.secret_sealed)?, &d.message_id, timestamp, d.body.as_bytes());
+        // Within a rotation's overlap, the old secret signs too (the header
+        // holds space-separated signatures; a receiver accepts any).
+        if let Some((sealed, until)) = &c.previous_secret
+            && at < *until
+        {
+            signature.push(' ');
+            signature.push_str(&sign(&open(sealed)?, &d.message_id, timestamp, d.body.as_bytes()));
+        }
         let request = WebRequest {
             method: "POST".into(),
             url,

@@ -89,6 +89,8 @@ pub struct ClaimedDelivery {
     pub delivery: WebhookDelivery,
     pub url: String,
     pub secret_sealed: Vec<u8>,
+    /// The secret a rotation replaced, and until when it also signs.
+    pub previous_secret: Option<(Vec<u8>, Timestamp)>,
 }
 
 /// What an attempt decided.
@@ -115,6 +117,16 @@ pub trait WebhookStore: Send + Sync {
     /// Replaces url, description, event types and `enabled`; an endpoint
     /// enabled again starts from the latest event. `false` if unknown.
     async fn update_webhook(&self, endpoint: &WebhookEndpoint, audit: &Audit) -> Result<bool, StoreError>;
+    /// Makes `secret_sealed` the signing secret, keeps the one it replaces
+    /// (signing too) until `previous_until`, and sets `updated_at`.
+    /// `false` if unknown.
+    async fn rotate_webhook_secret(
+        &self,
+        endpoint: &WebhookEndpoint,
+        secret_sealed: &[u8],
+        previous_until: Timestamp,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
     /// Removes the endpoint with its deliveries. `false` if unknown.
     async fn delete_webhook(&self, scope: Scope, id: Uuid, audit: &Audit) -> Result<bool, StoreError>;
 

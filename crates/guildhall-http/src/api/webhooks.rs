@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use guildhall_app::AppError;
 use guildhall_app::ports::{DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookEndpoint};
 use guildhall_app::webhooks::{NewWebhook, WebhookAdmin, WebhookChange};
-use guildhall_core::webhooks::EventTypes;
+use guildhall_core::webhooks::{EventTypes, SECRET_OVERLAP};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -29,11 +29,13 @@ pub fn router() -> OpenApiRouter<HttpState> {
         .routes(routes!(ws_deliveries))
         .routes(routes!(ws_redeliver))
         .routes(routes!(ws_ping))
+        .routes(routes!(ws_rotate_secret))
         .routes(routes!(list_org_webhooks, create_org_webhook))
         .routes(routes!(get_org_webhook, update_org_webhook, delete_org_webhook))
         .routes(routes!(org_deliveries))
         .routes(routes!(org_redeliver))
         .routes(routes!(org_ping))
+        .routes(routes!(org_rotate_secret))
 }
 
 pub fn endpoint_json(e: &WebhookEndpoint) -> Value {
@@ -169,6 +171,14 @@ async fn redeliver(
     Ok((StatusCode::CREATED, Json(delivery_json(&d, &[]))))
 }
 
+async fn rotate_secret(state: &HttpState, a: &WebhookAdmin, id: &str) -> Result<Json<Value>, ApiError> {
+    let (endpoint, secret) = state.app.webhooks().rotate_secret(a, id).await?;
+    let mut v = endpoint_json(&endpoint);
+    v["secret"] = json!(secret.expose());
+    v["previous_secret_expires_at"] = json!(endpoint.updated_at.plus(SECRET_OVERLAP).rfc3339());
+    Ok(Json(v))
+}
+
 async fn ping(state: &HttpState, a: &WebhookAdmin, id: &str) -> Result<(StatusCode, Json<Value>), ApiError> {
     let d = state.app.webhooks().ping(a, id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery_json(&d, &[]))))
@@ -281,6 +291,19 @@ async fn ws_ping(
     ping(&state, &a, &id).await
 }
 
+#[utoipa::path(post, path = "/workspaces/{ws}/webhooks/{id}/rotate-secret", tag = "webhooks",
+    summary = "Replace the signing secret (shown in this answer only); the old one keeps signing beside it for 24 hours",
+    params(("ws" = String, Path, description = "Workspace slug"), ("id" = String, Path, description = "Endpoint id")),
+    responses((status = 200, description = "The endpoint with `secret` and `previous_secret_expires_at`"), (status = 404, description = "Unknown, or not an admin"), (status = 403, description = "Missing scope")),
+    security(("bearer" = ["workspaces:admin"]), ("session" = [])))]
+async fn ws_rotate_secret(
+    State(state): State<HttpState>,
+    ScopeAdminCaller(a): ScopeAdminCaller,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    rotate_secret(&state, &a, &id).await
+}
+
 #[utoipa::path(get, path = "/orgs/{org}/webhooks", tag = "webhooks",
     summary = "The organization's webhook endpoints (secrets are never listed)",
     params(("org" = String, Path, description = "Organization slug")),
@@ -386,4 +409,17 @@ async fn org_ping(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     ping(&state, &a, &id).await
+}
+
+#[utoipa::path(post, path = "/orgs/{org}/webhooks/{id}/rotate-secret", tag = "webhooks",
+    summary = "Replace the signing secret (shown in this answer only); the old one keeps signing beside it for 24 hours",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "Endpoint id")),
+    responses((status = 200, description = "The endpoint with `secret` and `previous_secret_expires_at`"), (status = 404, description = "Unknown, or not an admin"), (status = 403, description = "Missing scope")),
+    security(("bearer" = ["orgs:admin"]), ("session" = [])))]
+async fn org_rotate_secret(
+    State(state): State<HttpState>,
+    ScopeAdminCaller(a): ScopeAdminCaller,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    rotate_secret(&state, &a, &id).await
 }

@@ -28,6 +28,7 @@ pub fn router() -> Router<HttpState> {
             .route(&format!("{base}/webhooks"), get(show_webhooks).post(create_webhook))
             .route(&format!("{base}/webhooks/{{id}}/enabled"), post(set_enabled))
             .route(&format!("{base}/webhooks/{{id}}/ping"), post(ping))
+            .route(&format!("{base}/webhooks/{{id}}/rotate-secret"), post(rotate_secret))
             .route(&format!("{base}/webhooks/{{id}}/delete"), post(delete_webhook))
             .route(&format!("{base}/webhooks/{{id}}/deliveries/{{delivery}}/redeliver"), post(redeliver));
     }
@@ -213,6 +214,22 @@ async fn ping(
 ) -> Result<Response, PageError> {
     state.app.webhooks().ping(&p.admin, &id).await?;
     Ok(back(&p, "pinged", Some(&id)))
+}
+
+async fn rotate_secret(
+    State(state): State<HttpState>,
+    p: PageScopeAdmin,
+    Ids(id, _): Ids,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    let (_, secret) = state.app.webhooks().rotate_secret(&p.admin, &id).await?;
+    let text = format!(
+        "Give the receiving application this signing secret now; it is not shown again: {}. For the next 24 hours \
+         each delivery is signed with the old secret too, so the application can switch without missing one.",
+        secret.expose()
+    );
+    Ok(render_message("The signing secret is replaced", &text, &format!("{}/webhooks", p.base), "Back to the webhooks")
+        .into_response())
 }
 
 async fn delete_webhook(

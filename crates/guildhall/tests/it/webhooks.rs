@@ -6,11 +6,13 @@
 use crate::spawn;
 use guildhall::settings::Secret;
 use guildhall_app::App;
+use guildhall_core::webhooks::{WebhookSecret, verify};
 use guildhall_testkit::webhook_receiver::{Received, WebhookReceiver};
 use guildhall_testkit::{Api, Backend, ManualClock, TestApp, eventually, on_both_backends};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
 
 on_both_backends!(
     deliveries_are_signed_filtered_and_carry_the_event,
@@ -21,6 +23,7 @@ on_both_backends!(
     org_webhooks_receive_the_org_events,
     bad_input_is_refused_and_strangers_see_nothing,
     admins_manage_webhooks_from_the_pages,
+    a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -565,6 +568,16 @@ async fn admins_manage_webhooks_from_the_pages(b: Backend) {
     assert_eq!(res.status(), 303);
     let got = receiver.wait_for(2, WAIT).await;
     assert_eq!(got[0].webhook_id, got[1].webhook_id);
+    // Rotating from the page shows the new secret once; without the CSRF
+    // token nothing changes.
+    let before = ada.get(&format!("/workspaces/acme/webhooks/{id}")).await.1["updated_at"].clone();
+    let res = browser.post_raw(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), &[]).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(ada.get(&format!("/workspaces/acme/webhooks/{id}")).await.1["updated_at"], before);
+    let res = browser.post_form(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let shown = res.text().await.unwrap();
+    assert!(shown.contains("whsec_") && !shown.contains(&secret), "{shown}");
     let res = browser.post_form(&format!("/workspaces/acme/webhooks/{id}/enabled"), &[]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(ada.get(&format!("/workspaces/acme/webhooks/{id}")).await.1["enabled"], false);
@@ -574,7 +587,90 @@ async fn admins_manage_webhooks_from_the_pages(b: Backend) {
     assert_eq!(ada.put("/workspaces/acme/groups/devs/members/eve", json!({})).await.0, 200);
     assert_eq!(bob.get_text("/workspaces/acme/webhooks").await.0, 404);
     assert_eq!(bob.post_form(&format!("/workspaces/acme/webhooks/{id}/delete"), &[]).await.status(), 404);
+    assert_eq!(bob.post_form(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), &[]).await.status(), 404);
     let res = browser.post_form(&format!("/workspaces/acme/webhooks/{id}/delete"), &[]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(ada.get("/workspaces/acme/webhooks").await.1["webhooks"], json!([]));
+}
+
+/// The signatures in a delivery's `webhook-signature` header that `secret`
+/// made (checked by core's receiver-side `verify`, at the delivery's time).
+fn signed_by(r: &Received, secret: &str) -> bool {
+    let secret = WebhookSecret::parse(secret).unwrap();
+    let ts = r.webhook_timestamp.clone().unwrap();
+    let now: i64 = ts.parse().unwrap();
+    let sig = r.webhook_signature.clone().unwrap();
+    verify(&secret, r.webhook_id.as_deref().unwrap(), &ts, r.body_text.as_bytes(), &sig, now).is_ok()
+}
+
+/// The `n`th request the receiver got, verified or not.
+async fn arrived(receiver: &WebhookReceiver, n: usize) -> Received {
+    eventually("the delivery arrives", || async { receiver.received().await.len() >= n }).await;
+    receiver.received().await.remove(n - 1)
+}
+
+async fn a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day(b: Backend) {
+    let app = spawn_hooks(b).await;
+    let ada = acme(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await;
+    let id = hook["id"].as_str().unwrap();
+    let old = hook["secret"].as_str().unwrap().to_owned();
+
+    let (s, rotated) = ada.post(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), json!({})).await;
+    assert_eq!(s, 200, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("whsec_") && new != old, "{rotated}");
+    let updated = time::OffsetDateTime::parse(rotated["updated_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    let expires =
+        time::OffsetDateTime::parse(rotated["previous_secret_expires_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    assert_eq!((expires - updated).whole_hours(), 24, "{rotated}");
+    let (_, one) = ada.get(&format!("/workspaces/acme/webhooks/{id}")).await;
+    assert!(one.get("secret").is_none() && !one.to_string().contains(&new), "{one}");
+    let events = crate::directory::all_events(&ada, "/workspaces/acme", 0, 100).await;
+    let rotation = events.iter().find(|e| e["type"] == "webhook.secret_rotated").expect("no event");
+    assert!(!rotation.to_string().contains("whsec_"), "{rotation}");
+
+    // A receiver that still holds the old secret accepts what comes next,
+    // and so does one that switched: both sign until the day is over.
+    toggle_bob(&ada, true).await;
+    let first = receiver.wait_for(1, WAIT).await.remove(0);
+    assert!(first.verified, "the old secret no longer verifies: {first:?}");
+    receiver.set_secret(&new).await;
+    toggle_bob(&ada, false).await;
+    let second = receiver.wait_for(2, WAIT).await.remove(1);
+    assert!(second.verified, "the new secret does not verify: {second:?}");
+    for r in [&first, &second] {
+        assert!(signed_by(r, &old) && signed_by(r, &new), "{r:?}");
+        assert_eq!(r.webhook_signature.as_deref().unwrap().matches("v1,").count(), 2);
+    }
+
+    // A day later only the new secret signs. (The app's clock is a day
+    // ahead of the receiver's now, so the receiver refuses the timestamp:
+    // the signatures are checked here, at the delivery's own time.)
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    let (s, _) = ada.post(&format!("/workspaces/acme/webhooks/{id}/ping"), json!({})).await;
+    assert_eq!(s, 202);
+    let later = arrived(&receiver, 3).await;
+    assert_eq!(later.webhook_signature.as_deref().unwrap().matches("v1,").count(), 1, "{later:?}");
+    assert!(signed_by(&later, &new) && !signed_by(&later, &old), "{later:?}");
+
+    // Another rotation replaces the overlap; unknown endpoints, other
+    // workspaces' admins and non-admins get 404 and change nothing.
+    let (s, again) = ada.post(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), json!({})).await;
+    assert_eq!(s, 200);
+    let newest = again["secret"].as_str().unwrap().to_owned();
+    toggle_bob(&ada, true).await;
+    let next = arrived(&receiver, 4).await;
+    assert!(signed_by(&next, &newest) && signed_by(&next, &new) && !signed_by(&next, &old), "{next:?}");
+    let unknown = "00000000-0000-7000-8000-000000000000";
+    assert_eq!(ada.post(&format!("/workspaces/acme/webhooks/{unknown}/rotate-secret"), json!({})).await.0, 404);
+    let bob = app.api_as("bob", &["workspaces:admin"]).await;
+    assert_eq!(bob.post(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), json!({})).await.0, 404);
+    let other = app.user("zed").await;
+    assert_eq!(other.post("/workspaces", json!({"slug": "other", "name": "Other"})).await.0, 201);
+    assert_eq!(other.post(&format!("/workspaces/other/webhooks/{id}/rotate-secret"), json!({})).await.0, 404);
+    toggle_bob(&ada, false).await;
+    let last = arrived(&receiver, 5).await;
+    assert!(signed_by(&last, &newest) && signed_by(&last, &new), "a refused rotation changed the secret: {last:?}");
 }
