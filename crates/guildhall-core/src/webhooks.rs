@@ -13,7 +13,7 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 use url::Url;
 
-type HmacSha256 = hmac::Hmac<sha2_v011::Sha256>;
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The prefix of a secret as shown to people (`whsec_<base64 key>`).
 pub const SECRET_PREFIX: &str = "whsec_";
