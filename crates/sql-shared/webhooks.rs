@@ -23,7 +23,7 @@ use uuid::Uuid;
 type DbRow = <crate::Db as sqlx::Database>::Row;
 
 const ENDPOINT_COLS: &str = "SELECT id, workspace_id, org_id, url, description, event_types, enabled, created_by, \
-     created_at, updated_at FROM webhook_endpoints";
+     created_at, updated_at, failing_since FROM webhook_endpoints";
 
 const DELIVERY_COLS: &str = "d.id, d.endpoint_id, d.event_seq, d.event_type, d.message_id, d.body, d.redelivery_of, \
      d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.finished_at";
@@ -57,6 +57,7 @@ fn endpoint_from_row(row: &DbRow) -> Result<WebhookEndpoint, StoreError> {
         created_by: row.try_get("created_by").map_err(db)?,
         created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at").map_err(db)?),
+        failing_since: row.try_get::<Option<i64>, _>("failing_since").map_err(db)?.map(Timestamp::from_millis),
     })
 }
 
@@ -211,9 +212,10 @@ impl WebhookStore for SqlStore {
         .map_err(db)?;
         scoped_audit(&mut tx, e.scope, audit).await?;
         if e.enabled && !was_enabled {
-            // Enabled again: from now on, not what happened while off.
+            // Enabled again: from now on, not what happened while off, and
+            // with a clean slate of failures.
             let latest = latest_event(&mut tx).await?;
-            sqlx::query("UPDATE webhook_endpoints SET event_cursor = $1 WHERE id = $2")
+            sqlx::query("UPDATE webhook_endpoints SET event_cursor = $1, failing_since = NULL WHERE id = $2")
                 .bind(latest)
                 .bind(e.id)
                 .execute(&mut *tx)
@@ -408,7 +410,8 @@ impl WebhookStore for SqlStore {
         // Exactly the rows this statement leased (an owner may hold others).
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT {DELIVERY_COLS}, e.url, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until \
+            "SELECT {DELIVERY_COLS}, e.url, e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until, \
+                    e.workspace_id, e.org_id \
                FROM webhook_deliveries d \
                JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id IN ({}) \
               ORDER BY d.next_attempt_at, d.id",
@@ -431,6 +434,7 @@ impl WebhookStore for SqlStore {
                         .map_err(db)?
                         .zip(r.try_get::<Option<i64>, _>("previous_secret_until").map_err(db)?)
                         .map(|(s, until)| (s, Timestamp::from_millis(until))),
+                    scope: scope_from_row(r)?,
                 })
             })
             .collect()
@@ -477,6 +481,22 @@ impl WebhookStore for SqlStore {
         .bind(code)
         .bind(attempt.error.as_deref())
         .bind(attempt.duration_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        // The endpoint's run of failures: ended by a success, else begun
+        // by this attempt unless one is under way.
+        let failing_since = match outcome {
+            AttemptOutcome::Succeeded => None,
+            _ => Some(attempt.at.as_millis()),
+        };
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = CASE WHEN $1 IS NULL THEN NULL \
+               ELSE COALESCE(failing_since, $1) END \
+             WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = $2)",
+        )
+        .bind(failing_since)
+        .bind(delivery)
         .execute(&mut *tx)
         .await
         .map_err(db)?;

@@ -19,8 +19,8 @@ use crate::ports::{
 };
 use guildhall_core::Timestamp;
 use guildhall_core::webhooks::{
-    EventTypes, LEASE, Owner, SECRET_BYTES, SECRET_OVERLAP, WebhookSecret, next_attempt, parse_endpoint_url, payload,
-    sign,
+    DISABLE_AFTER, EventTypes, LEASE, Owner, SECRET_BYTES, SECRET_OVERLAP, WebhookSecret, next_attempt,
+    parse_endpoint_url, payload, sign,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -45,20 +45,22 @@ impl WebhookAdmin {
     }
 
     fn webhook_audit(&self, app: &App, action: &str, endpoint: &WebhookEndpoint, detail: Option<String>) -> Audit {
-        let host = url::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned));
-        // The URL itself may carry a secret: events and the audit log show its host only.
-        let data = json!({ "webhook": {
-            "id": endpoint.id,
-            "host": host,
-            "event_types": EventTypes::from_stored(&endpoint.event_types).items(),
-            "enabled": endpoint.enabled,
-        }});
-        Audit {
-            detail: detail.or(host),
-            data: Some(data),
-            ..self.audit(app.now(), action, format!("webhook:{}", endpoint.id))
-        }
+        webhook_audit(self.audit(app.now(), action, String::new()), endpoint, detail)
     }
+}
+
+/// `base` about the endpoint: its host as the detail unless one is given,
+/// and the endpoint (never its URL, which may carry a secret: events and
+/// the audit log show its host only) as the event's data.
+fn webhook_audit(base: Audit, endpoint: &WebhookEndpoint, detail: Option<String>) -> Audit {
+    let host = url::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let data = json!({ "webhook": {
+        "id": endpoint.id,
+        "host": host,
+        "event_types": EventTypes::from_stored(&endpoint.event_types).items(),
+        "enabled": endpoint.enabled,
+    }});
+    Audit { detail: detail.or(host), data: Some(data), target: format!("webhook:{}", endpoint.id), ..base }
 }
 
 /// A new endpoint as an admin describes it.
@@ -170,6 +172,7 @@ impl<'a> WebhookService<'a> {
             created_by: a.actor.account.username.to_string(),
             created_at: now,
             updated_at: now,
+            failing_since: None,
         };
         let sealed = self.app.seal(&secret_aad(endpoint.id), secret.key())?;
         let audit = a.webhook_audit(self.app, "webhook.created", &endpoint, None);
@@ -233,6 +236,10 @@ impl<'a> WebhookService<'a> {
         }
         errors.into_result()?;
         if let Some(e) = change.enabled {
+            // Enabled again: no failures counted (as the store does).
+            if e && !endpoint.enabled {
+                endpoint.failing_since = None;
+            }
             endpoint.enabled = e;
         }
         endpoint.updated_at = self.app.now();
@@ -385,8 +392,44 @@ impl<'a> WebhookService<'a> {
             tracing::info!(delivery = %d.id, endpoint = %d.endpoint, attempts, error = ?error, "webhook delivery failed");
         }
         let attempt = DeliveryAttempt { at, status_code, error, duration_ms };
-        self.app.store().record_attempt(d.id, owner, &attempt, outcome).await?;
+        let recorded = self.app.store().record_attempt(d.id, owner, &attempt, outcome).await?;
+        if recorded && !ok {
+            self.disable_if_failing(c.scope, d.endpoint).await?;
+        }
         Ok(ok)
+    }
+
+    /// Disables an endpoint whose every attempt has failed for
+    /// `DISABLE_AFTER`: its deliveries wait (pending ones are sent once an
+    /// admin enables it again), and the audit log and events say why.
+    async fn disable_if_failing(&self, scope: EventScope, id: Uuid) -> Result<(), AppError> {
+        let store = self.app.store();
+        let Some(mut endpoint) = store.webhook(scope, id).await? else { return Ok(()) };
+        let now = self.app.now();
+        if !endpoint.enabled || endpoint.failing_since.is_none_or(|t| now < t.plus(DISABLE_AFTER)) {
+            return Ok(());
+        }
+        endpoint.enabled = false;
+        endpoint.updated_at = now;
+        let base = Audit {
+            workspace: match scope {
+                EventScope::Workspace(w) => Some(w),
+                EventScope::Org(_) => None,
+            },
+            actor: None,
+            actor_label: "guildhall".into(),
+            action: "webhook.disabled".into(),
+            target: String::new(),
+            detail: None,
+            ip: None,
+            at: now,
+            data: None,
+        };
+        let days = DISABLE_AFTER.as_secs() / 86_400;
+        let detail = format!("every delivery attempt failed for {days} days");
+        tracing::warn!(endpoint = %id, "webhook endpoint disabled: {detail}");
+        self.app.written(store.update_webhook(&endpoint, &webhook_audit(base, &endpoint, Some(detail))).await).await?;
+        Ok(())
     }
 
     /// Posts the delivery, signed for this attempt: the answer's status, or

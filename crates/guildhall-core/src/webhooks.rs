@@ -30,6 +30,9 @@ pub const MAX_RETRY: Duration = Duration::from_secs(6 * 3600);
 pub const LEASE: Duration = Duration::from_secs(60);
 /// How far a receiver's clock may be from the timestamp (the spec's default).
 pub const TOLERANCE: Duration = Duration::from_secs(5 * 60);
+/// An endpoint whose every attempt has failed for this long is disabled
+/// (its admins enable it again once it answers).
+pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
 /// How long a rotated-out secret keeps signing beside its successor: time
 /// for the receiver to switch to the new one without failing a delivery.
 pub const SECRET_OVERLAP: Duration = Duration::from_secs(24 * 3600);

@@ -22,6 +22,9 @@ pub struct WebhookEndpoint {
     pub created_by: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Since when every attempt has failed (`None` after a success).
+    /// Kept by the store as attempts are recorded.
+    pub failing_since: Option<Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +94,8 @@ pub struct ClaimedDelivery {
     pub secret_sealed: Vec<u8>,
     /// The secret a rotation replaced, and until when it also signs.
     pub previous_secret: Option<(Vec<u8>, Timestamp)>,
+    /// The endpoint's owner.
+    pub scope: Scope,
 }
 
 /// What an attempt decided.
@@ -115,7 +120,8 @@ pub trait WebhookStore: Send + Sync {
     async fn webhooks(&self, scope: Scope) -> Result<Vec<WebhookEndpoint>, StoreError>;
     async fn webhook(&self, scope: Scope, id: Uuid) -> Result<Option<WebhookEndpoint>, StoreError>;
     /// Replaces url, description, event types and `enabled`; an endpoint
-    /// enabled again starts from the latest event. `false` if unknown.
+    /// enabled again starts from the latest event, with no failures
+    /// counted. `false` if unknown.
     async fn update_webhook(&self, endpoint: &WebhookEndpoint, audit: &Audit) -> Result<bool, StoreError>;
     /// Makes `secret_sealed` the signing secret, keeps the one it replaces
     /// (signing too) until `previous_until`, and sets `updated_at`.
@@ -148,7 +154,8 @@ pub trait WebhookStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError>;
     /// Records an attempt and its outcome and ends the lease, if `owner`
-    /// still holds it (`false`, and nothing recorded, otherwise).
+    /// still holds it (`false`, and nothing recorded, otherwise); keeps the
+    /// endpoint's `failing_since`.
     async fn record_attempt(
         &self,
         delivery: Uuid,

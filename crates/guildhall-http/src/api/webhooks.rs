@@ -48,6 +48,7 @@ pub fn endpoint_json(e: &WebhookEndpoint) -> Value {
         "created_by": e.created_by,
         "created_at": e.created_at.rfc3339(),
         "updated_at": e.updated_at.rfc3339(),
+        "failing_since": e.failing_since.map(|t| t.rfc3339()),
     })
 }
 

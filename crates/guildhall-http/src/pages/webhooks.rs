@@ -58,6 +58,8 @@ struct HookRow {
     description: String,
     types: String,
     enabled: bool,
+    /// "failing since …", or empty.
+    failing: String,
 }
 
 impl From<&WebhookEndpoint> for HookRow {
@@ -69,6 +71,7 @@ impl From<&WebhookEndpoint> for HookRow {
             description: e.description.clone(),
             types: if types.items().is_empty() { "all".to_owned() } else { types.items().join(" ") },
             enabled: e.enabled,
+            failing: e.failing_since.map(|t| format!("failing since {}", t.rfc3339())).unwrap_or_default(),
         }
     }
 }

@@ -69,6 +69,7 @@ async fn endpoint(store: &dyn Store, ws: &Workspace, types: &str) -> WebhookEndp
         created_by: "test".into(),
         created_at: T0,
         updated_at: T0,
+        failing_since: None,
     };
     store.create_webhook(&e, b"sealed", &au(ws, "webhook.created")).await.unwrap();
     e

@@ -24,6 +24,7 @@ on_both_backends!(
     bad_input_is_refused_and_strangers_see_nothing,
     admins_manage_webhooks_from_the_pages,
     a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day,
+    an_endpoint_that_fails_for_days_is_disabled,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -673,4 +674,57 @@ async fn a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day(b: Backend)
     toggle_bob(&ada, false).await;
     let last = arrived(&receiver, 5).await;
     assert!(signed_by(&last, &newest) && signed_by(&last, &new), "a refused rotation changed the secret: {last:?}");
+}
+
+async fn an_endpoint_that_fails_for_days_is_disabled(b: Backend) {
+    let app = spawn_hooks(b).await;
+    let ada = acme(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let url = format!("/workspaces/acme/webhooks/{id}");
+    let endpoint = || async { ada.get(&url).await.1 };
+    let attempts = || async { deliveries(&ada, "/workspaces/acme", &id).await[0]["attempts"].as_u64() };
+
+    // A failure starts a run of failures; a success ends it.
+    receiver.fail_next(1).await;
+    toggle_bob(&ada, true).await;
+    eventually("the failure is counted", || async { !endpoint().await["failing_since"].is_null() }).await;
+    assert_eq!(endpoint().await["enabled"], true);
+    app.clock.advance(Duration::from_secs(30));
+    eventually("the retry ends the run", || async { endpoint().await["failing_since"].is_null() }).await;
+
+    // Failing from now on: four days in it is still enabled, at five it is
+    // disabled, by Guildhall, with the reason in the audit log and events.
+    receiver.fail_next(1000).await;
+    toggle_bob(&ada, false).await;
+    eventually("the first failure", || async { attempts().await == Some(1) }).await;
+    let since = endpoint().await["failing_since"].clone();
+    assert!(since.is_string(), "{since}");
+    app.clock.advance(Duration::from_secs(4 * 24 * 3600));
+    eventually("the second failure", || async { attempts().await == Some(2) }).await;
+    let now = endpoint().await;
+    assert_eq!((&now["enabled"], &now["failing_since"]), (&json!(true), &since), "{now}");
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    eventually("the endpoint is disabled", || async { endpoint().await["enabled"] == false }).await;
+    assert_eq!(attempts().await, Some(3));
+    let events = crate::directory::all_events(&ada, "/workspaces/acme", 0, 100).await;
+    let disabled = events.iter().find(|e| e["type"] == "webhook.disabled").expect("no event");
+    assert_eq!(disabled["data"]["actor"], "guildhall");
+    assert_eq!(disabled["data"]["webhook"]["enabled"], false);
+    assert_eq!(disabled["data"]["detail"], "every delivery attempt failed for 5 days");
+    // Nothing is sent to a disabled endpoint.
+    toggle_bob(&ada, true).await;
+    let round = app.app.webhooks().run_once().await.unwrap();
+    assert_eq!((round.queued, round.attempted), (0, 0));
+    let dora = app.signed_up("dora", "correct horse battery", true).await;
+    assert_eq!(ada.put("/workspaces/acme/groups/administrators/members/dora", json!({})).await.0, 200);
+    let (s, page) = dora.get_text("/workspaces/acme/webhooks").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("disabled") && page.contains("failing since"), "{page}");
+
+    // Enabled again by an admin: a clean slate.
+    let (s, back) = ada.patch(&url, json!({"enabled": true})).await;
+    assert_eq!((s, &back["enabled"], &back["failing_since"]), (200, &json!(true), &Value::Null), "{back}");
+    assert_eq!(endpoint().await, back);
 }
