@@ -257,6 +257,36 @@ impl WebhookStore for SqlStore {
         Ok(true)
     }
 
+    async fn disable_failing_webhook(
+        &self,
+        scope: EventScope,
+        id: Uuid,
+        failing_before: Timestamp,
+        audit: &Audit,
+    ) -> Result<bool, StoreError> {
+        let (column, owner) = scope_column(scope);
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE webhook_endpoints SET enabled = $1, updated_at = $2 \
+              WHERE id = $3 AND {column} = $4 AND enabled = $5 AND failing_since <= $6"
+        )))
+        .bind(false)
+        .bind(audit.at.as_millis())
+        .bind(id)
+        .bind(owner)
+        .bind(true)
+        .bind(failing_before.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        scoped_audit(&mut tx, scope, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
     async fn delete_webhook(&self, scope: EventScope, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
         let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;

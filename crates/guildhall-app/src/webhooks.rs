@@ -406,11 +406,11 @@ impl<'a> WebhookService<'a> {
         let store = self.app.store();
         let Some(mut endpoint) = store.webhook(scope, id).await? else { return Ok(()) };
         let now = self.app.now();
-        if !endpoint.enabled || endpoint.failing_since.is_none_or(|t| now < t.plus(DISABLE_AFTER)) {
+        let failing_before = now.minus(DISABLE_AFTER);
+        if !endpoint.enabled || endpoint.failing_since.is_none_or(|t| t > failing_before) {
             return Ok(());
         }
         endpoint.enabled = false;
-        endpoint.updated_at = now;
         let base = Audit {
             workspace: match scope {
                 EventScope::Workspace(w) => Some(w),
@@ -427,8 +427,10 @@ impl<'a> WebhookService<'a> {
         };
         let days = DISABLE_AFTER.as_secs() / 86_400;
         let detail = format!("every delivery attempt failed for {days} days");
-        tracing::warn!(endpoint = %id, "webhook endpoint disabled: {detail}");
-        self.app.written(store.update_webhook(&endpoint, &webhook_audit(base, &endpoint, Some(detail))).await).await?;
+        let audit = webhook_audit(base, &endpoint, Some(detail));
+        if self.app.written(store.disable_failing_webhook(scope, id, failing_before, &audit).await).await? {
+            tracing::warn!(endpoint = %id, "webhook endpoint disabled: {}", audit.detail.as_deref().unwrap_or_default());
+        }
         Ok(())
     }
 

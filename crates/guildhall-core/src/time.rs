@@ -37,6 +37,12 @@ impl Timestamp {
         Self(self.0.saturating_add(ms))
     }
 
+    #[must_use]
+    pub fn minus(self, d: Duration) -> Self {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Self(self.0.saturating_sub(ms))
+    }
+
     /// The time from `earlier` to `self`, or zero if `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(u64::try_from(self.0 - earlier.0).unwrap_or(0))
@@ -64,5 +70,16 @@ mod tests {
         let a = Timestamp::from_millis(1000);
         assert_eq!(a.since(Timestamp::from_millis(400)), Duration::from_millis(600));
         assert_eq!(Timestamp::from_millis(400).since(a), Duration::ZERO);
+    }
+
+    #[test]
+    fn minus_undoes_plus_and_saturates() {
+        let a = Timestamp::from_millis(1000);
+        assert_eq!(a.plus(Duration::from_secs(5)).minus(Duration::from_secs(5)), a);
+        assert_eq!(a.minus(Duration::from_millis(400)), Timestamp::from_millis(600));
+        assert_eq!(
+            Timestamp::from_millis(i64::MIN + 1).minus(Duration::from_secs(1)),
+            Timestamp::from_millis(i64::MIN)
+        );
     }
 }

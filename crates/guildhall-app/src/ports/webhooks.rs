@@ -133,6 +133,17 @@ pub trait WebhookStore: Send + Sync {
         previous_until: Timestamp,
         audit: &Audit,
     ) -> Result<bool, StoreError>;
+    /// Disables the endpoint if it is enabled and failing since
+    /// `failing_before` or earlier, in one statement (so a concurrent
+    /// change is neither lost nor disabled twice), with its audit row.
+    /// `false` if it was not.
+    async fn disable_failing_webhook(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        failing_before: Timestamp,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
     /// Removes the endpoint with its deliveries. `false` if unknown.
     async fn delete_webhook(&self, scope: Scope, id: Uuid, audit: &Audit) -> Result<bool, StoreError>;
 
