@@ -90,13 +90,15 @@ pub(crate) async fn insert_account_events(
     Ok(())
 }
 
-fn scope_from_row(row: &DbRow) -> Result<EventScope, StoreError> {
+/// The owner of a row that belongs to a workspace or an org
+/// (`workspace_id`, `org_id`: exactly one set).
+pub(crate) fn scope_from_row(row: &DbRow) -> Result<EventScope, StoreError> {
     let ws: Option<Uuid> = row.try_get("workspace_id").map_err(db)?;
     let org: Option<Uuid> = row.try_get("org_id").map_err(db)?;
     match (ws, org) {
         (Some(w), None) => Ok(EventScope::Workspace(WorkspaceId::from_uuid(w))),
         (None, Some(o)) => Ok(EventScope::Org(OrgId::from_uuid(o))),
-        _ => Err(corrupt("event scope")),
+        _ => Err(corrupt("workspace or org of a row")),
     }
 }
 
@@ -137,7 +139,7 @@ fn scope_ids(scope: EventScope) -> (Option<Uuid>, Option<Uuid>) {
 }
 
 /// The column that names the scope's owner, and the owner's id.
-fn scope_column(scope: EventScope) -> (&'static str, Uuid) {
+pub(crate) fn scope_column(scope: EventScope) -> (&'static str, Uuid) {
     match scope {
         EventScope::Workspace(w) => ("workspace_id", w.0),
         EventScope::Org(o) => ("org_id", o.0),
@@ -322,20 +324,9 @@ impl EventStore for SqlStore {
 
     async fn revoke_directory_token(&self, scope: EventScope, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done =
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM directory_tokens WHERE id = $1 AND {column} = $2")))
-                .bind(id)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        let q =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM directory_tokens WHERE id = $1 AND {column} = $2")));
+        scoped_audited(self, scope, audit, q.bind(id).bind(owner)).await
     }
 
     async fn directory_token_by_hash(
@@ -363,6 +354,24 @@ impl EventStore for SqlStore {
 }
 
 /// The audit row (and so the event) of a workspace or an org.
+/// Runs one statement and, when it changed a row, the scope's audit row,
+/// in one write transaction; `false`, and nothing written, when it changed
+/// none (unknown, or another scope's).
+pub(crate) async fn scoped_audited(
+    store: &SqlStore,
+    scope: EventScope,
+    audit: &Audit,
+    q: sqlx::query::Query<'_, crate::Db, <crate::Db as sqlx::Database>::Arguments>,
+) -> Result<bool, StoreError> {
+    let mut tx = crate::dialect::begin_write(&store.pool).await.map_err(db)?;
+    if q.execute(&mut *tx).await.map_err(db)?.rows_affected() == 0 {
+        return Ok(false);
+    }
+    scoped_audit(&mut tx, scope, audit).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(true)
+}
+
 pub(crate) async fn scoped_audit(tx: &mut Tx, scope: EventScope, audit: &Audit) -> Result<(), StoreError> {
     match scope {
         EventScope::Workspace(_) => insert_audit(tx, audit).await,

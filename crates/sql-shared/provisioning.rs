@@ -6,14 +6,14 @@
 //! just leased (and so skips it), SQLite runs writes one at a time. No two
 //! owners hold one connection, with no dialect-specific locking.
 
-use crate::events::scoped_audit;
-use crate::store::{SqlStore, backend, corrupt, db};
+use crate::events::{scope_column, scope_from_row, scoped_audit, scoped_audited};
+use crate::store::{SqlStore, backend, corrupt, db, millis};
 use guildhall_app::ports::{
     Audit, ClaimedConnection, EventScope, ObjectKind, ProvisionedCounts, ProvisioningStore, RemoteObject, RoundOutcome,
     ScimConnection, StoreError,
 };
+use guildhall_core::Timestamp;
 use guildhall_core::provisioning::SyncStatus;
-use guildhall_core::{OrgId, Timestamp, WorkspaceId};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -28,27 +28,6 @@ const COUNTS: &str = "(SELECT COUNT(*) FROM scim_connection_objects o WHERE o.co
      (SELECT COUNT(*) FROM scim_connection_objects o WHERE o.connection_id = c.id \
        AND o.kind = 'user' AND NOT o.active) AS deprovisioned, \
      (SELECT COUNT(*) FROM scim_connection_objects o WHERE o.connection_id = c.id AND o.kind = 'group') AS grps";
-
-fn scope_column(scope: EventScope) -> (&'static str, Uuid) {
-    match scope {
-        EventScope::Workspace(w) => ("workspace_id", w.0),
-        EventScope::Org(o) => ("org_id", o.0),
-    }
-}
-
-fn scope_from_row(row: &DbRow) -> Result<EventScope, StoreError> {
-    let ws: Option<Uuid> = row.try_get("workspace_id").map_err(db)?;
-    let org: Option<Uuid> = row.try_get("org_id").map_err(db)?;
-    match (ws, org) {
-        (Some(w), None) => Ok(EventScope::Workspace(WorkspaceId::from_uuid(w))),
-        (None, Some(o)) => Ok(EventScope::Org(OrgId::from_uuid(o))),
-        _ => Err(corrupt("scim connection scope")),
-    }
-}
-
-fn millis(row: &DbRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
-    Ok(row.try_get::<Option<i64>, _>(column).map_err(db)?.map(Timestamp::from_millis))
-}
 
 fn connection_from_row(row: &DbRow) -> Result<ScimConnection, StoreError> {
     let status: String = row.try_get("status").map_err(db)?;
@@ -172,8 +151,7 @@ impl ProvisioningStore for SqlStore {
         audit: &Audit,
     ) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(c.scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE scim_connections SET name = $1, base_url = $2, enabled = $3, updated_at = $4, \
                token_sealed = COALESCE($5, token_sealed), \
                next_attempt_at = CASE WHEN $6 THEN $4 ELSE next_attempt_at END, \
@@ -190,34 +168,15 @@ impl ProvisioningStore for SqlStore {
         .bind(token_sealed)
         .bind(resync)
         .bind(c.id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, c.scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        .bind(owner);
+        scoped_audited(self, c.scope, audit, q).await
     }
 
     async fn delete_scim_connection(&self, scope: EventScope, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done =
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM scim_connections WHERE id = $1 AND {column} = $2")))
-                .bind(id)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        let q =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM scim_connections WHERE id = $1 AND {column} = $2")));
+        scoped_audited(self, scope, audit, q.bind(id).bind(owner)).await
     }
 
     async fn request_scim_sync(
@@ -228,22 +187,10 @@ impl ProvisioningStore for SqlStore {
         audit: &Audit,
     ) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE scim_connections SET next_attempt_at = $1, full_sync_at = $1 WHERE id = $2 AND {column} = $3"
-        )))
-        .bind(now.as_millis())
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        )));
+        scoped_audited(self, scope, audit, q.bind(now.as_millis()).bind(id).bind(owner)).await
     }
 
     async fn claim_scim_connections(

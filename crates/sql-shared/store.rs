@@ -64,6 +64,15 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
 }
 
 /// A stored value that no longer parses: the row is corrupt.
+/// An optional timestamp column (unix ms).
+pub(crate) fn millis(
+    row: &<crate::Db as sqlx::Database>::Row,
+    column: &str,
+) -> Result<Option<guildhall_core::Timestamp>, StoreError> {
+    use sqlx::Row;
+    Ok(row.try_get::<Option<i64>, _>(column).map_err(db)?.map(guildhall_core::Timestamp::from_millis))
+}
+
 pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt stored value: {what}").into())
 }

@@ -9,14 +9,14 @@
 //! one statement (`dialect::CLAIM_DUE_DELIVERIES`: `FOR UPDATE SKIP LOCKED`
 //! on PostgreSQL).
 
-use crate::events::scoped_audit;
-use crate::store::{SqlStore, corrupt, db};
+use crate::events::{scope_column, scope_from_row, scoped_audit, scoped_audited};
+use crate::store::{SqlStore, corrupt, db, millis};
 use guildhall_app::ports::{
     AttemptOutcome, Audit, ClaimedDelivery, DeliveryAttempt, DeliveryStatus, EventScope, StoreError, WebhookDelivery,
     WebhookEndpoint, WebhookStore,
 };
+use guildhall_core::Timestamp;
 use guildhall_core::webhooks::{EventTypes, Owner, message_id, payload};
-use guildhall_core::{OrgId, Timestamp, WorkspaceId};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -27,24 +27,6 @@ const ENDPOINT_COLS: &str = "SELECT id, workspace_id, org_id, url, description, 
 
 const DELIVERY_COLS: &str = "d.id, d.endpoint_id, d.event_seq, d.event_type, d.message_id, d.body, d.redelivery_of, \
      d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.finished_at";
-
-/// The column that names the scope's owner, and the owner's id.
-fn scope_column(scope: EventScope) -> (&'static str, Uuid) {
-    match scope {
-        EventScope::Workspace(w) => ("workspace_id", w.0),
-        EventScope::Org(o) => ("org_id", o.0),
-    }
-}
-
-fn scope_from_row(row: &DbRow) -> Result<EventScope, StoreError> {
-    let ws: Option<Uuid> = row.try_get("workspace_id").map_err(db)?;
-    let org: Option<Uuid> = row.try_get("org_id").map_err(db)?;
-    match (ws, org) {
-        (Some(w), None) => Ok(EventScope::Workspace(WorkspaceId::from_uuid(w))),
-        (None, Some(o)) => Ok(EventScope::Org(OrgId::from_uuid(o))),
-        _ => Err(corrupt("webhook scope")),
-    }
-}
 
 fn endpoint_from_row(row: &DbRow) -> Result<WebhookEndpoint, StoreError> {
     Ok(WebhookEndpoint {
@@ -57,7 +39,7 @@ fn endpoint_from_row(row: &DbRow) -> Result<WebhookEndpoint, StoreError> {
         created_by: row.try_get("created_by").map_err(db)?,
         created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at").map_err(db)?),
-        failing_since: row.try_get::<Option<i64>, _>("failing_since").map_err(db)?.map(Timestamp::from_millis),
+        failing_since: millis(row, "failing_since")?,
     })
 }
 
@@ -79,7 +61,7 @@ fn delivery_from_row(row: &DbRow) -> Result<WebhookDelivery, StoreError> {
         last_status_code: code.and_then(|c| u16::try_from(c).ok()),
         last_error: row.try_get("last_error").map_err(db)?,
         created_at: Timestamp::from_millis(row.try_get("created_at").map_err(db)?),
-        finished_at: row.try_get::<Option<i64>, _>("finished_at").map_err(db)?.map(Timestamp::from_millis),
+        finished_at: millis(row, "finished_at")?,
     })
 }
 
@@ -234,10 +216,9 @@ impl WebhookStore for SqlStore {
         audit: &Audit,
     ) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(e.scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
         // Every right-hand side reads the row as it was: the current secret
         // becomes the previous one.
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = $1, \
                secret_sealed = $2, updated_at = $3 WHERE id = $4 AND {column} = $5"
         )))
@@ -245,16 +226,8 @@ impl WebhookStore for SqlStore {
         .bind(secret_sealed)
         .bind(e.updated_at.as_millis())
         .bind(e.id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, e.scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        .bind(owner);
+        scoped_audited(self, e.scope, audit, q).await
     }
 
     async fn disable_failing_webhook(
@@ -265,8 +238,7 @@ impl WebhookStore for SqlStore {
         audit: &Audit,
     ) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE webhook_endpoints SET enabled = $1, updated_at = $2 \
               WHERE id = $3 AND {column} = $4 AND enabled = $5 AND failing_since <= $6"
         )))
@@ -275,34 +247,15 @@ impl WebhookStore for SqlStore {
         .bind(id)
         .bind(owner)
         .bind(true)
-        .bind(failing_before.as_millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        .bind(failing_before.as_millis());
+        scoped_audited(self, scope, audit, q).await
     }
 
     async fn delete_webhook(&self, scope: EventScope, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
-        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
-        let done =
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM webhook_endpoints WHERE id = $1 AND {column} = $2")))
-                .bind(id)
-                .bind(owner)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        scoped_audit(&mut tx, scope, audit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        let q =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM webhook_endpoints WHERE id = $1 AND {column} = $2")));
+        scoped_audited(self, scope, audit, q.bind(id).bind(owner)).await
     }
 
     async fn webhooks_behind(&self) -> Result<Vec<Uuid>, StoreError> {
@@ -462,8 +415,7 @@ impl WebhookStore for SqlStore {
                     previous_secret: r
                         .try_get::<Option<Vec<u8>>, _>("previous_secret_sealed")
                         .map_err(db)?
-                        .zip(r.try_get::<Option<i64>, _>("previous_secret_until").map_err(db)?)
-                        .map(|(s, until)| (s, Timestamp::from_millis(until))),
+                        .zip(millis(r, "previous_secret_until")?),
                     scope: scope_from_row(r)?,
                 })
             })
