@@ -466,22 +466,22 @@ impl WebhookStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        // The endpoint's run of failures: ended by a success, else begun
-        // by this attempt unless one is under way.
-        let failing_since = match outcome {
-            AttemptOutcome::Succeeded => None,
-            _ => Some(attempt.at.as_millis()),
+        // The endpoint's run of failures: ended by a success, else begun by
+        // this attempt unless one is under way. Written only when it
+        // changes, not once per delivery.
+        let endpoint = "(SELECT endpoint_id FROM webhook_deliveries WHERE id = $1)";
+        let q = match outcome {
+            AttemptOutcome::Succeeded => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = {endpoint} AND failing_since IS NOT NULL"
+            )))
+            .bind(delivery),
+            _ => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = {endpoint} AND failing_since IS NULL"
+            )))
+            .bind(delivery)
+            .bind(attempt.at.as_millis()),
         };
-        sqlx::query(
-            "UPDATE webhook_endpoints SET failing_since = CASE WHEN $1 IS NULL THEN NULL \
-               ELSE COALESCE(failing_since, $1) END \
-             WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = $2)",
-        )
-        .bind(failing_since)
-        .bind(delivery)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        q.execute(&mut *tx).await.map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
