@@ -36,7 +36,9 @@ pub(crate) const CLAIM_DUE_DELIVERIES: &str = "SELECT id FROM webhook_deliveries
 /// `col` is one of the ids bound, by `ids_param`, as the one parameter
 /// `$n`: a JSON array of hex. One bind instead of one per id, since SQLite
 /// finds each named parameter by a scan of the others (a page of 1,000 ids
-/// as 1,000 binds cost more than the query itself).
+/// as 1,000 binds cost more than the query itself). `unhex` needs SQLite
+/// 3.41; sqlx's `sqlite` feature builds its bundled copy (3.51), never the
+/// system's.
 pub(crate) fn in_ids(col: &str, n: usize) -> String {
     format!("{col} IN (SELECT unhex(value) FROM json_each(${n}))")
 }

@@ -426,8 +426,19 @@ async fn org_webhooks_receive_the_org_events(b: Backend) {
     assert_eq!(reader.get("/orgs/initech/webhooks").await.0, 403);
     // The org's endpoint is not reachable through a workspace.
     assert_eq!(ada.get(&format!("/workspaces/acme/webhooks/{id}")).await.0, 404);
+    assert_eq!(ada.post(&format!("/workspaces/acme/webhooks/{id}/rotate-secret"), json!({})).await.0, 404);
+    assert_eq!(bob.post(&format!("/orgs/initech/webhooks/{id}/rotate-secret"), json!({})).await.0, 404);
+    // Its secret rotates like a workspace's: the receiver, told the new
+    // secret, still verifies what comes next.
+    let (s, rotated) = ada.post(&format!("/orgs/initech/webhooks/{id}/rotate-secret"), json!({})).await;
+    assert_eq!(s, 200, "{rotated}");
+    receiver.set_secret(rotated["secret"].as_str().unwrap()).await;
+    assert_eq!(ada.patch("/orgs/initech", json!({"name": "Initech Inc"})).await.0, 200);
+    receiver.wait_for(2, WAIT).await;
     let (_, audit) = ada.get("/orgs/initech/audit").await;
-    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "webhook.created"), "{audit}");
+    for action in ["webhook.created", "webhook.secret_rotated"] {
+        assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == action), "{action}: {audit}");
+    }
 }
 
 async fn bad_input_is_refused_and_strangers_see_nothing(b: Backend) {
