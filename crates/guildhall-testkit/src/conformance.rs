@@ -27,7 +27,8 @@ pub use webhooks::*;
 pub use workspaces::*;
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
-/// store made by `$make` (an async expression yielding `Arc<dyn Store>`).
+/// store made by `$make`: an async expression yielding `(keep, Arc<dyn Store>)`,
+/// where `keep` (a temporary directory, say) is dropped when the check ends.
 #[macro_export]
 macro_rules! store_conformance {
     ($make:expr) => {
@@ -82,7 +83,7 @@ macro_rules! store_conformance {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                let store: std::sync::Arc<dyn guildhall_app::ports::Store> = $make.await;
+                let (_keep, store): (_, std::sync::Arc<dyn guildhall_app::ports::Store>) = $make.await;
                 $crate::conformance::$name(store).await;
             }
         )+

@@ -2,11 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-async fn fresh() -> std::sync::Arc<dyn guildhall_app::ports::Store> {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let store = guildhall_store_sqlite::connect(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
+/// The directory goes with the check, so runs leave nothing behind.
+async fn fresh() -> (tempfile::TempDir, std::sync::Arc<dyn guildhall_app::ports::Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        guildhall_store_sqlite::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
-    std::sync::Arc::new(store)
+    (dir, std::sync::Arc::new(store))
 }
 
 guildhall_testkit::store_conformance!(fresh());
