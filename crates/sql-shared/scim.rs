@@ -1,7 +1,7 @@
 //! `ScimStore` on SQL: the users and groups SCIM shows, and an org
 //! directory's writes with their audit rows and events (ADR 0011).
 
-use crate::accounts::{account_cols, account_from_row, account_in, insert_account};
+use crate::accounts::{account_cols, account_from_row, account_in, accounts_from_rows, insert_account};
 use crate::changes::record_change;
 use crate::dialect;
 use crate::events::insert_account_events;
@@ -11,7 +11,7 @@ use guildhall_app::ports::{
     Audit, Change, EventScope, GroupWrite, NewAccount, Page, ScimGroup, ScimStore, ScimUser, StoreError, UserKey,
     UserWrite,
 };
-use guildhall_core::accounts::AccountStatus;
+use guildhall_core::accounts::{Account, AccountStatus};
 use guildhall_core::{AccountId, OrgId, Timestamp, WorkspaceId};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -285,11 +285,13 @@ async fn write_user(
 }
 
 /// Ends the sessions of the account and removes it from the groups of the
-/// org's workspaces.
+/// org's workspaces. An administrators group it was the last member of
+/// passes to the org's admins (SPEC §4: it never loses its last member);
+/// when the org has no other active admin, the deactivated account stays.
 async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account.0).execute(&mut **tx).await.map_err(db)?;
     let rows = sqlx::query(
-        "SELECT g.id, g.slug, g.workspace_id FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+        "SELECT g.id, g.slug, g.workspace_id, g.is_admins FROM group_members gm JOIN groups g ON g.id = gm.group_id \
            JOIN workspaces w ON w.id = g.workspace_id WHERE gm.account_id = $1 AND w.org_id = $2 ORDER BY g.id",
     )
     .bind(account.0)
@@ -302,6 +304,11 @@ async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit)
         let group: Uuid = r.try_get("id").map_err(db)?;
         let slug: String = r.try_get("slug").map_err(db)?;
         let ws = WorkspaceId::from_uuid(r.try_get("workspace_id").map_err(db)?);
+        if r.try_get("is_admins").map_err(db)?
+            && !hand_over_administrators(tx, org, ws, (group, &slug), &acc, actor).await?
+        {
+            continue;
+        }
         sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND account_id = $2")
             .bind(group)
             .bind(account.0)
@@ -322,6 +329,69 @@ async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit)
         crate::workspaces::insert_audit(tx, &audit).await?;
     }
     Ok(())
+}
+
+/// Before `leaving` is taken out of a workspace's administrators group:
+/// whether someone else is left in it. When nobody would be, the org's
+/// other admins who may join workspaces (active, verified) join it
+/// (audited as `group.member_added`).
+async fn hand_over_administrators(
+    tx: &mut Tx,
+    org: OrgId,
+    ws: WorkspaceId,
+    (group, slug): (Uuid, &str),
+    leaving: &Account,
+    actor: &Audit,
+) -> Result<bool, StoreError> {
+    // Lock the group, as a removal by an admin does.
+    sqlx::query(dialect::LOCK_GROUP).bind(group).fetch_optional(&mut **tx).await.map_err(db)?;
+    let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND account_id <> $2")
+        .bind(group)
+        .bind(leaving.id.0)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+    if others > 0 {
+        return Ok(true);
+    }
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        account_cols!(),
+        " FROM org_admins oa JOIN accounts a ON a.id = oa.account_id \
+          WHERE oa.org_id = $1 AND a.id <> $2 AND a.status = 'active' AND a.email_verified_at IS NOT NULL \
+          ORDER BY a.username"
+    ))
+    .bind(org.0)
+    .bind(leaving.id.0)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    let heirs = accounts_from_rows(&rows)?;
+    for heir in &heirs {
+        sqlx::query("INSERT INTO group_members (group_id, account_id, added_at) VALUES ($1, $2, $3)")
+            .bind(group)
+            .bind(heir.id.0)
+            .bind(actor.at.as_millis())
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        let audit = Audit {
+            workspace: Some(ws),
+            action: "group.member_added".into(),
+            target: format!("account:{}", heir.username),
+            detail: Some(format!(
+                "group:{slug} (the organization's directory deprovisioned its last admin, {})",
+                leaving.username
+            )),
+            data: Some(serde_json::json!({
+                "group": { "id": group, "slug": slug },
+                "account": account_json(heir),
+            })),
+            ..actor.clone()
+        };
+        crate::workspaces::insert_audit(tx, &audit).await?;
+    }
+    Ok(!heirs.is_empty())
 }
 
 /// The org audit row and event of a user write, and the change feed.

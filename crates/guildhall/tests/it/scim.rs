@@ -14,6 +14,7 @@ on_both_backends!(
     an_org_directory_passes_the_scim_conformance_checker,
     a_workspace_directory_is_read_only_and_passes_the_discovery_checks,
     an_org_directory_provisions_and_deprovisions_its_people,
+    deprovisioning_a_last_workspace_admin_hands_the_workspace_to_the_org_admins,
     an_org_directory_and_its_log_see_who_signs_up_on_its_domains,
     scim_lists_filter_sort_and_page,
     scim_refuses_bad_requests_and_other_directories,
@@ -372,6 +373,86 @@ async fn scim_lists_filter_sort_and_page(b: Backend) {
         scim.call(reqwest::Method::PUT, &format!("/Users/{id}"), Some(changed), &[("if-match", &etag)]).await;
     assert_eq!((s, after["displayName"].as_str()), (200, Some("Dan The Man")));
     assert_ne!(h["etag"].to_str().unwrap(), etag, "the version did not change");
+}
+
+/// The usernames in a group of `acme-ws`, read from the store (so also
+/// when nobody left can read them over the API).
+async fn group_usernames(app: &TestApp, group: &str) -> Vec<String> {
+    use guildhall_core::workspaces::Slug;
+    let store = app.app.store();
+    let ws = store.workspace_by_slug(&Slug::parse("acme-ws").unwrap()).await.unwrap().unwrap();
+    let group = store.group_by_slug(ws.id, &Slug::parse(group).unwrap()).await.unwrap().unwrap();
+    store.group_members(group.id).await.unwrap().into_iter().map(|a| a.username.to_string()).collect()
+}
+
+async fn deprovisioning_a_last_workspace_admin_hands_the_workspace_to_the_org_admins(b: Backend) {
+    let dns = DnsServer::start().await;
+    let (app, ada) = org_with_domain(b, &dns).await;
+    app.account("otto").await;
+    assert_eq!(ada.put("/orgs/acme/admins/otto", json!({})).await.0, 204);
+    let token = directory_token(&app, "ada", Target::Org("acme")).await;
+    let scim = scim_client(&app, "orgs/acme", &token);
+    let (s, grace) = scim.post("/Users", user("grace", "grace@acme.example")).await;
+    assert_eq!(s, 201, "{grace}");
+    // Grace becomes the workspace's only admin.
+    assert_eq!(ada.put("/workspaces/acme-ws/groups/administrators/members/grace", json!({})).await.0, 200);
+    assert_eq!(ada.put("/workspaces/acme-ws/groups/devs/members/grace", json!({})).await.0, 200);
+    let since = all_events(&ada, "/workspaces/acme-ws", 0, 1000).await.last().unwrap()["cursor"].as_i64().unwrap();
+    assert_eq!(ada.delete("/workspaces/acme-ws/groups/administrators/members/ada").await.0, 200);
+    assert_eq!(group_usernames(&app, "administrators").await, ["grace"]);
+
+    // The directory deletes her: the org's active admins take over.
+    assert_eq!(scim.delete(&format!("/Users/{}", grace["id"].as_str().unwrap())).await, 204);
+    assert_eq!(group_usernames(&app, "administrators").await, ["ada", "otto"]);
+    assert!(group_usernames(&app, "devs").await.is_empty());
+    let (s, members) = ada.get("/workspaces/acme-ws/groups/administrators/members").await;
+    assert_eq!(s, 200, "ada does not administer the workspace again: {members}");
+    // Followers of the workspace's log learn of it, in order: ada left,
+    // then the heirs join before grace leaves.
+    let events = all_events(&ada, "/workspaces/acme-ws", 0, 1000).await;
+    let tail: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["cursor"].as_i64().unwrap() > since && e["data"]["group"]["slug"] == "administrators")
+        .map(|e| (e["type"].as_str().unwrap(), e["data"]["account"]["username"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("group.member_removed", "ada"),
+            ("group.member_added", "ada"),
+            ("group.member_added", "otto"),
+            ("group.member_removed", "grace")
+        ],
+        "{events:#?}"
+    );
+
+    // Hank, a managed account, is the only active admin of the org and of
+    // the workspace: deprovisioned, he stays in the administrators group,
+    // deactivated, rather than leave it empty.
+    let (s, hank) = scim.post("/Users", user("hank", "hank@acme.example")).await;
+    assert_eq!(s, 201, "{hank}");
+    assert_eq!(ada.put("/orgs/acme/admins/hank", json!({})).await.0, 204);
+    assert_eq!(ada.put("/workspaces/acme-ws/groups/administrators/members/hank", json!({})).await.0, 200);
+    assert_eq!(ada.put("/workspaces/acme-ws/groups/devs/members/hank", json!({})).await.0, 200);
+    for who in ["otto", "ada"] {
+        assert_eq!(ada.delete(&format!("/workspaces/acme-ws/groups/administrators/members/{who}")).await.0, 200);
+    }
+    for who in ["otto", "ada"] {
+        assert_eq!(ada.delete(&format!("/orgs/acme/admins/{who}")).await.0, 204, "{who}");
+    }
+    let (s, patched) = scim
+        .patch(
+            &format!("/Users/{}", hank["id"].as_str().unwrap()),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+        )
+        .await;
+    assert_eq!((s, &patched["active"]), (200, &json!(false)), "{patched}");
+    assert_eq!(group_usernames(&app, "administrators").await, ["hank"]);
+    assert!(group_usernames(&app, "devs").await.is_empty(), "hank kept his other group");
+    assert_eq!(
+        app.app.accounts().by_username("hank").await.unwrap().status,
+        guildhall_core::accounts::AccountStatus::Deactivated
+    );
 }
 
 async fn an_org_directory_and_its_log_see_who_signs_up_on_its_domains(b: Backend) {
