@@ -87,7 +87,7 @@ async fn remanage(
 }
 
 /// An org's admins, by username.
-async fn org_admins_in<'c, E>(exec: E, org: OrgId) -> Result<Vec<Account>, StoreError>
+pub(crate) async fn org_admins_in<'c, E>(exec: E, org: OrgId) -> Result<Vec<Account>, StoreError>
 where
     E: sqlx::Executor<'c, Database = crate::Db>,
 {

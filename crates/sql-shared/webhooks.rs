@@ -9,6 +9,7 @@
 //! one statement (`dialect::CLAIM_DUE_DELIVERIES`: `FOR UPDATE SKIP LOCKED`
 //! on PostgreSQL).
 
+use crate::accounts::{account_cols, accounts_from_rows};
 use crate::events::{scope_column, scope_from_row, scoped_audit, scoped_audited};
 use crate::store::{SqlStore, corrupt, db, millis};
 use guildhall_app::ports::{
@@ -16,6 +17,7 @@ use guildhall_app::ports::{
     WebhookEndpoint, WebhookStore,
 };
 use guildhall_core::Timestamp;
+use guildhall_core::accounts::Account;
 use guildhall_core::webhooks::{EventTypes, Owner, message_id, payload};
 use sqlx::Row;
 use uuid::Uuid;
@@ -251,6 +253,40 @@ impl WebhookStore for SqlStore {
         scoped_audited(self, scope, audit, q).await
     }
 
+    async fn webhook_owner(&self, scope: EventScope) -> Result<Option<(String, Vec<Account>)>, StoreError> {
+        let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
+        let (table, owner) = match scope {
+            EventScope::Workspace(w) => ("workspaces", w.0),
+            EventScope::Org(o) => ("orgs", o.0),
+        };
+        let slug: Option<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT slug FROM {table} WHERE id = $1")))
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        let Some(slug) = slug else { return Ok(None) };
+        let admins = match scope {
+            EventScope::Workspace(ws) => {
+                let rows = sqlx::query(concat!(
+                    "SELECT ",
+                    account_cols!(),
+                    " FROM accounts a JOIN group_members gm ON gm.account_id = a.id \
+                      JOIN groups g ON g.id = gm.group_id \
+                     WHERE g.workspace_id = $1 AND g.is_admins = $2 ORDER BY a.username"
+                ))
+                .bind(ws.0)
+                .bind(true)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+                accounts_from_rows(&rows)?
+            }
+            EventScope::Org(org) => crate::orgs::org_admins_in(&mut *tx, org).await?,
+        };
+        Ok(Some((slug, admins)))
+    }
+
     async fn delete_webhook(&self, scope: EventScope, id: Uuid, audit: &Audit) -> Result<bool, StoreError> {
         let (column, owner) = scope_column(scope);
         let q =
@@ -484,6 +520,22 @@ impl WebhookStore for SqlStore {
         q.execute(&mut *tx).await.map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(true)
+    }
+
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        let mut tx = crate::dialect::begin_write(&self.pool).await.map_err(db)?;
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries \
+               WHERE finished_at IS NOT NULL AND finished_at < $1 AND status <> $2 LIMIT $3)",
+        )
+        .bind(before.as_millis())
+        .bind(DeliveryStatus::Pending.as_str())
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     async fn deliveries(

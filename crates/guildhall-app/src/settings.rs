@@ -58,6 +58,9 @@ pub struct AppSettings {
     /// Let webhook endpoints be on loopback http (local development and
     /// tests only); otherwise they must be public https.
     pub webhooks_allow_loopback: bool,
+    /// How long a finished webhook delivery stays in the delivery log
+    /// (default 30 days).
+    pub webhook_delivery_retention: Duration,
     /// Let SCIM provisioning connections point at loopback http (local
     /// development and tests only); otherwise they must be public https.
     pub provisioning_allow_loopback: bool,
@@ -89,6 +92,7 @@ impl AppSettings {
             providers: Vec::new(),
             org_idp_allow_loopback: false,
             webhooks_allow_loopback: false,
+            webhook_delivery_retention: Duration::from_secs(30 * 24 * 3600),
             provisioning_allow_loopback: false,
             provisioning_poll: Duration::from_secs(5),
         }

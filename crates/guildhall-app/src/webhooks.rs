@@ -18,6 +18,7 @@ use crate::ports::{
     WebhookEndpoint,
 };
 use guildhall_core::Timestamp;
+use guildhall_core::accounts::AccountStatus;
 use guildhall_core::webhooks::{
     DISABLE_AFTER, EventTypes, LEASE, Owner, SECRET_BYTES, SECRET_OVERLAP, WebhookSecret, next_attempt,
     parse_endpoint_url, payload, sign,
@@ -27,6 +28,8 @@ use uuid::Uuid;
 
 /// Endpoints a workspace or an org may have.
 pub const MAX_ENDPOINTS: usize = 20;
+/// Deliveries deleted per statement when pruning.
+const PRUNE_BATCH: u32 = 1000;
 /// Events copied per endpoint per round.
 const FAN_OUT_BATCH: u32 = 500;
 /// Deliveries leased per round (sent concurrently).
@@ -368,6 +371,22 @@ impl<'a> WebhookService<'a> {
         Ok(round)
     }
 
+    /// Deletes the deliveries that finished (succeeded or gave up) longer
+    /// than `webhook_delivery_retention` ago, in batches so no write waits
+    /// long; pending ones stay however old. Any number of nodes may run it.
+    /// Returns how many it deleted.
+    pub async fn prune(&self) -> Result<u64, AppError> {
+        let before = self.app.now().minus(self.app.settings().webhook_delivery_retention);
+        let mut pruned = 0;
+        loop {
+            let n = self.app.store().prune_deliveries(before, PRUNE_BATCH).await?;
+            pruned += n;
+            if n < u64::from(PRUNE_BATCH) {
+                return Ok(pruned);
+            }
+        }
+    }
+
     /// Sends one leased delivery and records the attempt; `true` on a 2xx.
     async fn attempt(&self, owner: &str, c: ClaimedDelivery) -> Result<bool, AppError> {
         let d = &c.delivery;
@@ -427,9 +446,33 @@ impl<'a> WebhookService<'a> {
         };
         let days = DISABLE_AFTER.as_secs() / 86_400;
         let detail = format!("every delivery attempt failed for {days} days");
-        let audit = webhook_audit(base, &endpoint, Some(detail));
+        let audit = webhook_audit(base, &endpoint, Some(detail.clone()));
         if self.app.written(store.disable_failing_webhook(scope, id, failing_before, &audit).await).await? {
-            tracing::warn!(endpoint = %id, "webhook endpoint disabled: {}", audit.detail.as_deref().unwrap_or_default());
+            tracing::warn!(endpoint = %id, "webhook endpoint disabled: {detail}");
+            self.mail_admins_disabled(scope, &endpoint, &detail).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the active admins of the endpoint's workspace or org that it
+    /// was disabled, and why. A mail that cannot be queued is logged.
+    async fn mail_admins_disabled(
+        &self,
+        scope: EventScope,
+        endpoint: &WebhookEndpoint,
+        why: &str,
+    ) -> Result<(), AppError> {
+        let Some((slug, admins)) = self.app.store().webhook_owner(scope).await? else { return Ok(()) };
+        let page = match scope {
+            EventScope::Workspace(_) => format!("/workspaces/{slug}/webhooks"),
+            EventScope::Org(_) => format!("/orgs/{slug}/webhooks"),
+        };
+        let base = &self.app.settings().public_url;
+        for admin in admins.iter().filter(|a| a.status == AccountStatus::Active) {
+            let mail = crate::mails::webhook_disabled(base, admin, &endpoint.url, why, &page);
+            if let Err(e) = self.app.deps.mailer.send(mail).await {
+                tracing::warn!(error = %e, "could not queue the notice of a disabled webhook endpoint");
+            }
         }
         Ok(())
     }

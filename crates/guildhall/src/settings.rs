@@ -97,6 +97,9 @@ pub struct Settings {
     /// Let webhook endpoints be on loopback http (local development and
     /// tests only). Off: they must be public https.
     pub webhooks_allow_loopback: bool,
+    /// How many days a finished webhook delivery (succeeded or given up)
+    /// stays in the delivery log before it is deleted. 1 to 3650.
+    pub webhook_delivery_retention_days: u64,
     /// How often, in milliseconds, this server looks for SCIM provisioning
     /// connections to sync (new events, retries that came due, "sync now").
     /// 100 to 600000.
@@ -224,6 +227,7 @@ impl Default for Settings {
             org_idp_allow_loopback: false,
             webhook_poll_ms: 1000,
             webhooks_allow_loopback: false,
+            webhook_delivery_retention_days: 30,
             provisioning_poll_ms: 5000,
             provisioning_allow_loopback: false,
             providers: BTreeMap::new(),
@@ -288,6 +292,10 @@ impl Settings {
             "follow_interval_ms must be between 10 and 10000"
         );
         anyhow::ensure!((10..=60_000).contains(&s.webhook_poll_ms), "webhook_poll_ms must be between 10 and 60000");
+        anyhow::ensure!(
+            (1..=3650).contains(&s.webhook_delivery_retention_days),
+            "webhook_delivery_retention_days must be between 1 and 3650"
+        );
         anyhow::ensure!(
             (100..=600_000).contains(&s.provisioning_poll_ms),
             "provisioning_poll_ms must be between 100 and 600000"
@@ -462,6 +470,7 @@ email_verified = true
         let d = Settings::default();
         assert_eq!((s.listen, s.org_idp_allow_loopback, s.argon2.memory_kib), (d.listen, false, d.argon2.memory_kib));
         assert_eq!((s.webhook_poll_ms, s.webhooks_allow_loopback), (d.webhook_poll_ms, false));
+        assert_eq!(s.webhook_delivery_retention_days, d.webhook_delivery_retention_days);
         assert_eq!((s.provisioning_poll_ms, s.provisioning_allow_loopback), (d.provisioning_poll_ms, false));
         assert!(s.providers.is_empty());
     }
@@ -487,6 +496,7 @@ email_verified = true
             ("key_rotation_days = 0", "key_rotation_days"),
             ("linking_job_interval_secs = 7200", "linking_job_interval_secs"),
             ("webhook_poll_ms = 0", "webhook_poll_ms"),
+            ("webhook_delivery_retention_days = 0", "webhook_delivery_retention_days"),
         ] {
             std::fs::write(&file, text).unwrap();
             let err = Settings::load(&Overrides { config: Some(file.clone()), ..Default::default() }).unwrap_err();

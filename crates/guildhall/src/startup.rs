@@ -67,6 +67,7 @@ pub fn build_app(
     app_settings.providers = settings.configured_providers()?;
     app_settings.org_idp_allow_loopback = settings.org_idp_allow_loopback;
     app_settings.webhooks_allow_loopback = settings.webhooks_allow_loopback;
+    app_settings.webhook_delivery_retention = Duration::from_secs(settings.webhook_delivery_retention_days * 24 * 3600);
     app_settings.provisioning_allow_loopback = settings.provisioning_allow_loopback;
     app_settings.provisioning_poll = Duration::from_millis(settings.provisioning_poll_ms);
     let dns = Arc::new(crate::dns::HickoryDns::new(settings.dns_resolver));
@@ -138,6 +139,7 @@ impl Server {
         let keys = rotate_keys(self.state.app.clone());
         let linking = run_linking_deadline(self.state.app.clone(), self.linking_interval);
         let webhooks = deliver_webhooks(self.state.app.clone(), self.webhook_poll);
+        let pruning = prune_deliveries(self.state.app.clone());
         let provisioning = crate::provisioning::spawn(self.state.app.clone());
         let router = guildhall_http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -147,6 +149,7 @@ impl Server {
         keys.abort();
         linking.abort();
         webhooks.abort();
+        pruning.abort();
         provisioning.abort();
         Ok(served?)
     }
@@ -217,6 +220,23 @@ fn deliver_webhooks(app: App, poll: Duration) -> tokio::task::JoinHandle<()> {
                     () = tokio::time::sleep(poll) => {}
                     () = hooks.woken() => {}
                 }
+            }
+        }
+    })
+}
+
+/// Deletes old finished webhook deliveries at start, then every hour
+/// (docs/webhooks.md). Deleting is idempotent, so every node may run it.
+fn prune_deliveries(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app.webhooks().prune().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deliveries = n, "pruned old webhook deliveries"),
+                Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries failed; it runs again in an hour"),
             }
         }
     })

@@ -7,6 +7,7 @@ use super::events::Scope;
 use super::{Audit, StoreError};
 use async_trait::async_trait;
 use guildhall_core::Timestamp;
+use guildhall_core::accounts::Account;
 use uuid::Uuid;
 
 /// An endpoint as admins see it (the signing key is stored sealed apart).
@@ -144,6 +145,10 @@ pub trait WebhookStore: Send + Sync {
         failing_before: Timestamp,
         audit: &Audit,
     ) -> Result<bool, StoreError>;
+    /// The slug of the workspace or org and its admins (the workspace's
+    /// administrators group, the org's admins), by username; `None` if it
+    /// is gone.
+    async fn webhook_owner(&self, scope: Scope) -> Result<Option<(String, Vec<Account>)>, StoreError>;
     /// Removes the endpoint with its deliveries. `false` if unknown.
     async fn delete_webhook(&self, scope: Scope, id: Uuid, audit: &Audit) -> Result<bool, StoreError>;
 
@@ -174,6 +179,11 @@ pub trait WebhookStore: Send + Sync {
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
     ) -> Result<bool, StoreError>;
+
+    /// Deletes up to `limit` finished deliveries (succeeded or given up,
+    /// never pending ones) that finished before `before`, with their
+    /// attempts; how many it deleted.
+    async fn prune_deliveries(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 
     /// The endpoint's newest deliveries first, each with its attempts (oldest first).
     async fn deliveries(

@@ -25,6 +25,7 @@ on_both_backends!(
     admins_manage_webhooks_from_the_pages,
     a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day,
     an_endpoint_that_fails_for_days_is_disabled,
+    finished_deliveries_are_pruned_after_the_retention_window,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -724,6 +725,17 @@ async fn an_endpoint_that_fails_for_days_is_disabled(b: Backend) {
     assert_eq!(disabled["data"]["actor"], "guildhall");
     assert_eq!(disabled["data"]["webhook"]["enabled"], false);
     assert_eq!(disabled["data"]["detail"], "every delivery attempt failed for 5 days");
+    // The workspace's admins are told by email (just after the endpoint is
+    // disabled); other members are not.
+    let subject = "A webhook endpoint was disabled";
+    eventually("ada is told", || async { !app.mails_to("ada@example.com", subject).is_empty() }).await;
+    let mails = app.mails_to("ada@example.com", subject);
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let text = mails[0].replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    assert!(text.contains(&receiver.url("/hooks")) && text.contains("failed for 5 days"), "{text}");
+    let page = guildhall_testkit::link_in(&text, &app.url("/workspaces/acme/webhooks"));
+    assert_eq!(page.as_deref(), Some("/workspaces/acme/webhooks"), "{text}");
+    assert!(app.mails_to("bob@example.com", "webhook").is_empty());
     // Nothing is sent to a disabled endpoint.
     toggle_bob(&ada, true).await;
     let round = app.app.webhooks().run_once().await.unwrap();
@@ -738,4 +750,62 @@ async fn an_endpoint_that_fails_for_days_is_disabled(b: Backend) {
     let (s, back) = ada.patch(&url, json!({"enabled": true})).await;
     assert_eq!((s, &back["enabled"], &back["failing_since"]), (200, &json!(true), &Value::Null), "{back}");
     assert_eq!(endpoint().await, back);
+}
+
+async fn finished_deliveries_are_pruned_after_the_retention_window(b: Backend) {
+    const HOUR: Duration = Duration::from_secs(3600);
+    let app = guildhall_testkit::spawn_app_with(b, |s| {
+        s.webhooks_allow_loopback = true;
+        s.webhook_poll_ms = 50;
+        s.webhook_delivery_retention_days = 3;
+    })
+    .await;
+    let ada = acme(&app).await;
+    let receiver = WebhookReceiver::start().await;
+    let id = register(&ada, "/workspaces/acme", &receiver, json!(["group.*"])).await["id"].as_str().unwrap().to_owned();
+    let log = || async {
+        deliveries(&ada, "/workspaces/acme", &id)
+            .await
+            .iter()
+            .map(|d| format!("{} {}", d["event_type"].as_str().unwrap(), d["status"].as_str().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let attempts = || async { deliveries(&ada, "/workspaces/acme", &id).await[0]["attempts"].as_u64().unwrap() };
+
+    // A success now (the receiver checks signatures against the real time,
+    // so only the first delivery can succeed), then a delivery that fails
+    // until it is given up, about 14½ hours later, then one still pending.
+    toggle_bob(&ada, true).await;
+    eventually("the success", || async { log().await == ["group.member_added succeeded"] }).await;
+    let succeeded = deliveries(&ada, "/workspaces/acme", &id).await[0]["id"].as_str().unwrap().to_owned();
+    receiver.fail_next(1000).await;
+    toggle_bob(&ada, false).await;
+    eventually("the second delivery", || async { log().await.len() == 2 }).await;
+    for n in 1..=12 {
+        eventually(&format!("attempt {n}"), || async { attempts().await == n }).await;
+        if n < 12 {
+            app.clock.advance(6 * HOUR);
+        }
+    }
+    toggle_bob(&ada, true).await;
+    eventually("the pending delivery", || async { attempts().await == 1 }).await;
+    let all = ["group.member_added pending", "group.member_removed failed", "group.member_added succeeded"];
+    assert_eq!(log().await, all);
+
+    // Within the 3 days of retention set here nothing goes (the success was
+    // 66 hours ago).
+    assert_eq!(app.app.webhooks().prune().await.unwrap(), 0);
+    assert_eq!(log().await, all);
+    // 3 days after the success it goes, with its attempts; nothing else does.
+    app.clock.advance(7 * HOUR);
+    assert_eq!(app.app.webhooks().prune().await.unwrap(), 1);
+    assert_eq!(log().await, all[..2]);
+    let url = format!("/workspaces/acme/webhooks/{id}/deliveries/{succeeded}/redeliver");
+    assert_eq!(ada.post(&url, json!({})).await.0, 404, "a pruned delivery can still be redelivered");
+    assert_eq!(app.app.webhooks().prune().await.unwrap(), 0, "pruning again deleted more");
+    // The failed one goes 3 days after it was given up; a pending delivery
+    // is never pruned, however old.
+    app.clock.advance(365 * 24 * HOUR);
+    assert_eq!(app.app.webhooks().prune().await.unwrap(), 1);
+    assert_eq!(log().await, all[..1]);
 }
