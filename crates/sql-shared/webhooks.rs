@@ -85,6 +85,19 @@ async fn latest_event(tx: &mut crate::store::Tx) -> Result<i64, StoreError> {
     sqlx::query_scalar("SELECT event_seq FROM change_counter WHERE id = 1").fetch_one(&mut **tx).await.map_err(db)
 }
 
+/// The slug of the workspace or org; `None` if it is gone.
+async fn scope_slug(tx: &mut crate::store::Tx, scope: EventScope) -> Result<Option<String>, StoreError> {
+    let (table, id) = match scope {
+        EventScope::Workspace(w) => ("workspaces", w.0),
+        EventScope::Org(o) => ("orgs", o.0),
+    };
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT slug FROM {table} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)
+}
+
 async fn insert_delivery_row(tx: &mut crate::store::Tx, d: &WebhookDelivery) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, event_type, message_id, body, redelivery_of, \
@@ -255,17 +268,7 @@ impl WebhookStore for SqlStore {
 
     async fn webhook_owner(&self, scope: EventScope) -> Result<Option<(String, Vec<Account>)>, StoreError> {
         let mut tx = crate::dialect::begin_read(&self.pool).await.map_err(db)?;
-        let (table, owner) = match scope {
-            EventScope::Workspace(w) => ("workspaces", w.0),
-            EventScope::Org(o) => ("orgs", o.0),
-        };
-        let slug: Option<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT slug FROM {table} WHERE id = $1")))
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        let Some(slug) = slug else { return Ok(None) };
+        let Some(slug) = scope_slug(&mut tx, scope).await? else { return Ok(None) };
         let admins = match scope {
             EventScope::Workspace(ws) => {
                 let rows = sqlx::query(concat!(
@@ -327,17 +330,11 @@ impl WebhookStore for SqlStore {
             return Ok(0);
         }
         let (column, owner) = scope_column(scope);
-        let (kind, table) = match scope {
-            EventScope::Workspace(_) => ("workspace", "workspaces"),
-            EventScope::Org(_) => ("org", "orgs"),
+        let kind = match scope {
+            EventScope::Workspace(_) => "workspace",
+            EventScope::Org(_) => "org",
         };
-        let slug: Option<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT slug FROM {table} WHERE id = $1")))
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-        let Some(slug) = slug else { return Ok(0) };
+        let Some(slug) = scope_slug(&mut tx, scope).await? else { return Ok(0) };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT seq, type, data, at FROM events WHERE {column} = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4"
         )))
