@@ -102,23 +102,28 @@ pub fn parse_token(s: &str) -> Result<&str, &'static str> {
 pub struct UserFields<'a> {
     pub id: AccountId,
     pub username: &'a str,
-    pub email: &'a str,
+    /// The address, when it is verified: an application may trust what
+    /// Guildhall pushes, so an unverified one is not sent.
+    pub email: Option<&'a str>,
     pub display_name: &'a str,
     pub active: bool,
 }
 
 /// A User resource (RFC 7643 §4.1): `userName` is the Guildhall username,
-/// `externalId` the account's id.
+/// `externalId` the account's id; `emails` only with a verified address.
 pub fn user_resource(u: &UserFields<'_>) -> Value {
-    json!({
+    let mut r = json!({
         "schemas": [USER_SCHEMA_URN],
         "userName": u.username,
         "externalId": u.id.0.to_string(),
         "name": { "formatted": u.display_name },
         "displayName": u.display_name,
-        "emails": [{ "value": u.email, "type": "work", "primary": true }],
         "active": u.active,
-    })
+    });
+    if let Some(email) = u.email {
+        r["emails"] = json!([{ "value": email, "type": "work", "primary": true }]);
+    }
+    r
 }
 
 /// A Group resource (RFC 7643 §4.2): `externalId` is the group's id and
@@ -236,7 +241,7 @@ mod tests {
     #[test]
     fn resources_say_what_the_spec_names_and_fingerprints_follow_changes() {
         let id = AccountId::from_uuid(uuid::Uuid::nil());
-        let u = UserFields { id, username: "ada", email: "ada@example.com", display_name: "Ada L", active: true };
+        let u = UserFields { id, username: "ada", email: Some("ada@example.com"), display_name: "Ada L", active: true };
         let r = user_resource(&u);
         assert_eq!(r["userName"], "ada");
         assert_eq!(r["externalId"], id.0.to_string());
@@ -244,6 +249,10 @@ mod tests {
         assert_eq!((r["displayName"].as_str(), r["name"]["formatted"].as_str()), (Some("Ada L"), Some("Ada L")));
         let off = user_resource(&UserFields { active: false, ..u });
         assert_ne!(fingerprint(&r), fingerprint(&off));
+        // No address is sent until it is verified; verifying it changes the resource.
+        let unverified = user_resource(&UserFields { email: None, ..u });
+        assert!(unverified.get("emails").is_none(), "{unverified}");
+        assert_ne!(fingerprint(&r), fingerprint(&unverified));
         assert_eq!(fingerprint(&r), fingerprint(&user_resource(&u)));
         let g = group_resource("Developers", "g1", &["b", "a", "b"]);
         assert_eq!(g["members"], json!([{"value": "a"}, {"value": "b"}]));

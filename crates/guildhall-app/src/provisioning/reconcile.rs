@@ -151,7 +151,7 @@ fn desired_user(a: &Account) -> Desired {
     let body = user_resource(&UserFields {
         id: a.id,
         username: a.username.as_str(),
-        email: a.email.as_str(),
+        email: a.email_verified.then(|| a.email.as_str()),
         display_name: a.display_name.as_str(),
         active,
     });

@@ -327,6 +327,10 @@ async fn an_org_pushes_its_managed_accounts_and_directory_groups(b: Backend) {
     assert_eq!(s, 201, "{grace}");
     let (_, alan) = idp.post("/Users", scim_user("alan")).await;
     let (_, joan) = idp.post("/Users", scim_user("joan")).await;
+    // An address off the org's domains: managed, but not verified.
+    let mut linus = scim_user("linus");
+    linus["emails"][0]["value"] = json!("linus@elsewhere.example");
+    assert_eq!(idp.post("/Users", linus).await.0, 201);
     let members = json!([{"value": grace["id"]}, {"value": alan["id"]}, {"value": joan["id"]}]);
     let (s, staff) = idp
         .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Staff", "members": members}))
@@ -341,14 +345,15 @@ async fn an_org_pushes_its_managed_accounts_and_directory_groups(b: Backend) {
     let pushed = users(&peer).await;
     assert_eq!(
         pushed.keys().cloned().collect::<BTreeSet<_>>(),
-        names(&["alan", "grace", "joan"]),
+        names(&["alan", "grace", "joan", "linus"]),
         "only managed accounts"
     );
     assert_eq!(pushed["grace"]["emails"][0]["value"], "grace@acme.example");
+    assert_eq!(pushed["linus"].get("emails"), None, "an unverified address was pushed: {}", pushed["linus"]);
     assert_eq!(pushed["grace"]["externalId"], grace["id"]);
     assert_eq!(groups(&peer).await["Staff"], names(&["alan", "grace", "joan"]));
     let c = connection(&ada, "/orgs/acme", id).await;
-    assert_eq!((c["users"].as_u64(), c["groups"].as_u64()), (Some(3), Some(1)), "{c}");
+    assert_eq!((c["users"].as_u64(), c["groups"].as_u64()), (Some(4), Some(1)), "{c}");
 
     // The identity provider deprovisions alan (DELETE) and deactivates joan
     // (PATCH active false): both are deprovisioned downstream.
