@@ -218,6 +218,9 @@ impl AccountStore for SqlStore {
             .await
             .map_err(db)?;
         record_change(&mut tx, Change::Account(AccountId::from_uuid(account))).await?;
+        // Followers (and provisioning, which pushes only verified addresses)
+        // learn of it.
+        crate::events::insert_account_events(&mut tx, AccountId::from_uuid(account), true, now).await?;
         let account = account_in(&mut *tx, account).await?;
         tx.commit().await.map_err(db)?;
         Ok(account)

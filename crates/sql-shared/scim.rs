@@ -277,6 +277,9 @@ async fn write_user(
     .map_err(db)?;
     // The workspaces hear of the change before a deprovisioning takes the
     // account out of them.
+    if !w.active {
+        lock_for_deprovisioning(tx, org, account).await?;
+    }
     insert_account_events(tx, account, false, w.now).await?;
     if !w.active {
         deprovision(tx, org, account, actor).await?;
@@ -284,8 +287,47 @@ async fn write_user(
     Ok(())
 }
 
+/// Takes, before any event is written, the locks a deprovisioning needs in
+/// the order an admin's change takes them (group, workspace, then the
+/// event counter): the administrators groups the account is in, then the
+/// workspaces it leaves, each by id. Otherwise a concurrent admin change
+/// on PostgreSQL could deadlock with it.
+async fn lock_for_deprovisioning(tx: &mut Tx, org: OrgId, account: AccountId) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT g.id, g.workspace_id, g.is_admins FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+           JOIN workspaces w ON w.id = g.workspace_id WHERE gm.account_id = $1 AND w.org_id = $2",
+    )
+    .bind(account.0)
+    .bind(org.0)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    let mut admin_groups = Vec::new();
+    let mut workspaces = Vec::new();
+    for r in &rows {
+        if r.try_get("is_admins").map_err(db)? {
+            admin_groups.push(r.try_get::<Uuid, _>("id").map_err(db)?);
+        }
+        workspaces.push(r.try_get::<Uuid, _>("workspace_id").map_err(db)?);
+    }
+    admin_groups.sort_unstable();
+    workspaces.sort_unstable();
+    workspaces.dedup();
+    for group in admin_groups {
+        sqlx::query(dialect::LOCK_GROUP).bind(group).fetch_optional(&mut **tx).await.map_err(db)?;
+    }
+    for ws in workspaces {
+        sqlx::query("UPDATE workspaces SET version = version WHERE id = $1")
+            .bind(ws)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
 /// Ends the sessions of the account and removes it from the groups of the
-/// org's workspaces. An administrators group it was the last member of
+/// org's workspaces (`lock_for_deprovisioning` first). An administrators group it was the last member of
 /// passes to the org's admins (SPEC §4: it never loses its last member);
 /// when the org has no other active admin, the deactivated account stays.
 async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit) -> Result<(), StoreError> {
@@ -332,9 +374,10 @@ async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit)
 }
 
 /// Before `leaving` is taken out of a workspace's administrators group:
-/// whether someone else is left in it. When nobody would be, the org's
-/// other admins who may join workspaces (active, verified) join it
-/// (audited as `group.member_added`).
+/// whether it may go, the group keeping a member. When no active admin
+/// would be left, the org's other admins who may join workspaces (active,
+/// verified) join it (audited as `group.member_added`); with none, it may
+/// go only if other (deactivated) members stay.
 async fn hand_over_administrators(
     tx: &mut Tx,
     org: OrgId,
@@ -343,14 +386,16 @@ async fn hand_over_administrators(
     leaving: &Account,
     actor: &Audit,
 ) -> Result<bool, StoreError> {
-    // Lock the group, as a removal by an admin does.
-    sqlx::query(dialect::LOCK_GROUP).bind(group).fetch_optional(&mut **tx).await.map_err(db)?;
-    let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND account_id <> $2")
-        .bind(group)
-        .bind(leaving.id.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)?;
+    // (The group is locked: `lock_for_deprovisioning`.)
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM group_members gm JOIN accounts a ON a.id = gm.account_id \
+          WHERE gm.group_id = $1 AND gm.account_id <> $2 AND a.status = 'active'",
+    )
+    .bind(group)
+    .bind(leaving.id.0)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db)?;
     if others > 0 {
         return Ok(true);
     }
@@ -368,13 +413,19 @@ async fn hand_over_administrators(
     .map_err(db)?;
     let heirs = accounts_from_rows(&rows)?;
     for heir in &heirs {
-        sqlx::query("INSERT INTO group_members (group_id, account_id, added_at) VALUES ($1, $2, $3)")
-            .bind(group)
-            .bind(heir.id.0)
-            .bind(actor.at.as_millis())
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        let added = sqlx::query(
+            "INSERT INTO group_members (group_id, account_id, added_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (group_id, account_id) DO NOTHING",
+        )
+        .bind(group)
+        .bind(heir.id.0)
+        .bind(actor.at.as_millis())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        if added.rows_affected() == 0 {
+            continue;
+        }
         let audit = Audit {
             workspace: Some(ws),
             action: "group.member_added".into(),
@@ -391,7 +442,17 @@ async fn hand_over_administrators(
         };
         crate::workspaces::insert_audit(tx, &audit).await?;
     }
-    Ok(!heirs.is_empty())
+    if !heirs.is_empty() {
+        return Ok(true);
+    }
+    // Nobody to hand it to: it may still go if deactivated members stay.
+    let anyone: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND account_id <> $2")
+        .bind(group)
+        .bind(leaving.id.0)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(anyone > 0)
 }
 
 /// The org audit row and event of a user write, and the change feed.
@@ -577,6 +638,7 @@ impl ScimStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        lock_for_deprovisioning(&mut tx, org, account).await?;
         insert_account_events(&mut tx, account, false, audit.at).await?;
         deprovision(&mut tx, org, account, audit).await?;
         sqlx::query(

@@ -171,13 +171,14 @@ pub fn linked_by_deadline(base: &str, account: &Account, workspace: &str, org: &
     )
 }
 
-/// To an admin of the workspace or org (`page`: its webhooks page's path).
-pub fn webhook_disabled(base: &str, account: &Account, url: &str, reason: &str, page: &str) -> OutgoingMail {
+/// To an admin of the workspace or org. `endpoint` names it without its
+/// URL (which may carry a secret); `page` is the webhooks page's path.
+pub fn webhook_disabled(base: &str, account: &Account, endpoint: &str, reason: &str, page: &str) -> OutgoingMail {
     to(
         account,
         "A webhook endpoint was disabled",
         format!(
-            "Hello {name},\n\nGuildhall disabled the webhook endpoint {url}: {reason}. Its undelivered messages are kept and are sent when you enable it again.\n\nThe webhooks: {base}{page}\n",
+            "Hello {name},\n\nGuildhall disabled the webhook endpoint {endpoint}: {reason}. Its undelivered messages are kept and are sent when you enable it again.\n\nThe webhooks: {base}{page}\n",
             name = account.display_name.as_str(),
         ),
     )

@@ -56,7 +56,7 @@ impl WebhookAdmin {
 /// and the endpoint (never its URL, which may carry a secret: events and
 /// the audit log show its host only) as the event's data.
 fn webhook_audit(base: Audit, endpoint: &WebhookEndpoint, detail: Option<String>) -> Audit {
-    let host = url::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = host_of(endpoint);
     let data = json!({ "webhook": {
         "id": endpoint.id,
         "host": host,
@@ -64,6 +64,11 @@ fn webhook_audit(base: Audit, endpoint: &WebhookEndpoint, detail: Option<String>
         "enabled": endpoint.enabled,
     }});
     Audit { detail: detail.or(host), data: Some(data), target: format!("webhook:{}", endpoint.id), ..base }
+}
+
+/// The host of the endpoint's URL, which is what Guildhall shows of it.
+fn host_of(endpoint: &WebhookEndpoint) -> Option<String> {
+    url::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned))
 }
 
 /// A new endpoint as an admin describes it.
@@ -449,13 +454,17 @@ impl<'a> WebhookService<'a> {
         let audit = webhook_audit(base, &endpoint, Some(detail.clone()));
         if self.app.written(store.disable_failing_webhook(scope, id, failing_before, &audit).await).await? {
             tracing::warn!(endpoint = %id, "webhook endpoint disabled: {detail}");
-            self.mail_admins_disabled(scope, &endpoint, &detail).await?;
+            // Disabled for good: a notice that fails is logged, not retried.
+            if let Err(e) = self.mail_admins_disabled(scope, &endpoint, &detail).await {
+                tracing::warn!(error = %e, endpoint = %id, "could not tell the admins of a disabled webhook endpoint");
+            }
         }
         Ok(())
     }
 
-    /// Tells the active admins of the endpoint's workspace or org that it
-    /// was disabled, and why. A mail that cannot be queued is logged.
+    /// Tells the admins of the endpoint's workspace or org (active, with a
+    /// verified address) that it was disabled, and why. The mail names the
+    /// endpoint by host and description, never by URL.
     async fn mail_admins_disabled(
         &self,
         scope: EventScope,
@@ -467,9 +476,13 @@ impl<'a> WebhookService<'a> {
             EventScope::Workspace(_) => format!("/workspaces/{slug}/webhooks"),
             EventScope::Org(_) => format!("/orgs/{slug}/webhooks"),
         };
+        let mut name = format!("on {}", host_of(endpoint).as_deref().unwrap_or("an unknown host"));
+        if !endpoint.description.is_empty() {
+            name = format!("{name} (\"{}\")", endpoint.description);
+        }
         let base = &self.app.settings().public_url;
-        for admin in admins.iter().filter(|a| a.status == AccountStatus::Active) {
-            let mail = crate::mails::webhook_disabled(base, admin, &endpoint.url, why, &page);
+        for admin in admins.iter().filter(|a| a.status == AccountStatus::Active && a.email_verified) {
+            let mail = crate::mails::webhook_disabled(base, admin, &name, why, &page);
             if let Err(e) = self.app.deps.mailer.send(mail).await {
                 tracing::warn!(error = %e, "could not queue the notice of a disabled webhook endpoint");
             }

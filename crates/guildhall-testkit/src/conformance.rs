@@ -73,6 +73,7 @@ macro_rules! store_conformance {
             webhook_retries_are_scheduled_and_finished_deliveries_stay_finished,
             events_are_numbered_gaplessly_in_commit_order_under_racing_writers,
             a_snapshot_carries_the_cursor_of_the_state_it_shows,
+            verifying_an_address_enters_the_logs_of_its_workspaces,
             directory_tokens_are_scoped_and_revocable,
             an_org_directory_finds_hides_and_takes_back_its_users,
             provisioning_claims_are_exclusive_and_leases_expire,
@@ -107,7 +108,7 @@ pub(crate) fn new_account(name: &str, email: &str) -> NewAccount {
     }
 }
 
-fn token(purpose: EmailTokenPurpose, expires_at: Timestamp) -> (TokenHash, NewEmailToken) {
+pub(crate) fn token(purpose: EmailTokenPurpose, expires_at: Timestamp) -> (TokenHash, NewEmailToken) {
     let t = SecretToken::from_random_bytes(rand_bytes());
     (t.hash(), NewEmailToken { hash: t.hash(), purpose, expires_at })
 }

@@ -115,6 +115,24 @@ pub async fn a_snapshot_carries_the_cursor_of_the_state_it_shows(store: Arc<dyn 
     assert!(store.directory_snapshot(WorkspaceId::from_uuid(uuid::Uuid::now_v7())).await.unwrap().is_none());
 }
 
+/// Followers, and provisioning (which pushes only verified addresses),
+/// learn that an address was verified.
+pub async fn verifying_an_address_enters_the_logs_of_its_workspaces(store: Arc<dyn Store>) {
+    let ada = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let (hash, t) =
+        super::token(guildhall_app::ports::EmailTokenPurpose::VerifyEmail, T0.plus(std::time::Duration::from_secs(60)));
+    let bob = store.create_account(&new_account("bob", "bob@example.com"), Some(&t)).await.unwrap();
+    let (ws, group) = workspace(store.as_ref(), ada.id).await;
+    store.add_member(group, bob.id, &au(Some(ws), "group.member_added")).await.unwrap();
+    let before = store.latest_event().await.unwrap();
+    assert!(store.verify_email(&hash, T0).await.unwrap().unwrap().email_verified);
+    let events = store.events_after(EventScope::Workspace(ws), before, 10).await.unwrap();
+    let seen: Vec<_> = events.iter().map(|e| (e.kind.as_str(), &e.data["account"])).collect();
+    assert_eq!(seen.len(), 1, "{events:?}");
+    assert_eq!(seen[0].0, "account.updated");
+    assert_eq!((&seen[0].1["id"], &seen[0].1["email_verified"]), (&json!(bob.id.0), &json!(true)));
+}
+
 pub async fn directory_tokens_are_scoped_and_revocable(store: Arc<dyn Store>) {
     let ada = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
     let (ws, _) = workspace(store.as_ref(), ada.id).await;

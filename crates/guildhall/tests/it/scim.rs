@@ -388,8 +388,27 @@ async fn group_usernames(app: &TestApp, group: &str) -> Vec<String> {
 async fn deprovisioning_a_last_workspace_admin_hands_the_workspace_to_the_org_admins(b: Backend) {
     let dns = DnsServer::start().await;
     let (app, ada) = org_with_domain(b, &dns).await;
+    // Org admins: otto may join workspaces; dora (deactivated) and uma
+    // (address not verified) may not.
     app.account("otto").await;
-    assert_eq!(ada.put("/orgs/acme/admins/otto", json!({})).await.0, 204);
+    app.account("dora").await;
+    let deactivated = guildhall_core::accounts::AccountStatus::Deactivated;
+    app.app.accounts().set_status("dora", deactivated).await.unwrap();
+    let uma = guildhall_app::accounts::AdminCreate {
+        email: "uma@example.com",
+        username: "uma",
+        display_name: None,
+        password: "correct horse battery",
+        verified: false,
+    };
+    app.app.accounts().admin_create(uma).await.unwrap();
+    for who in ["otto", "dora", "uma"] {
+        assert_eq!(ada.put(&format!("/orgs/acme/admins/{who}"), json!({})).await.0, 204, "{who}");
+    }
+    // dan, a workspace admin since deactivated, does not count as one.
+    app.account("dan").await;
+    assert_eq!(ada.put("/workspaces/acme-ws/groups/administrators/members/dan", json!({})).await.0, 200);
+    app.app.accounts().set_status("dan", deactivated).await.unwrap();
     let token = directory_token(&app, "ada", Target::Org("acme")).await;
     let scim = scim_client(&app, "orgs/acme", &token);
     let (s, grace) = scim.post("/Users", user("grace", "grace@acme.example")).await;
@@ -399,11 +418,11 @@ async fn deprovisioning_a_last_workspace_admin_hands_the_workspace_to_the_org_ad
     assert_eq!(ada.put("/workspaces/acme-ws/groups/devs/members/grace", json!({})).await.0, 200);
     let since = all_events(&ada, "/workspaces/acme-ws", 0, 1000).await.last().unwrap()["cursor"].as_i64().unwrap();
     assert_eq!(ada.delete("/workspaces/acme-ws/groups/administrators/members/ada").await.0, 200);
-    assert_eq!(group_usernames(&app, "administrators").await, ["grace"]);
+    assert_eq!(group_usernames(&app, "administrators").await, ["dan", "grace"]);
 
-    // The directory deletes her: the org's active admins take over.
+    // The directory deletes her: the org's admins who may join take over.
     assert_eq!(scim.delete(&format!("/Users/{}", grace["id"].as_str().unwrap())).await, 204);
-    assert_eq!(group_usernames(&app, "administrators").await, ["ada", "otto"]);
+    assert_eq!(group_usernames(&app, "administrators").await, ["ada", "dan", "otto"]);
     assert!(group_usernames(&app, "devs").await.is_empty());
     let (s, members) = ada.get("/workspaces/acme-ws/groups/administrators/members").await;
     assert_eq!(s, 200, "ada does not administer the workspace again: {members}");
@@ -426,15 +445,15 @@ async fn deprovisioning_a_last_workspace_admin_hands_the_workspace_to_the_org_ad
         "{events:#?}"
     );
 
-    // Hank, a managed account, is the only active admin of the org and of
-    // the workspace: deprovisioned, he stays in the administrators group,
-    // deactivated, rather than leave it empty.
+    // Hank, a managed account, is the only admin of the workspace and the
+    // org's only admin who may join it: deprovisioned, he stays in the
+    // administrators group, deactivated, rather than leave it empty.
     let (s, hank) = scim.post("/Users", user("hank", "hank@acme.example")).await;
     assert_eq!(s, 201, "{hank}");
     assert_eq!(ada.put("/orgs/acme/admins/hank", json!({})).await.0, 204);
     assert_eq!(ada.put("/workspaces/acme-ws/groups/administrators/members/hank", json!({})).await.0, 200);
     assert_eq!(ada.put("/workspaces/acme-ws/groups/devs/members/hank", json!({})).await.0, 200);
-    for who in ["otto", "ada"] {
+    for who in ["dan", "otto", "ada"] {
         assert_eq!(ada.delete(&format!("/workspaces/acme-ws/groups/administrators/members/{who}")).await.0, 200);
     }
     for who in ["otto", "ada"] {
