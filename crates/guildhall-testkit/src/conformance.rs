@@ -71,6 +71,8 @@ macro_rules! store_conformance {
             webhook_fan_out_makes_one_delivery_per_event_under_racing_workers,
             webhook_claims_are_exclusive_and_leases_expire,
             webhook_retries_are_scheduled_and_finished_deliveries_stay_finished,
+            finished_deliveries_are_pruned_in_batches_and_pending_ones_kept,
+            a_webhook_owner_is_its_workspace_slug_and_admins,
             events_are_numbered_gaplessly_in_commit_order_under_racing_writers,
             a_snapshot_carries_the_cursor_of_the_state_it_shows,
             verifying_an_address_enters_the_logs_of_its_workspaces,

@@ -286,3 +286,61 @@ pub async fn webhook_retries_are_scheduled_and_finished_deliveries_stay_finished
 async fn claimed_one(store: &Arc<dyn Store>, owner: &str, now: Timestamp) -> Uuid {
     store.claim_deliveries(owner, now, now.plus(Duration::from_secs(60)), 1).await.unwrap()[0].delivery.id
 }
+
+pub async fn finished_deliveries_are_pruned_in_batches_and_pending_ones_kept(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let e = endpoint(store.as_ref(), &ws, "").await;
+    events(store.as_ref(), &ws, "g", 6).await;
+    fan_out_all(store.as_ref(), T0).await;
+    let claimed = store.claim_deliveries("a", T0, T0.plus(Duration::from_secs(60)), 10).await.unwrap();
+    assert_eq!(claimed.len(), 6);
+    // Four succeed at T0, one is given up a minute later, one waits.
+    let later = T0.plus(Duration::from_secs(60));
+    let far = T0.plus(Duration::from_secs(86_400));
+    for (i, c) in claimed.iter().enumerate() {
+        let (at, outcome) = match i {
+            0..4 => (T0, AttemptOutcome::Succeeded),
+            4 => (later, AttemptOutcome::Failed),
+            _ => (T0, AttemptOutcome::RetryAt(far)),
+        };
+        assert!(store.record_attempt(c.delivery.id, "a", &attempt(at, Some(500)), outcome).await.unwrap());
+    }
+    let pending = claimed[5].delivery.id;
+    // Strictly before: nothing that finished at T0 goes with `before` = T0.
+    assert_eq!(store.prune_deliveries(T0, 10).await.unwrap(), 0);
+    // In batches of the limit asked.
+    let just_after = T0.plus(Duration::from_millis(1));
+    assert_eq!(store.prune_deliveries(just_after, 3).await.unwrap(), 3);
+    assert_eq!(store.prune_deliveries(just_after, 3).await.unwrap(), 1);
+    assert_eq!(store.prune_deliveries(just_after, 3).await.unwrap(), 0);
+    assert_eq!(all_deliveries(store.as_ref(), &e).await.len(), 2);
+    // Later the failed one goes; the pending one never does.
+    assert_eq!(store.prune_deliveries(far.plus(Duration::from_secs(86_400 * 365)), 10).await.unwrap(), 1);
+    let left = store.deliveries(e.scope, e.id, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|(d, a)| (d.id, d.status, a.len())).collect::<Vec<_>>(),
+        [(pending, DeliveryStatus::Pending, 1)]
+    );
+}
+
+pub async fn a_webhook_owner_is_its_workspace_slug_and_admins(store: Arc<dyn Store>) {
+    let ws = workspace(store.as_ref(), "acme").await;
+    let bob = store.create_account(&new_account("bob", "bob@example.com"), None).await.unwrap();
+    let devs = NewGroup {
+        id: GroupId::from_uuid(Uuid::now_v7()),
+        slug: Slug::parse("devs").unwrap(),
+        name: "Devs".into(),
+        default_permission: Permission::Read,
+    };
+    let devs = store.create_group(ws.id, &devs, &au(&ws, "group.created")).await.unwrap();
+    store.add_member(devs.id, bob.id, &au(&ws, "group.member_added")).await.unwrap();
+    let (slug, admins) = store.webhook_owner(EventScope::Workspace(ws.id)).await.unwrap().unwrap();
+    assert_eq!(slug, "acme");
+    assert_eq!(
+        admins.iter().map(|a| a.username.as_str()).collect::<Vec<_>>(),
+        ["acme"],
+        "a member who is not an admin"
+    );
+    let gone = EventScope::Workspace(WorkspaceId::from_uuid(Uuid::now_v7()));
+    assert!(store.webhook_owner(gone).await.unwrap().is_none());
+}
