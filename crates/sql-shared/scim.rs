@@ -327,9 +327,9 @@ async fn lock_for_deprovisioning(tx: &mut Tx, org: OrgId, account: AccountId) ->
 }
 
 /// Ends the sessions of the account and removes it from the groups of the
-/// org's workspaces (`lock_for_deprovisioning` first). An administrators group it was the last member of
-/// passes to the org's admins (SPEC §4: it never loses its last member);
-/// when the org has no other active admin, the deactivated account stays.
+/// org's workspaces (`lock_for_deprovisioning` first). An administrators
+/// group never loses its last member (SPEC §4): see
+/// `hand_over_administrators`.
 async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account.0).execute(&mut **tx).await.map_err(db)?;
     let rows = sqlx::query(
@@ -387,16 +387,17 @@ async fn hand_over_administrators(
     actor: &Audit,
 ) -> Result<bool, StoreError> {
     // (The group is locked: `lock_for_deprovisioning`.)
-    let others: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM group_members gm JOIN accounts a ON a.id = gm.account_id \
-          WHERE gm.group_id = $1 AND gm.account_id <> $2 AND a.status = 'active'",
+    let (others, active): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(CASE WHEN a.status = 'active' THEN 1 END) \
+           FROM group_members gm JOIN accounts a ON a.id = gm.account_id \
+          WHERE gm.group_id = $1 AND gm.account_id <> $2",
     )
     .bind(group)
     .bind(leaving.id.0)
     .fetch_one(&mut **tx)
     .await
     .map_err(db)?;
-    if others > 0 {
+    if active > 0 {
         return Ok(true);
     }
     let rows = sqlx::query(concat!(
@@ -442,17 +443,8 @@ async fn hand_over_administrators(
         };
         crate::workspaces::insert_audit(tx, &audit).await?;
     }
-    if !heirs.is_empty() {
-        return Ok(true);
-    }
-    // Nobody to hand it to: it may still go if deactivated members stay.
-    let anyone: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND account_id <> $2")
-        .bind(group)
-        .bind(leaving.id.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)?;
-    Ok(anyone > 0)
+    // With nobody to hand it to, it may still go if deactivated members stay.
+    Ok(!heirs.is_empty() || others > 0)
 }
 
 /// The org audit row and event of a user write, and the change feed.
