@@ -8,8 +8,8 @@ use crate::events::insert_account_events;
 use crate::store::{SqlStore, Tx, corrupt, db};
 use guildhall_app::directory::account_json;
 use guildhall_app::ports::{
-    Audit, Change, EventScope, GroupWrite, NewAccount, Page, ScimGroup, ScimStore, ScimUser, StoreError, UserKey,
-    UserWrite,
+    Audit, Change, EventScope, GroupWrite, NewAccount, Page, ScimGroup, ScimStore, ScimUser, StoreError, TextOp,
+    UserCondition, UserField, UserKey, UserWrite,
 };
 use guildhall_core::accounts::{Account, AccountStatus};
 use guildhall_core::{AccountId, OrgId, Timestamp, WorkspaceId};
@@ -38,6 +38,41 @@ fn users_from(scope: EventScope) -> (&'static str, &'static str, Uuid) {
               WHERE a.managed_by = $1 AND s.deleted_at IS NULL",
             o.0,
         ),
+    }
+}
+
+/// `condition` as SQL over `accounts a`, its text values pushed to `binds`
+/// (numbered from `$2`; `$1` is the scope's owner).
+fn condition_sql(condition: &UserCondition, binds: &mut Vec<String>) -> String {
+    let joined = |items: &[UserCondition], binds: &mut Vec<String>, op: &str, empty: &str| {
+        if items.is_empty() {
+            return empty.to_owned();
+        }
+        let parts: Vec<String> = items.iter().map(|c| condition_sql(c, binds)).collect();
+        format!("({})", parts.join(op))
+    };
+    match condition {
+        UserCondition::All(items) => joined(items, binds, " AND ", "1 = 1"),
+        UserCondition::Any(items) => joined(items, binds, " OR ", "1 = 0"),
+        UserCondition::Active(true) => "a.status = 'active'".to_owned(),
+        UserCondition::Active(false) => "a.status <> 'active'".to_owned(),
+        UserCondition::Text { field, op, value } => {
+            let col = match field {
+                UserField::UserName => "a.username",
+                UserField::DisplayName => "a.display_name",
+                UserField::Email => "a.email",
+            };
+            let like = |v: &str| v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let (cmp, bound) = match op {
+                TextOp::Eq => ("=", value.clone()),
+                TextOp::Contains => ("LIKE", format!("%{}%", like(value))),
+                TextOp::StartsWith => ("LIKE", format!("{}%", like(value))),
+                TextOp::EndsWith => ("LIKE", format!("%{}", like(value))),
+            };
+            binds.push(bound);
+            let escape = if *op == TextOp::Eq { "" } else { " ESCAPE '\\'" };
+            format!("(lower({col}) {cmp} ${}{escape} OR {})", binds.len() + 1, dialect::not_plain_ascii(col))
+        }
     }
 }
 
@@ -523,6 +558,22 @@ impl ScimStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
+        Ok(ids.into_iter().map(AccountId::from_uuid).collect())
+    }
+
+    async fn scim_user_ids_where(
+        &self,
+        scope: EventScope,
+        condition: &UserCondition,
+    ) -> Result<Vec<AccountId>, StoreError> {
+        let (_, from, owner) = users_from(scope);
+        let mut binds = Vec::new();
+        let sql = format!("SELECT a.id {from} AND {} ORDER BY a.username", condition_sql(condition, &mut binds));
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(owner);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let ids: Vec<Uuid> = q.fetch_all(&self.pool).await.map_err(db)?;
         Ok(ids.into_iter().map(AccountId::from_uuid).collect())
     }
 

@@ -37,7 +37,9 @@ pub use orgs::{AutoLink, ManagedChange, NewOrg, Org, OrgDomain, OrgStore};
 pub use provisioning::{
     ClaimedConnection, ObjectKind, ProvisionedCounts, ProvisioningStore, RemoteObject, RoundOutcome, ScimConnection,
 };
-pub use scim::{GroupWrite, Page, ScimGroup, ScimStore, ScimUser, UserKey, UserWrite};
+pub use scim::{
+    GroupWrite, Page, ScimGroup, ScimStore, ScimUser, TextOp, UserCondition, UserField, UserKey, UserWrite,
+};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use sites::{Customer, Site, SiteStore};
 pub use throttle::ThrottleStore;

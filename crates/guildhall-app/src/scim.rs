@@ -9,7 +9,7 @@
 use crate::App;
 use crate::directory::DirectoryAccess;
 use crate::error::AppError;
-use crate::ports::{GroupWrite, NewAccount, Page, StoreError, UserKey, UserWrite};
+use crate::ports::{GroupWrite, NewAccount, Page, StoreError, TextOp, UserCondition, UserField, UserKey, UserWrite};
 use guildhall_core::AccountId;
 use guildhall_core::accounts::{DisplayName, Email};
 use guildhall_core::identities::{Profile, username_candidate};
@@ -164,6 +164,74 @@ fn user_key(f: &Filter) -> Option<UserKey<'_>> {
     }
 }
 
+/// What the database can check of a filter on workspace members: a
+/// condition every user the filter matches meets (`None`: none narrower
+/// than everyone). A part it cannot express is left out of an `and`, and
+/// makes an `or` or a `not` inexpressible; the filter itself then decides.
+/// (An org's users show what its directory wrote, not these columns.)
+fn narrow(f: &Filter, in_emails: bool) -> Option<UserCondition> {
+    match f {
+        Filter::And(items) => {
+            let parts: Vec<UserCondition> = items.iter().filter_map(|i| narrow(i, in_emails)).collect();
+            (!parts.is_empty()).then_some(UserCondition::All(parts))
+        }
+        Filter::Or(items) => items.iter().map(|i| narrow(i, in_emails)).collect::<Option<_>>().map(UserCondition::Any),
+        Filter::ValuePath { path, filter } if !in_emails && user_attribute(path) == Some(("emails", None)) => {
+            narrow(filter, true)
+        }
+        Filter::Compare { path, op, value } => {
+            let field = if in_emails {
+                (path.uri.is_none() && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("value"))
+                    .then_some(UserField::Email)
+            } else {
+                match user_attribute(path)? {
+                    ("username", None) => Some(UserField::UserName),
+                    ("displayname", None) | ("name", Some("formatted")) => Some(UserField::DisplayName),
+                    ("emails", None | Some("value")) => Some(UserField::Email),
+                    ("active", None) => {
+                        let b = match value {
+                            CompValue::Bool(b) => *b,
+                            CompValue::Str(s) => guildhall_core::scim::eval::parse_bool(s)?,
+                            _ => return None,
+                        };
+                        return match op {
+                            CompareOp::Eq => Some(UserCondition::Active(b)),
+                            CompareOp::Ne => Some(UserCondition::Active(!b)),
+                            _ => None,
+                        };
+                    }
+                    _ => None,
+                }
+            }?;
+            let CompValue::Str(v) = value else { return None };
+            let op = match op {
+                CompareOp::Eq => TextOp::Eq,
+                CompareOp::Co => TextOp::Contains,
+                CompareOp::Sw => TextOp::StartsWith,
+                CompareOp::Ew => TextOp::EndsWith,
+                _ => return None,
+            };
+            // Folded as the filter folds it (Unicode lowercase).
+            Some(UserCondition::Text { field, op, value: v.to_lowercase() })
+        }
+        _ => None,
+    }
+}
+
+/// A path into the User schema as (name, sub-attribute), lowercased.
+fn user_attribute(path: &AttrPath) -> Option<(&'static str, Option<&'static str>)> {
+    if path.uri.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(USER_SCHEMA_URN)) {
+        return None;
+    }
+    let known = ["username", "displayname", "name", "emails", "active"];
+    let name = known.into_iter().find(|k| path.name.eq_ignore_ascii_case(k))?;
+    let sub = match path.sub_attr.as_deref() {
+        None => None,
+        Some(s) => Some(["formatted", "value"].into_iter().find(|k| s.eq_ignore_ascii_case(k))?),
+    };
+    Some((name, sub))
+}
+
 /// A listing's parameters, parsed.
 struct Parsed {
     filter: Option<Filter>,
@@ -268,11 +336,20 @@ impl<'a> ScimService<'a> {
             return Ok(ListPage { total, start_index, resources: q.shown(resources)? });
         }
         let all = Page { offset: 0, limit: None };
-        let mut resources: Vec<Value> = match kind {
-            Kind::Users => {
+        let narrowed = match (&filter, kind, d.org_id()) {
+            (Some(f), Kind::Users, None) => narrow(f, false),
+            _ => None,
+        };
+        let mut resources: Vec<Value> = match (kind, narrowed) {
+            // The database narrows the candidates; the filter below decides.
+            (Kind::Users, Some(condition)) => {
+                let ids = store.scim_user_ids_where(d.scope, &condition).await?;
+                store.scim_users_by_ids(d.scope, &ids).await?.iter().map(|u| render::user(u, base)).collect()
+            }
+            (Kind::Users, None) => {
                 store.scim_users(d.scope, None, all).await?.1.iter().map(|u| render::user(u, base)).collect()
             }
-            Kind::Groups => store
+            (Kind::Groups, _) => store
                 .scim_groups(d.scope, None, all)
                 .await?
                 .1

@@ -35,6 +35,11 @@ pub(crate) fn in_ids(col: &str, n: usize) -> String {
     format!("{col} = ANY(${n})")
 }
 
+/// SQL true when `col` holds a character outside printable ASCII.
+pub(crate) fn not_plain_ascii(col: &str) -> String {
+    format!("{col} ~ '[^ -~]'")
+}
+
 /// The value `in_ids` expects.
 pub(crate) fn ids_param(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
     ids.to_vec()

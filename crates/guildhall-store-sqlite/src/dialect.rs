@@ -43,6 +43,11 @@ pub(crate) fn in_ids(col: &str, n: usize) -> String {
     format!("{col} IN (SELECT unhex(value) FROM json_each(${n}))")
 }
 
+/// SQL true when `col` holds a character outside printable ASCII.
+pub(crate) fn not_plain_ascii(col: &str) -> String {
+    format!("{col} GLOB '*[^ -~]*'")
+}
+
 /// The value `in_ids` expects.
 pub(crate) fn ids_param(ids: &[uuid::Uuid]) -> String {
     let hex: Vec<String> = ids.iter().map(|i| i.simple().to_string()).collect();

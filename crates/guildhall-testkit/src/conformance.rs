@@ -76,6 +76,7 @@ macro_rules! store_conformance {
             events_are_numbered_gaplessly_in_commit_order_under_racing_writers,
             a_snapshot_carries_the_cursor_of_the_state_it_shows,
             verifying_an_address_enters_the_logs_of_its_workspaces,
+            user_conditions_narrow_a_workspace_by_its_members_own_columns,
             directory_tokens_are_scoped_and_revocable,
             an_org_directory_finds_hides_and_takes_back_its_users,
             provisioning_claims_are_exclusive_and_leases_expire,

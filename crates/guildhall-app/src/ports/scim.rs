@@ -24,6 +24,38 @@ pub enum UserKey<'a> {
     Email(&'a str),
 }
 
+/// A condition on a workspace member's own columns that every user a SCIM
+/// filter matches meets, and maybe more do: the database narrows the
+/// candidates, the filter then decides (`app::scim`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserCondition {
+    /// Every one holds.
+    All(Vec<UserCondition>),
+    /// Some one holds.
+    Any(Vec<UserCondition>),
+    /// The field, lowercased, compares so with `value` (given lowercased),
+    /// or the field is not plain ASCII (whose lowercasing the databases do
+    /// not all do as Unicode does).
+    Text { field: UserField, op: TextOp, value: String },
+    /// The account is active (or not).
+    Active(bool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserField {
+    UserName,
+    DisplayName,
+    Email,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextOp {
+    Eq,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
 /// A user as SCIM shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScimUser {
@@ -98,6 +130,9 @@ pub trait ScimStore: Send + Sync {
     ) -> Result<(u64, Vec<ScimUser>), StoreError>;
     /// Every user id of the scope, in listing order (by username).
     async fn scim_user_ids(&self, scope: Scope) -> Result<Vec<AccountId>, StoreError>;
+    /// The ids of the scope's users whose own columns meet `condition`, in
+    /// listing order.
+    async fn scim_user_ids_where(&self, scope: Scope, condition: &UserCondition) -> Result<Vec<AccountId>, StoreError>;
     /// These users of the scope (those that still are), in the given order.
     async fn scim_users_by_ids(&self, scope: Scope, ids: &[AccountId]) -> Result<Vec<ScimUser>, StoreError>;
     /// An org's whole directory (its users and groups) read in one

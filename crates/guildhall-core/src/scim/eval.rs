@@ -158,7 +158,8 @@ fn compare(actual: &Value, op: CompareOp, expected: &CompValue, def: Option<&Att
     }
 }
 
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+/// `true` or `false`, in any case (how a string compares with a boolean).
+pub fn parse_bool(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {

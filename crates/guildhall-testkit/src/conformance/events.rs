@@ -133,6 +133,43 @@ pub async fn verifying_an_address_enters_the_logs_of_its_workspaces(store: Arc<d
     assert_eq!((&seen[0].1["id"], &seen[0].1["email_verified"]), (&json!(bob.id.0), &json!(true)));
 }
 
+pub async fn user_conditions_narrow_a_workspace_by_its_members_own_columns(store: Arc<dyn Store>) {
+    use guildhall_app::ports::{TextOp, UserCondition as C, UserField};
+    let ada = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
+    let (ws, group) = workspace(store.as_ref(), ada.id).await;
+    let outsider = store.create_account(&new_account("zed", "zed@example.com"), None).await.unwrap();
+    let mut names = std::collections::HashMap::from([(ada.id, "ada"), (outsider.id, "zed")]);
+    for (username, display) in [("bob", "Bob_Smith"), ("cy", "Cy 100%"), ("dee", "D\u{e9}sir\u{e9}e")] {
+        let mut new = new_account(username, &format!("{username}@Example.com"));
+        new.display_name = DisplayName::parse(display).unwrap();
+        let a = store.create_account(&new, None).await.unwrap();
+        store.add_member(group, a.id, &au(Some(ws), "group.member_added")).await.unwrap();
+        names.insert(a.id, username);
+    }
+    let text = |field, op, value: &str| C::Text { field, op, value: value.into() };
+    let scope = EventScope::Workspace(ws);
+    let found = |c: C| {
+        let (store, names) = (store.clone(), names.clone());
+        async move {
+            let ids = store.scim_user_ids_where(scope, &c).await.unwrap();
+            ids.iter().map(|id| names[id]).collect::<Vec<_>>()
+        }
+    };
+    // Members only, by username; text compared lowercased, wildcards as
+    // themselves; a value that is not plain ASCII is always a candidate.
+    assert_eq!(found(C::All(vec![])).await, ["ada", "bob", "cy", "dee"]);
+    assert_eq!(found(C::Any(vec![])).await, Vec::<&str>::new());
+    assert_eq!(found(text(UserField::UserName, TextOp::Eq, "bob")).await, ["bob"]);
+    assert_eq!(found(text(UserField::DisplayName, TextOp::Contains, "_")).await, ["bob", "dee"]);
+    assert_eq!(found(text(UserField::DisplayName, TextOp::EndsWith, "0%")).await, ["cy", "dee"]);
+    assert_eq!(found(text(UserField::DisplayName, TextOp::StartsWith, "bob_s")).await, ["bob", "dee"]);
+    assert_eq!(found(text(UserField::Email, TextOp::EndsWith, "@example.com")).await, ["ada", "bob", "cy", "dee"]);
+    let either = C::Any(vec![text(UserField::UserName, TextOp::StartsWith, "c"), C::Active(false)]);
+    assert_eq!(found(either).await, ["cy"]);
+    let both = C::All(vec![text(UserField::Email, TextOp::Contains, "b@"), C::Active(true)]);
+    assert_eq!(found(both).await, ["bob"]);
+}
+
 pub async fn directory_tokens_are_scoped_and_revocable(store: Arc<dyn Store>) {
     let ada = store.create_account(&new_account("ada", "ada@example.com"), None).await.unwrap();
     let (ws, _) = workspace(store.as_ref(), ada.id).await;

@@ -17,6 +17,7 @@ on_both_backends!(
     deprovisioning_a_last_workspace_admin_hands_the_workspace_to_the_org_admins,
     an_org_directory_and_its_log_see_who_signs_up_on_its_domains,
     scim_lists_filter_sort_and_page,
+    filters_the_database_narrows_give_what_the_filter_gives,
     scim_refuses_bad_requests_and_other_directories,
 );
 
@@ -303,6 +304,82 @@ async fn an_org_directory_provisions_and_deprovisions_its_people(b: Backend) {
     assert!(all_events(&ada, "/orgs/acme", snap["cursor"].as_i64().unwrap(), 100).await.is_empty());
     assert_eq!(scim.delete(&format!("/Groups/{gid}")).await, 204);
     assert_eq!(scim.get(&format!("/Groups/{gid}")).await.0, 404);
+}
+
+/// A workspace's listings with a filter other than a one-user key are
+/// narrowed by the database (`app::scim::narrow`), then decided by the
+/// filter: whatever the case, wildcard or non-ASCII characters, the answer
+/// is exactly the filter applied to every member.
+async fn filters_the_database_narrows_give_what_the_filter_gives(b: Backend) {
+    let app = guildhall_testkit::spawn_app(b).await;
+    app.account("ada").await;
+    let ada = app.api_as("ada", &["workspaces:admin", "scim"]).await;
+    assert_eq!(ada.post("/workspaces", json!({"slug": "acme", "name": "Acme"})).await.0, 201);
+    assert_eq!(ada.post("/workspaces/acme/groups", json!({"slug": "devs", "name": "Developers"})).await.0, 201);
+    // Display names with mixed case, LIKE wildcards, a backslash, and
+    // characters whose lowercase is ASCII (the Kelvin sign, dotted İ).
+    let people = [
+        ("bob", "Bob Smith"),
+        ("cy", "CY_100% Sure"),
+        ("dee", "Dee \u{212A}elvin"),
+        ("eve", "\u{130}lker Eve"),
+        ("fay", "fay o'brien"),
+        ("gus", "Gus\\Back"),
+    ];
+    for (username, name) in people {
+        let new = guildhall_app::accounts::AdminCreate {
+            email: &format!("{username}@Example.com"),
+            username,
+            display_name: Some(name),
+            password: "correct horse battery",
+            verified: true,
+        };
+        app.app.accounts().admin_create(new).await.unwrap();
+        assert_eq!(ada.put(&format!("/workspaces/acme/groups/devs/members/{username}"), json!({})).await.0, 200);
+    }
+    app.app.accounts().set_status("gus", guildhall_core::accounts::AccountStatus::Deactivated).await.unwrap();
+    let token = directory_token(&app, "ada", Target::Workspace("acme")).await;
+    let scim = scim_client(&app, "workspaces/acme", &token);
+    let (_, everyone) = scim.get("/Users?count=1000").await;
+    let everyone = everyone["Resources"].as_array().unwrap().clone();
+    assert_eq!(everyone.len(), 7);
+    let names = |v: &[Value]| -> Vec<String> { v.iter().map(|u| u["userName"].as_str().unwrap().to_owned()).collect() };
+    let mut matched = 0;
+    for filter in [
+        r#"userName sw "D""#,
+        r#"userName co "e""#,
+        r#"userName ew "Y""#,
+        r#"displayName co "k""#,
+        "displayName co \"\u{212A}\"",
+        r#"displayName sw "i""#,
+        r#"displayName co "_""#,
+        r#"displayName co "%""#,
+        r#"displayName co "0%""#,
+        r#"displayName co "\\""#,
+        r#"displayName eq "fay o'brien""#,
+        r#"name.formatted co "SMITH""#,
+        r#"emails.value ew "@EXAMPLE.COM""#,
+        r#"emails co "ve@""#,
+        r#"emails[type eq "work" and value sw "c"]"#,
+        r#"active eq false"#,
+        r#"active eq "TRUE" and userName sw "b""#,
+        r#"active ne true"#,
+        r#"userName sw "b" or displayName co "FAY""#,
+        r#"userName sw "b" or title pr"#,
+        r#"not (userName co "e")"#,
+        r#"userName co "e" and displayName co "EVE""#,
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:displayName sw "gus""#,
+    ] {
+        let parsed = guildhall_core::scim::Filter::parse(filter).unwrap();
+        let expected: Vec<Value> =
+            everyone.iter().filter(|u| parsed.matches(u, &guildhall_core::scim::schema::USER)).cloned().collect();
+        let (s, p) = scim.get(&format!("/Users?filter={}&sortBy=userName", urlencode(filter))).await;
+        assert_eq!(s, 200, "{filter}: {p}");
+        assert_eq!(names(p["Resources"].as_array().unwrap()), names(&expected), "{filter}");
+        assert_eq!(p["totalResults"].as_u64(), Some(expected.len() as u64), "{filter}");
+        matched += usize::from(!expected.is_empty());
+    }
+    assert!(matched >= 20, "too few filters matched anyone to tell anything: {matched}");
 }
 
 async fn scim_lists_filter_sort_and_page(b: Backend) {
