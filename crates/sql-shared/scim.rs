@@ -71,7 +71,12 @@ fn condition_sql(condition: &UserCondition, binds: &mut Vec<String>) -> String {
             };
             binds.push(bound);
             let escape = if *op == TextOp::Eq { "" } else { " ESCAPE '\\'" };
-            format!("(lower({col}) {cmp} ${}{escape} OR {})", binds.len() + 1, dialect::not_plain_ascii(col))
+            format!(
+                "({} {cmp} ${}{escape} OR {})",
+                dialect::lower_ascii(col),
+                binds.len() + 1,
+                dialect::not_plain_ascii(col)
+            )
         }
     }
 }

@@ -203,7 +203,11 @@ fn narrow(f: &Filter, in_emails: bool) -> Option<UserCondition> {
                     _ => None,
                 }
             }?;
+            // (No column holds a NUL, which PostgreSQL cannot take as text.)
             let CompValue::Str(v) = value else { return None };
+            if v.contains('\0') {
+                return None;
+            }
             let op = match op {
                 CompareOp::Eq => TextOp::Eq,
                 CompareOp::Co => TextOp::Contains,

@@ -35,6 +35,12 @@ pub(crate) fn in_ids(col: &str, n: usize) -> String {
     format!("{col} = ANY(${n})")
 }
 
+/// `col` lowercased, ASCII letters only: under the C collation, whatever
+/// the database's (a Turkish one lowercases `I` to a dotless `ı`).
+pub(crate) fn lower_ascii(col: &str) -> String {
+    format!("lower({col} COLLATE \"C\")")
+}
+
 /// SQL true when `col` holds a character outside printable ASCII.
 pub(crate) fn not_plain_ascii(col: &str) -> String {
     format!("{col} ~ '[^ -~]'")

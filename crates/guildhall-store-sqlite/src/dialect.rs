@@ -43,6 +43,11 @@ pub(crate) fn in_ids(col: &str, n: usize) -> String {
     format!("{col} IN (SELECT unhex(value) FROM json_each(${n}))")
 }
 
+/// `col` lowercased, ASCII letters only (SQLite's `lower` folds no others).
+pub(crate) fn lower_ascii(col: &str) -> String {
+    format!("lower({col})")
+}
+
 /// SQL true when `col` holds a character outside printable ASCII.
 pub(crate) fn not_plain_ascii(col: &str) -> String {
     format!("{col} GLOB '*[^ -~]*'")

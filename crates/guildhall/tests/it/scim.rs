@@ -383,6 +383,7 @@ async fn filters_the_database_narrows_give_what_the_filter_gives(b: Backend) {
         r#"not (userName co "e")"#,
         r#"userName co "e" and displayName co "EVE""#,
         r#"urn:ietf:params:scim:schemas:core:2.0:User:displayName sw "gus""#,
+        r#"displayName co "\u0000" or userName sw "b""#,
     ] {
         let parsed = guildhall_core::scim::Filter::parse(filter).unwrap();
         let expected: Vec<Value> =
