@@ -317,61 +317,28 @@ async fn write_user(
     .map_err(db)?;
     // The workspaces hear of the change before a deprovisioning takes the
     // account out of them.
-    if !w.active {
-        lock_for_deprovisioning(tx, org, account).await?;
-    }
+    let leaving = if w.active { None } else { Some(lock_for_deprovisioning(tx, org, account).await?) };
     insert_account_events(tx, account, false, w.now).await?;
-    if !w.active {
-        deprovision(tx, org, account, actor).await?;
+    if let Some(groups) = leaving {
+        deprovision(tx, org, account, &groups, actor).await?;
     }
     Ok(())
 }
 
-/// Takes, before any event is written, the locks a deprovisioning needs in
-/// the order an admin's change takes them (group, workspace, then the
-/// event counter): the administrators groups the account is in, then the
-/// workspaces it leaves, each by id. Otherwise a concurrent admin change
-/// on PostgreSQL could deadlock with it.
-async fn lock_for_deprovisioning(tx: &mut Tx, org: OrgId, account: AccountId) -> Result<(), StoreError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT g.id, g.workspace_id, g.is_admins FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-           JOIN workspaces w ON w.id = g.workspace_id WHERE gm.account_id = $1 AND w.org_id = $2",
-    )
-    .bind(account.0)
-    .bind(org.0)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db)?;
-    let mut admin_groups = Vec::new();
-    let mut workspaces = Vec::new();
-    for r in &rows {
-        if r.try_get("is_admins").map_err(db)? {
-            admin_groups.push(r.try_get::<Uuid, _>("id").map_err(db)?);
-        }
-        workspaces.push(r.try_get::<Uuid, _>("workspace_id").map_err(db)?);
-    }
-    admin_groups.sort_unstable();
-    workspaces.sort_unstable();
-    workspaces.dedup();
-    for group in admin_groups {
-        sqlx::query(dialect::LOCK_GROUP).bind(group).fetch_optional(&mut **tx).await.map_err(db)?;
-    }
-    for ws in workspaces {
-        sqlx::query("UPDATE workspaces SET version = version WHERE id = $1")
-            .bind(ws)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
+/// A group of an org's workspace that a deprovisioned account leaves.
+struct LeftGroup {
+    id: Uuid,
+    slug: String,
+    workspace: WorkspaceId,
+    is_admins: bool,
 }
 
-/// Ends the sessions of the account and removes it from the groups of the
-/// org's workspaces (`lock_for_deprovisioning` first). An administrators
-/// group never loses its last member (SPEC §4): see
-/// `hand_over_administrators`.
-async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account.0).execute(&mut **tx).await.map_err(db)?;
+/// The groups of the org's workspaces the account is in (by id), locked
+/// before any event is written, in the order an admin's change takes its
+/// locks (group, workspace, then the event counter): the administrators
+/// groups, then the workspaces, each by id. Otherwise a concurrent admin
+/// change could deadlock with the deprovisioning on PostgreSQL.
+async fn lock_for_deprovisioning(tx: &mut Tx, org: OrgId, account: AccountId) -> Result<Vec<LeftGroup>, StoreError> {
     let rows = sqlx::query(
         "SELECT g.id, g.slug, g.workspace_id, g.is_admins FROM group_members gm JOIN groups g ON g.id = gm.group_id \
            JOIN workspaces w ON w.id = g.workspace_id WHERE gm.account_id = $1 AND w.org_id = $2 ORDER BY g.id",
@@ -381,14 +348,48 @@ async fn deprovision(tx: &mut Tx, org: OrgId, account: AccountId, actor: &Audit)
     .fetch_all(&mut **tx)
     .await
     .map_err(db)?;
+    let groups = rows
+        .iter()
+        .map(|r| {
+            Ok(LeftGroup {
+                id: r.try_get("id").map_err(db)?,
+                slug: r.try_get("slug").map_err(db)?,
+                workspace: WorkspaceId::from_uuid(r.try_get("workspace_id").map_err(db)?),
+                is_admins: r.try_get("is_admins").map_err(db)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    for g in groups.iter().filter(|g| g.is_admins) {
+        sqlx::query(dialect::LOCK_GROUP).bind(g.id).fetch_optional(&mut **tx).await.map_err(db)?;
+    }
+    let mut workspaces: Vec<Uuid> = groups.iter().map(|g| g.workspace.0).collect();
+    workspaces.sort_unstable();
+    workspaces.dedup();
+    for ws in workspaces {
+        sqlx::query("UPDATE workspaces SET version = version WHERE id = $1")
+            .bind(ws)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(groups)
+}
+
+/// Ends the sessions of the account and takes it out of `groups` (what
+/// `lock_for_deprovisioning` locked). An administrators group never loses
+/// its last member (SPEC §4): see `hand_over_administrators`.
+async fn deprovision(
+    tx: &mut Tx,
+    org: OrgId,
+    account: AccountId,
+    groups: &[LeftGroup],
+    actor: &Audit,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account.0).execute(&mut **tx).await.map_err(db)?;
     let Some(acc) = account_in(&mut **tx, account.0).await? else { return Ok(()) };
-    for r in &rows {
-        let group: Uuid = r.try_get("id").map_err(db)?;
-        let slug: String = r.try_get("slug").map_err(db)?;
-        let ws = WorkspaceId::from_uuid(r.try_get("workspace_id").map_err(db)?);
-        if r.try_get("is_admins").map_err(db)?
-            && !hand_over_administrators(tx, org, ws, (group, &slug), &acc, actor).await?
-        {
+    for LeftGroup { id: group, slug, workspace: ws, is_admins } in groups {
+        let (group, ws) = (*group, *ws);
+        if *is_admins && !hand_over_administrators(tx, org, ws, (group, slug), &acc, actor).await? {
             continue;
         }
         sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND account_id = $2")
@@ -686,9 +687,9 @@ impl ScimStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        lock_for_deprovisioning(&mut tx, org, account).await?;
+        let groups = lock_for_deprovisioning(&mut tx, org, account).await?;
         insert_account_events(&mut tx, account, false, audit.at).await?;
-        deprovision(&mut tx, org, account, audit).await?;
+        deprovision(&mut tx, org, account, &groups, audit).await?;
         sqlx::query(
             "DELETE FROM org_group_members WHERE account_id = $1 \
                AND group_id IN (SELECT id FROM org_groups WHERE org_id = $2)",

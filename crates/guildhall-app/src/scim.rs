@@ -150,12 +150,7 @@ fn user_key(f: &Filter) -> Option<UserKey<'_>> {
         }
         _ => return None,
     };
-    if path.uri.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(USER_SCHEMA_URN)) {
-        return None;
-    }
-    let name = path.name.to_ascii_lowercase();
-    let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
-    match (name.as_str(), sub.as_deref()) {
+    match user_attribute(path)? {
         ("username", None) => Some(UserKey::UserName(value)),
         ("externalid", None) => Some(UserKey::ExternalId(value)),
         ("emails", Some("value")) => Some(UserKey::Email(value)),
@@ -222,12 +217,13 @@ fn narrow(f: &Filter, in_emails: bool) -> Option<UserCondition> {
     }
 }
 
-/// A path into the User schema as (name, sub-attribute), lowercased.
+/// A path into the User schema as (name, sub-attribute), lowercased, for
+/// the attributes the database can look up or narrow by.
 fn user_attribute(path: &AttrPath) -> Option<(&'static str, Option<&'static str>)> {
     if path.uri.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(USER_SCHEMA_URN)) {
         return None;
     }
-    let known = ["username", "displayname", "name", "emails", "active"];
+    let known = ["id", "externalid", "username", "displayname", "name", "emails", "active"];
     let name = known.into_iter().find(|k| path.name.eq_ignore_ascii_case(k))?;
     let sub = match path.sub_attr.as_deref() {
         None => None,

@@ -18,7 +18,6 @@ use crate::ports::{
     WebhookEndpoint,
 };
 use guildhall_core::Timestamp;
-use guildhall_core::accounts::AccountStatus;
 use guildhall_core::webhooks::{
     DISABLE_AFTER, EventTypes, LEASE, Owner, SECRET_BYTES, SECRET_OVERLAP, WebhookSecret, next_attempt,
     parse_endpoint_url, payload, sign,
@@ -481,7 +480,7 @@ impl<'a> WebhookService<'a> {
             name = format!("{name} (\"{}\")", endpoint.description);
         }
         let base = &self.app.settings().public_url;
-        for admin in admins.iter().filter(|a| a.status == AccountStatus::Active && a.email_verified) {
+        for admin in admins.iter().filter(|a| a.may_join()) {
             let mail = crate::mails::webhook_disabled(base, admin, &name, why, &page);
             if let Err(e) = self.app.deps.mailer.send(mail).await {
                 tracing::warn!(error = %e, "could not queue the notice of a disabled webhook endpoint");

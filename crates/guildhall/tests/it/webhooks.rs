@@ -26,6 +26,7 @@ on_both_backends!(
     a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day,
     an_endpoint_that_fails_for_days_is_disabled,
     finished_deliveries_are_pruned_after_the_retention_window,
+    a_disabled_org_endpoint_is_told_to_org_admins_who_may_be,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -822,4 +823,40 @@ async fn finished_deliveries_are_pruned_after_the_retention_window(b: Backend) {
     app.clock.advance(365 * 24 * HOUR);
     assert_eq!(app.app.webhooks().prune().await.unwrap(), 1);
     assert_eq!(log().await, all[..1]);
+}
+
+async fn a_disabled_org_endpoint_is_told_to_org_admins_who_may_be(b: Backend) {
+    let app = spawn_hooks(b).await;
+    acme(&app).await;
+    let ada = app.api_as("ada", &["orgs:admin", "workspaces:admin"]).await;
+    assert_eq!(ada.post("/orgs", json!({"slug": "initech", "name": "Initech"})).await.0, 201);
+    // Org admins: ada; uma, whose address is not verified; zoe, last by name.
+    let uma = guildhall_app::accounts::AdminCreate {
+        email: "uma@example.com",
+        username: "uma",
+        display_name: None,
+        password: "correct horse battery",
+        verified: false,
+    };
+    app.app.accounts().admin_create(uma).await.unwrap();
+    app.account("zoe").await;
+    for who in ["uma", "zoe"] {
+        assert_eq!(ada.put(&format!("/orgs/initech/admins/{who}"), json!({})).await.0, 204, "{who}");
+    }
+    let receiver = WebhookReceiver::start().await;
+    let hook = register(&ada, "/orgs/initech", &receiver, json!(["org.*"])).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    receiver.fail_next(1000).await;
+    assert_eq!(ada.patch("/orgs/initech", json!({"name": "Initech Corp"})).await.0, 200);
+    let attempts = || async { deliveries(&ada, "/orgs/initech", &id).await.first().map(|d| d["attempts"].clone()) };
+    eventually("the first failure", || async { attempts().await == Some(json!(1)) }).await;
+    app.clock.advance(Duration::from_secs(5 * 24 * 3600 + 1));
+    let subject = "A webhook endpoint was disabled";
+    eventually("zoe is told", || async { !app.mails_to("zoe@example.com", subject).is_empty() }).await;
+    let mails = app.mails_to("ada@example.com", subject);
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let text = mails[0].replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let page = guildhall_testkit::link_in(&text, &app.url("/orgs/initech/webhooks"));
+    assert_eq!(page.as_deref(), Some("/orgs/initech/webhooks"), "{text}");
+    assert!(app.mails_to("uma@example.com", subject).is_empty(), "an unverified address was told");
 }
